@@ -914,9 +914,13 @@ impl<'a> Evaluator<'a> {
     }
 
     fn call_expr(&mut self, callee: &Expr, args: &Args, span: Span) -> Value {
+        let mut self_name = None;
         let func = match &callee.kind {
             ExprKind::Name(n) => match self.lookup(n) {
-                Some(Value::Function(f)) => Some(f),
+                Some(Value::Function(f)) => {
+                    self_name = Some(n.as_str());
+                    Some(f)
+                }
                 Some(_) | None => {
                     if builtins::exists(n) {
                         return self.call_builtin(n, args, span);
@@ -969,14 +973,29 @@ impl<'a> Evaluator<'a> {
                 vals
             }
         };
-        self.call_function(&func, bound, span)
+        // Binding the function's own name inside its body makes recursion work.
+        let own = self_name.map(|n| (n, Arc::clone(&func)));
+        self.call_with(&func, bound, own, span)
     }
 
     pub(crate) fn call_function(&mut self, func: &Function, args: Vec<Value>, span: Span) -> Value {
+        self.call_with(func, args, None, span)
+    }
+
+    fn call_with(
+        &mut self,
+        func: &Function,
+        args: Vec<Value>,
+        own: Option<(&str, Arc<Function>)>,
+        span: Span,
+    ) -> Value {
         if !self.tick(span) {
             return Value::Null;
         }
         let mut frame = Context::new();
+        if let Some((n, f)) = own {
+            frame.insert(n, Value::Function(f));
+        }
         for (p, v) in func.params.iter().zip(args) {
             frame.insert(p.clone(), v);
         }

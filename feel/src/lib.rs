@@ -102,8 +102,9 @@
 //! - Named time zones: only offsets (`+01:00`, `Z`) and UTC aliases (`@UTC`, `@Etc/UTC`,
 //!   `@GMT`, …) are understood; other ids such as `@Europe/Berlin` give `null` with a
 //!   warning "time zone … is not supported". No tz database is shipped to the browser.
-//! - A function defined in an expression sees the local variables of its definition and
-//!   the process variables, but not itself: recursion is not supported.
+//! - A function defined in an expression sees the local variables of its definition, the
+//!   process variables and, when called by name, itself (so direct recursion works, within
+//!   the evaluation depth limit); mutually recursive functions are not supported.
 //! - Variable names with spaces must be written in backticks (`` `order id` ``); context
 //!   keys and named arguments may contain spaces.
 //! - Expressions nest at most [`parser::MAX_DEPTH`] levels deep.

@@ -102,6 +102,10 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Set while parsing the upper endpoint of an interval, where `[` closes the interval
+    /// (`[1..10[`) instead of starting a filter. Brackets, parentheses and braces clear it
+    /// for what they enclose.
+    no_filter: bool,
 }
 
 fn describe(t: &Tok) -> String {
@@ -338,7 +342,10 @@ impl Parser<'_> {
                 let UnaryTest::Expr(start) = first else {
                     return Err(self.error_here("an interval endpoint must be a value"));
                 };
-                let end = self.additive()?;
+                let saved = std::mem::replace(&mut self.no_filter, true);
+                let end = self.additive();
+                self.no_filter = saved;
+                let end = end?;
                 let end_closed = self.interval_close()?;
                 let _ = open;
                 return Ok(vec![UnaryTest::Interval {
@@ -604,7 +611,7 @@ impl Parser<'_> {
                     _ => return Err(self.expected("a name after '.'")),
                 };
                 e = Expr::new(ExprKind::Path(Box::new(e), name), self.since(start));
-            } else if self.is_sym("[") {
+            } else if self.is_sym("[") && !self.no_filter {
                 chain += 1;
                 self.enter()?;
                 self.advance();
@@ -690,8 +697,23 @@ impl Parser<'_> {
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
+        let nested = matches!(self.peek(), Tok::Sym("(" | "[" | "{" | "]"))
+            || matches!(self.peek(), Tok::Name(n) if n == "if" || n == "for" || n == "some" || n == "every" || n == "function");
+        let saved = self.no_filter;
+        if nested {
+            self.no_filter = false;
+        }
         let r = self.primary_inner();
+        self.no_filter = saved;
         self.leave(1);
+        r
+    }
+
+    /// Upper endpoint of an interval: an expression in which a top-level `[` is not a filter.
+    fn interval_end(&mut self) -> Result<Expr, ParseError> {
+        let saved = std::mem::replace(&mut self.no_filter, true);
+        let r = self.expression();
+        self.no_filter = saved;
         r
     }
 
@@ -733,7 +755,7 @@ impl Parser<'_> {
                 self.advance();
                 let e = self.expression()?;
                 if self.eat_sym("..") {
-                    let end = self.expression()?;
+                    let end = self.interval_end()?;
                     let end_closed = self.interval_close()?;
                     return Ok(Expr::new(
                         ExprKind::Interval {
@@ -755,7 +777,7 @@ impl Parser<'_> {
                 self.advance();
                 let s = self.expression()?;
                 self.expect_sym("..")?;
-                let end = self.expression()?;
+                let end = self.interval_end()?;
                 let end_closed = self.interval_close()?;
                 Ok(Expr::new(
                     ExprKind::Interval {
@@ -774,7 +796,7 @@ impl Parser<'_> {
                 }
                 let first = self.expression()?;
                 if self.eat_sym("..") {
-                    let end = self.expression()?;
+                    let end = self.interval_end()?;
                     let end_closed = self.interval_close()?;
                     return Ok(Expr::new(
                         ExprKind::Interval {
@@ -985,6 +1007,7 @@ fn parser(src: &str) -> Result<Parser<'_>, ParseError> {
         toks: tokenize(src)?,
         pos: 0,
         depth: 0,
+        no_filter: false,
     })
 }
 
