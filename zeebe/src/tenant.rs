@@ -212,7 +212,7 @@ mod tests {
         );
         assert!(matches!(
             TenantId::new("tenánt"),
-            Err(InvalidTenantId::InvalidCharacter { ch: 'á', index: 4 })
+            Err(InvalidTenantId::InvalidCharacter { ch: 'á', index: 3 })
         ));
         assert!(TenantId::new("a/b").is_err());
     }
