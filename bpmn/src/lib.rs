@@ -11,6 +11,8 @@ pub mod model;
 mod order;
 mod parse;
 mod reader;
+pub mod timer;
+pub mod validate;
 pub mod walk;
 mod writer;
 pub mod xml;
@@ -37,3 +39,7 @@ pub fn parse_bytes(bytes: &[u8], options: &ParseOptions) -> Result<Definitions, 
     let text = reader::decode(bytes, options)?;
     parse_with(&text, options)
 }
+
+pub use validate::{
+    Code, Diagnostic, FeelCheck, Severity, ValidateOptions, validate, validate_with,
+};

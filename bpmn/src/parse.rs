@@ -244,10 +244,11 @@ impl Conv<'_> {
             .into_iter()
             .map(documentation)
             .collect();
-        let extension_elements = el
-            .take_child(BPMN_NS, "extensionElements")
-            .map(extension_elements)
-            .unwrap_or_default();
+        // Several extensionElements are merged: they are written back as one.
+        let mut extension_elements = ExtensionElements::default();
+        for ext in el.take_children(BPMN_NS, "extensionElements") {
+            merge_extension_elements(&mut extension_elements, ext);
+        }
         Base {
             documentation,
             extension_elements,
@@ -785,23 +786,23 @@ fn documentation(mut el: RawElement) -> Documentation {
     }
 }
 
-fn extension_elements(el: RawElement) -> ExtensionElements {
-    let mut ext = ExtensionElements {
-        attrs: sorted_attrs(el.attrs),
-        ..Default::default()
-    };
+fn merge_extension_elements(ext: &mut ExtensionElements, el: RawElement) {
+    for a in sorted_attrs(el.attrs) {
+        if !ext.attrs.iter().any(|b| b.ns == a.ns && b.name == a.name) {
+            ext.attrs.push(a);
+        }
+    }
+    ext.attrs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     for child in el.children {
         let RawNode::Element(e) = child else { continue };
         if e.ns.as_deref() == Some(ZEEBE_NS) {
-            match zeebe(&mut ext.zeebe, e) {
-                Ok(()) => {}
-                Err(e) => ext.other.push(to_xml(e)),
+            if let Err(e) = zeebe(&mut ext.zeebe, e) {
+                ext.other.push(to_xml(e));
             }
         } else {
             ext.other.push(to_xml(e));
         }
     }
-    ext
 }
 
 /// Attribute bag of a leaf zeebe element; `None` if the element has content

@@ -261,10 +261,27 @@ fn open_element<'a>(
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|e| syntax(src, pos, e.to_string()))?;
         if let Some(decl) = attr.key.as_namespace_binding() {
+            // Namespace names are compared as written (without entity expansion or
+            // whitespace normalisation), so refuse any that would need escaping.
+            if attr
+                .value
+                .chars()
+                .any(|c| matches!(c, '&' | '<' | '"' | '\'') || c.is_control())
+            {
+                return Err(syntax(
+                    src,
+                    pos,
+                    format!(
+                        "namespace name {:?} contains characters that need escaping",
+                        attr.value
+                    ),
+                ));
+            }
             if let PrefixDeclaration::Named(prefix) = decl {
                 let prefix: &str = prefix;
                 if well_known_prefix(&value).is_none()
                     && !is_reserved_prefix(prefix)
+                    && crate::model::Id::is_valid_ncname(prefix)
                     && !value.is_empty()
                 {
                     namespaces
