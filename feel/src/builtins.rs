@@ -169,13 +169,11 @@ fn list_arg(args: &[Value], i: usize) -> Result<&[Value], String> {
 
 /// A list argument given either as one list or as several arguments.
 fn list_or_varargs(args: Vec<Value>) -> Vec<Value> {
-    if args.len() == 1 {
-        if let Some(Value::List(_)) = args.first() {
-            if let Some(Value::List(xs)) = args.into_iter().next() {
-                return xs;
-            }
-            return Vec::new();
-        }
+    if args.len() == 1 && matches!(args.first(), Some(Value::List(_))) {
+        return match args.into_iter().next() {
+            Some(Value::List(xs)) => xs,
+            _ => Vec::new(),
+        };
     }
     args
 }
@@ -197,7 +195,6 @@ fn cap(len: usize) -> Result<(), String> {
 }
 
 /// Calls built-in `name` with evaluated `args`.
-#[expect(clippy::too_many_lines, reason = "one flat dispatch table reads best")]
 pub(crate) fn call(ev: &mut Evaluator<'_>, name: &str, args: Vec<Value>, span: Span) -> R {
     match name {
         // ---- conversion
@@ -1073,8 +1070,8 @@ fn regex(pattern: &str, flags: Option<&Value>) -> Result<regex::Regex, String> {
                     'm' => b.multi_line(true),
                     'x' => b.ignore_whitespace(true),
                     'q' => {
-                        return Ok(regex::Regex::new(&regex::escape(pattern))
-                            .map_err(|e| e.to_string())?);
+                        return regex::Regex::new(&regex::escape(pattern))
+                            .map_err(|e| e.to_string());
                     }
                     other => return Err(format!("unknown regex flag '{other}'")),
                 };

@@ -317,7 +317,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Binary(op, a, b) => {
                 let l = self.eval(a);
                 let r = self.eval(b);
-                self.binary(*op, l, r, e.span)
+                self.binary(*op, &l, &r, e.span)
             }
             ExprKind::Between(x, lo, hi) => {
                 let x = self.eval(x);
@@ -340,23 +340,17 @@ impl<'a> Evaluator<'a> {
                 Value::Bool(instance_of(&v, ty))
             }
             ExprKind::Path(base, key) => {
-                if let Root::Json(Some(m)) = self.root {
-                    if let ExprKind::Name(_) | ExprKind::Path(..) = base.kind {
-                        if let Some(j) = self.json_path(base, m) {
-                            if let Json::Object(o) = j {
-                                return match o.get(key) {
-                                    Some(v) => Value::from_json(v),
-                                    None => {
-                                        self.warn(
-                                            e.span,
-                                            format!("no context entry found with key '{key}'"),
-                                        );
-                                        Value::Null
-                                    }
-                                };
-                            }
+                if let Root::Json(Some(m)) = self.root
+                    && matches!(base.kind, ExprKind::Name(_) | ExprKind::Path(..))
+                    && let Some(Json::Object(o)) = self.json_path(base, m)
+                {
+                    return match o.get(key) {
+                        Some(v) => Value::from_json(v),
+                        None => {
+                            self.warn(e.span, format!("no context entry found with key '{key}'"));
+                            Value::Null
                         }
-                    }
+                    };
                 }
                 let b = self.eval(base);
                 self.path(b, key, e.span)
@@ -393,10 +387,8 @@ impl<'a> Evaluator<'a> {
                 let mut out = Vec::new();
                 self.frames.push(Context::new());
                 let ok = self.iterate(its, e.span, &mut |ev| {
-                    if uses_partial {
-                        if let Some(top) = ev.frames.last_mut() {
-                            top.insert("partial", Value::List(out.clone()));
-                        }
+                    if uses_partial && let Some(top) = ev.frames.last_mut() {
+                        top.insert("partial", Value::List(out.clone()));
                     }
                     let v = ev.eval(body);
                     if out.len() >= MAX_LIST {
@@ -629,7 +621,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn binary(&mut self, op: BinOp, l: Value, r: Value, span: Span) -> Value {
+    fn binary(&mut self, op: BinOp, l: &Value, r: &Value, span: Span) -> Value {
         let cmp = match op {
             BinOp::Eq => Some(CmpOp::Eq),
             BinOp::Ne => Some(CmpOp::Ne),
@@ -641,18 +633,18 @@ impl<'a> Evaluator<'a> {
         };
         if let Some(c) = cmp {
             return self
-                .compare_op(c, &l, &r, span)
+                .compare_op(c, l, r, span)
                 .map_or(Value::Null, Value::Bool);
         }
         if l.is_null() || r.is_null() {
             return Value::Null;
         }
         let result = match op {
-            BinOp::Add => add(&l, &r),
-            BinOp::Sub => sub(&l, &r),
-            BinOp::Mul => mul(&l, &r),
-            BinOp::Div => div(&l, &r),
-            BinOp::Pow => pow(&l, &r),
+            BinOp::Add => add(l, r),
+            BinOp::Sub => sub(l, r),
+            BinOp::Mul => mul(l, r),
+            BinOp::Div => div(l, r),
+            BinOp::Pow => pow(l, r),
             _ => Err(String::new()),
         };
         match result {

@@ -1043,10 +1043,11 @@ pub fn parse_unary_tests(src: &str) -> Result<UnaryTests, ParseError> {
     if negated {
         p.advance();
         p.advance();
-        if let Ok(tests) = list_of_tests(&mut p) {
-            if p.eat_sym(")") && matches!(p.peek(), Tok::Eof) {
-                return Ok(UnaryTests::Not(tests));
-            }
+        if let Ok(tests) = list_of_tests(&mut p)
+            && p.eat_sym(")")
+            && matches!(p.peek(), Tok::Eof)
+        {
+            return Ok(UnaryTests::Not(tests));
         }
         p.pos = save;
         p.depth = 0;

@@ -397,7 +397,7 @@ fn fmt_offset(f: &mut fmt::Formatter<'_>, offset: i32) -> fmt::Result {
     let sign = if offset < 0 { '-' } else { '+' };
     let a = offset.unsigned_abs();
     write!(f, "{sign}{:02}:{:02}", a / 3600, a / 60 % 60)?;
-    if a % 60 != 0 {
+    if !a.is_multiple_of(60) {
         write!(f, ":{:02}", a % 60)?;
     }
     Ok(())

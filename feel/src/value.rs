@@ -242,10 +242,10 @@ fn json_number(n: &serde_json::Number) -> Option<Decimal> {
 
 fn decimal_to_json(d: Decimal) -> Json {
     let d = d.normalize();
-    if d.is_integer() {
-        if let Some(i) = d.to_i64() {
-            return Json::from(i);
-        }
+    if d.is_integer()
+        && let Some(i) = d.to_i64()
+    {
+        return Json::from(i);
     }
     // JSON numbers are read as binary floats by most consumers; the decimal's shortest text
     // is the best we can hand over.
