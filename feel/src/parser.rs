@@ -185,13 +185,10 @@ impl Parser<'_> {
 
     fn error_here(&self, message: impl Into<String>) -> ParseError {
         let mut span = self.span();
-        if span.len == 0 && matches!(self.peek(), Tok::Eof) && span.offset > 0 {
-            // Point at the last character rather than past the end.
-            let last = self.src[..span.offset]
-                .chars()
-                .next_back()
-                .map_or(1, char::len_utf8);
-            span = Span::locate(self.src, span.offset - last, last);
+        if matches!(self.peek(), Tok::Eof) && self.pos > 0 {
+            // Something is missing at the end: point at the last token, which is visible,
+            // rather than past the end of the text.
+            span = self.toks[self.pos - 1].span;
         }
         ParseError {
             message: message.into(),
