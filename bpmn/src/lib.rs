@@ -6,6 +6,7 @@
 //! (Full documentation: model, canonical order, limits, fuzzing and benchmarks
 //! are described in the sections below.)
 
+pub mod edit;
 pub mod error;
 pub mod model;
 mod order;
@@ -17,6 +18,7 @@ pub mod walk;
 mod writer;
 pub mod xml;
 
+pub use edit::EditError;
 pub use error::ParseError;
 pub use model::*;
 pub use reader::{ParseOptions, read_tree};
