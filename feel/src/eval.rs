@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 /// Deepest evaluation nesting (sub-expressions plus function calls) before giving up.
 const MAX_EVAL_DEPTH: usize = 200;
+/// Depth charged for entering a function body.
+const CALL_DEPTH: usize = 4;
 /// Evaluation steps before giving up.
 const MAX_STEPS: u64 = 2_000_000;
 /// Largest list an evaluation may build.
@@ -991,9 +993,12 @@ impl<'a> Evaluator<'a> {
         for (p, v) in func.params.iter().zip(args) {
             frame.insert(p.clone(), v);
         }
+        // A call costs more stack than a plain sub-expression: count it as several levels.
+        self.depth += CALL_DEPTH;
         let saved = std::mem::replace(&mut self.frames, vec![func.closure.clone(), frame]);
         let v = self.eval(&func.body);
         self.frames = saved;
+        self.depth -= CALL_DEPTH;
         v
     }
 

@@ -97,8 +97,22 @@ const KEYWORDS: &[&str] = &[
     "null",
 ];
 
-struct Parser<'a> {
-    src: &'a str,
+const PREC_OR: u8 = 1;
+const PREC_AND: u8 = 2;
+const PREC_CMP: u8 = 3;
+const PREC_ADD: u8 = 4;
+const PREC_MUL: u8 = 5;
+const PREC_POW: u8 = 6;
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Bin(BinOp),
+    Between,
+    In,
+    InstanceOf,
+}
+
+struct Parser {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
@@ -120,7 +134,7 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-impl Parser<'_> {
+impl Parser {
     fn peek(&self) -> &Tok {
         &self.toks[self.pos.min(self.toks.len() - 1)].tok
     }
@@ -238,94 +252,99 @@ impl Parser<'_> {
 
     fn expression(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
-        let r = self.disjunction();
+        let r = self.binary(PREC_OR);
         self.leave(1);
         r
     }
 
-    fn disjunction(&mut self) -> Result<Expr, ParseError> {
+    /// Binary operators by precedence climbing: one frame per operand instead of one per
+    /// precedence level keeps the stack shallow for nested input.
+    fn binary(&mut self, min_prec: u8) -> Result<Expr, ParseError> {
         let start = self.span();
-        let mut lhs = self.conjunction()?;
+        let mut lhs = self.unary()?;
         let mut chain = 0;
-        while self.eat_kw("or") {
+        let result = loop {
+            let Some((prec, op)) = self.peek_op() else {
+                break Ok(lhs);
+            };
+            if prec < min_prec {
+                break Ok(lhs);
+            }
             chain += 1;
-            self.enter()?;
-            let rhs = self.conjunction()?;
-            lhs = Expr::new(
-                ExprKind::Binary(BinOp::Or, Box::new(lhs), Box::new(rhs)),
-                self.since(start),
-            );
-        }
+            if let Err(e) = self.enter() {
+                break Err(e);
+            }
+            match self.operator(op, lhs, start) {
+                Ok(e) => lhs = e,
+                Err(e) => break Err(e),
+            }
+        };
         self.leave(chain);
-        Ok(lhs)
+        result
     }
 
-    fn conjunction(&mut self) -> Result<Expr, ParseError> {
-        let start = self.span();
-        let mut lhs = self.comparison()?;
-        let mut chain = 0;
-        while self.eat_kw("and") {
-            chain += 1;
-            self.enter()?;
-            let rhs = self.comparison()?;
-            lhs = Expr::new(
-                ExprKind::Binary(BinOp::And, Box::new(lhs), Box::new(rhs)),
-                self.since(start),
-            );
-        }
-        self.leave(chain);
-        Ok(lhs)
-    }
-
-    fn cmp_op(&self) -> Option<BinOp> {
-        match self.peek() {
-            Tok::Sym("=") => Some(BinOp::Eq),
-            Tok::Sym("!=") => Some(BinOp::Ne),
-            Tok::Sym("<") => Some(BinOp::Lt),
-            Tok::Sym("<=") => Some(BinOp::Le),
-            Tok::Sym(">") => Some(BinOp::Gt),
-            Tok::Sym(">=") => Some(BinOp::Ge),
-            _ => None,
-        }
-    }
-
-    fn comparison(&mut self) -> Result<Expr, ParseError> {
-        let start = self.span();
-        let mut lhs = self.additive()?;
-        let mut chain = 0;
-        loop {
-            chain += 1;
-            self.enter()?;
-            if let Some(op) = self.cmp_op() {
-                self.advance();
-                let rhs = self.additive()?;
-                lhs = Expr::new(
-                    ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    self.since(start),
-                );
-            } else if self.eat_kw("between") {
-                let lo = self.additive()?;
-                self.expect_kw("and")?;
-                let hi = self.additive()?;
-                lhs = Expr::new(
-                    ExprKind::Between(Box::new(lhs), Box::new(lo), Box::new(hi)),
-                    self.since(start),
-                );
-            } else if self.eat_kw("in") {
-                let tests = self.in_tests()?;
-                lhs = Expr::new(ExprKind::In(Box::new(lhs), tests), self.since(start));
-            } else if self.is_kw("instance") && matches!(self.peek_at(1), Tok::Name(n) if n == "of")
+    fn peek_op(&self) -> Option<(u8, Op)> {
+        Some(match self.peek() {
+            Tok::Name(n) if n == "or" => (PREC_OR, Op::Bin(BinOp::Or)),
+            Tok::Name(n) if n == "and" => (PREC_AND, Op::Bin(BinOp::And)),
+            Tok::Sym("=") => (PREC_CMP, Op::Bin(BinOp::Eq)),
+            Tok::Sym("!=") => (PREC_CMP, Op::Bin(BinOp::Ne)),
+            Tok::Sym("<") => (PREC_CMP, Op::Bin(BinOp::Lt)),
+            Tok::Sym("<=") => (PREC_CMP, Op::Bin(BinOp::Le)),
+            Tok::Sym(">") => (PREC_CMP, Op::Bin(BinOp::Gt)),
+            Tok::Sym(">=") => (PREC_CMP, Op::Bin(BinOp::Ge)),
+            Tok::Name(n) if n == "between" => (PREC_CMP, Op::Between),
+            Tok::Name(n) if n == "in" => (PREC_CMP, Op::In),
+            Tok::Name(n)
+                if n == "instance" && matches!(self.peek_at(1), Tok::Name(o) if o == "of") =>
             {
+                (PREC_CMP, Op::InstanceOf)
+            }
+            Tok::Sym("+") => (PREC_ADD, Op::Bin(BinOp::Add)),
+            Tok::Sym("-") => (PREC_ADD, Op::Bin(BinOp::Sub)),
+            Tok::Sym("*") => (PREC_MUL, Op::Bin(BinOp::Mul)),
+            Tok::Sym("/") => (PREC_MUL, Op::Bin(BinOp::Div)),
+            Tok::Sym("**") => (PREC_POW, Op::Bin(BinOp::Pow)),
+            _ => return None,
+        })
+    }
+
+    /// Parses the operator at the cursor and its right-hand side; all are left-associative.
+    fn operator(&mut self, op: Op, lhs: Expr, start: Span) -> Result<Expr, ParseError> {
+        let kind = match op {
+            Op::Bin(b) => {
+                self.advance();
+                let prec = match b {
+                    BinOp::Or => PREC_OR,
+                    BinOp::And => PREC_AND,
+                    BinOp::Add | BinOp::Sub => PREC_ADD,
+                    BinOp::Mul | BinOp::Div => PREC_MUL,
+                    BinOp::Pow => PREC_POW,
+                    _ => PREC_CMP,
+                };
+                let rhs = self.binary(prec + 1)?;
+                ExprKind::Binary(b, Box::new(lhs), Box::new(rhs))
+            }
+            Op::Between => {
+                self.advance();
+                let lo = self.binary(PREC_ADD)?;
+                self.expect_kw("and")?;
+                let hi = self.binary(PREC_ADD)?;
+                ExprKind::Between(Box::new(lhs), Box::new(lo), Box::new(hi))
+            }
+            Op::In => {
+                self.advance();
+                let tests = self.in_tests()?;
+                ExprKind::In(Box::new(lhs), tests)
+            }
+            Op::InstanceOf => {
                 self.advance();
                 self.advance();
                 let ty = self.type_ref()?;
-                lhs = Expr::new(ExprKind::InstanceOf(Box::new(lhs), ty), self.since(start));
-            } else {
-                break;
+                ExprKind::InstanceOf(Box::new(lhs), ty)
             }
-        }
-        self.leave(chain);
-        Ok(lhs)
+        };
+        Ok(Expr::new(kind, self.since(start)))
     }
 
     /// Right-hand side of `x in ...`: one positive unary test, or several in parentheses.
@@ -340,7 +359,7 @@ impl Parser<'_> {
                     return Err(self.error_here("an interval endpoint must be a value"));
                 };
                 let saved = std::mem::replace(&mut self.no_filter, true);
-                let end = self.additive();
+                let end = self.binary(PREC_ADD);
                 self.no_filter = saved;
                 let end = end?;
                 let end_closed = self.interval_close()?;
@@ -387,13 +406,13 @@ impl Parser<'_> {
         };
         if let Some(op) = op {
             self.advance();
-            let e = self.additive()?;
+            let e = self.binary(PREC_ADD)?;
             return Ok(UnaryTest::Compare(op, e));
         }
         let e = if full {
             self.expression()?
         } else {
-            self.additive()?
+            self.binary(PREC_ADD)?
         };
         Ok(match e.kind {
             ExprKind::Interval {
@@ -492,69 +511,6 @@ impl Parser<'_> {
             })
             .max_by_key(|n| n.len())
             .copied()
-    }
-
-    fn additive(&mut self) -> Result<Expr, ParseError> {
-        let start = self.span();
-        let mut lhs = self.multiplicative()?;
-        let mut chain = 0;
-        loop {
-            let op = match self.peek() {
-                Tok::Sym("+") => BinOp::Add,
-                Tok::Sym("-") => BinOp::Sub,
-                _ => break,
-            };
-            chain += 1;
-            self.enter()?;
-            self.advance();
-            let rhs = self.multiplicative()?;
-            lhs = Expr::new(
-                ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                self.since(start),
-            );
-        }
-        self.leave(chain);
-        Ok(lhs)
-    }
-
-    fn multiplicative(&mut self) -> Result<Expr, ParseError> {
-        let start = self.span();
-        let mut lhs = self.power()?;
-        let mut chain = 0;
-        loop {
-            let op = match self.peek() {
-                Tok::Sym("*") => BinOp::Mul,
-                Tok::Sym("/") => BinOp::Div,
-                _ => break,
-            };
-            chain += 1;
-            self.enter()?;
-            self.advance();
-            let rhs = self.power()?;
-            lhs = Expr::new(
-                ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                self.since(start),
-            );
-        }
-        self.leave(chain);
-        Ok(lhs)
-    }
-
-    fn power(&mut self) -> Result<Expr, ParseError> {
-        let start = self.span();
-        let mut lhs = self.unary()?;
-        let mut chain = 0;
-        while self.eat_sym("**") {
-            chain += 1;
-            self.enter()?;
-            let rhs = self.unary()?;
-            lhs = Expr::new(
-                ExprKind::Binary(BinOp::Pow, Box::new(lhs), Box::new(rhs)),
-                self.since(start),
-            );
-        }
-        self.leave(chain);
-        Ok(lhs)
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -748,98 +704,14 @@ impl Parser<'_> {
                 self.advance();
                 Ok(Expr::new(ExprKind::Name("?".into()), start))
             }
-            Tok::Sym("(") => {
-                self.advance();
-                let e = self.expression()?;
-                if self.eat_sym("..") {
-                    let end = self.interval_end()?;
-                    let end_closed = self.interval_close()?;
-                    return Ok(Expr::new(
-                        ExprKind::Interval {
-                            start: Box::new(e),
-                            start_closed: false,
-                            end: Box::new(end),
-                            end_closed,
-                        },
-                        self.since(start),
-                    ));
-                }
-                self.expect_sym(")")?;
-                Ok(Expr {
-                    kind: e.kind,
-                    span: self.since(start),
-                })
-            }
-            Tok::Sym("]") => {
-                self.advance();
-                let s = self.expression()?;
-                self.expect_sym("..")?;
-                let end = self.interval_end()?;
-                let end_closed = self.interval_close()?;
-                Ok(Expr::new(
-                    ExprKind::Interval {
-                        start: Box::new(s),
-                        start_closed: false,
-                        end: Box::new(end),
-                        end_closed,
-                    },
-                    self.since(start),
-                ))
-            }
-            Tok::Sym("[") => {
-                self.advance();
-                if self.eat_sym("]") {
-                    return Ok(Expr::new(ExprKind::List(Vec::new()), self.since(start)));
-                }
-                let first = self.expression()?;
-                if self.eat_sym("..") {
-                    let end = self.interval_end()?;
-                    let end_closed = self.interval_close()?;
-                    return Ok(Expr::new(
-                        ExprKind::Interval {
-                            start: Box::new(first),
-                            start_closed: true,
-                            end: Box::new(end),
-                            end_closed,
-                        },
-                        self.since(start),
-                    ));
-                }
-                let mut items = vec![first];
-                while self.eat_sym(",") {
-                    items.push(self.expression()?);
-                }
-                self.expect_sym("]")?;
-                Ok(Expr::new(ExprKind::List(items), self.since(start)))
-            }
-            Tok::Sym("{") => {
-                self.advance();
-                let mut entries: Vec<(String, Expr)> = Vec::new();
-                if !self.eat_sym("}") {
-                    loop {
-                        let key_span = self.span();
-                        let key = self.key_words()?;
-                        if entries.iter().any(|(k, _)| *k == key) {
-                            return Err(ParseError {
-                                message: format!("duplicate context key '{key}'"),
-                                span: self.since(key_span),
-                            });
-                        }
-                        self.expect_sym(":")?;
-                        let v = self.expression()?;
-                        entries.push((key, v));
-                        if !self.eat_sym(",") {
-                            break;
-                        }
-                    }
-                    self.expect_sym("}")?;
-                }
-                Ok(Expr::new(ExprKind::Context(entries), self.since(start)))
-            }
+            Tok::Sym("(") => self.paren_or_interval(start),
+            Tok::Sym("]") => self.open_interval(start),
+            Tok::Sym("[") => self.list_or_interval(start),
+            Tok::Sym("{") => self.context_literal(start),
             Tok::Sym(op @ ("<" | "<=" | ">" | ">=")) => {
                 // `< 10` used as a value: a range with one open end (DMN 1.4).
                 self.advance();
-                let e = self.additive()?;
+                let e = self.binary(PREC_ADD)?;
                 let op = match op {
                     "<" => CmpOp::Lt,
                     "<=" => CmpOp::Le,
@@ -869,75 +741,12 @@ impl Parser<'_> {
                 self.advance();
                 Ok(Expr::new(ExprKind::Bool(w == "true"), start))
             }
-            "if" => {
-                self.advance();
-                let c = self.expression()?;
-                self.expect_kw("then")?;
-                let a = self.expression()?;
-                self.expect_kw("else")?;
-                let b = self.expression()?;
-                Ok(Expr::new(
-                    ExprKind::If(Box::new(c), Box::new(a), Box::new(b)),
-                    self.since(start),
-                ))
-            }
-            "for" => {
-                self.advance();
-                let its = self.iterations()?;
-                self.expect_kw("return")?;
-                let body = self.expression()?;
-                Ok(Expr::new(
-                    ExprKind::For(its, Box::new(body)),
-                    self.since(start),
-                ))
-            }
+            "if" => self.if_expr(start),
+            "for" => self.for_expr(start),
             "some" | "every" if matches!(self.peek_at(1), Tok::Name(_) | Tok::QuotedName(_)) => {
-                self.advance();
-                let q = if w == "some" {
-                    Quantifier::Some
-                } else {
-                    Quantifier::Every
-                };
-                let its = self.iterations()?;
-                self.expect_kw("satisfies")?;
-                let body = self.expression()?;
-                Ok(Expr::new(
-                    ExprKind::Quantified(q, its, Box::new(body)),
-                    self.since(start),
-                ))
+                self.quantified(w, start)
             }
-            "function" if matches!(self.peek_at(1), Tok::Sym("(")) => {
-                self.advance();
-                self.advance();
-                let mut params = Vec::new();
-                if !self.eat_sym(")") {
-                    loop {
-                        let p = match self.advance().tok {
-                            Tok::Name(n) | Tok::QuotedName(n) => n,
-                            _ => {
-                                self.pos -= 1;
-                                return Err(self.expected("a parameter name"));
-                            }
-                        };
-                        if self.eat_sym(":") {
-                            self.type_ref()?;
-                        }
-                        if params.contains(&p) {
-                            return Err(self.error_here(format!("duplicate parameter '{p}'")));
-                        }
-                        params.push(p);
-                        if !self.eat_sym(",") {
-                            break;
-                        }
-                    }
-                    self.expect_sym(")")?;
-                }
-                let body = self.expression()?;
-                Ok(Expr::new(
-                    ExprKind::Function(params, Arc::new(body)),
-                    self.since(start),
-                ))
-            }
+            "function" if matches!(self.peek_at(1), Tok::Sym("(")) => self.function_def(start),
             _ if KEYWORDS.contains(&w) => {
                 Err(self.error_here(format!("expected an expression but found keyword '{w}'")))
             }
@@ -959,6 +768,171 @@ impl Parser<'_> {
                 Ok(Expr::new(ExprKind::Name(w.to_string()), start))
             }
         }
+    }
+
+    fn paren_or_interval(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let e = self.expression()?;
+        if self.eat_sym("..") {
+            let end = self.interval_end()?;
+            let end_closed = self.interval_close()?;
+            return Ok(Expr::new(
+                ExprKind::Interval {
+                    start: Box::new(e),
+                    start_closed: false,
+                    end: Box::new(end),
+                    end_closed,
+                },
+                self.since(start),
+            ));
+        }
+        self.expect_sym(")")?;
+        Ok(Expr {
+            kind: e.kind,
+            span: self.since(start),
+        })
+    }
+
+    fn open_interval(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let s = self.expression()?;
+        self.expect_sym("..")?;
+        let end = self.interval_end()?;
+        let end_closed = self.interval_close()?;
+        Ok(Expr::new(
+            ExprKind::Interval {
+                start: Box::new(s),
+                start_closed: false,
+                end: Box::new(end),
+                end_closed,
+            },
+            self.since(start),
+        ))
+    }
+
+    fn list_or_interval(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        if self.eat_sym("]") {
+            return Ok(Expr::new(ExprKind::List(Vec::new()), self.since(start)));
+        }
+        let first = self.expression()?;
+        if self.eat_sym("..") {
+            let end = self.interval_end()?;
+            let end_closed = self.interval_close()?;
+            return Ok(Expr::new(
+                ExprKind::Interval {
+                    start: Box::new(first),
+                    start_closed: true,
+                    end: Box::new(end),
+                    end_closed,
+                },
+                self.since(start),
+            ));
+        }
+        let mut items = vec![first];
+        while self.eat_sym(",") {
+            items.push(self.expression()?);
+        }
+        self.expect_sym("]")?;
+        Ok(Expr::new(ExprKind::List(items), self.since(start)))
+    }
+
+    fn context_literal(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let mut entries: Vec<(String, Expr)> = Vec::new();
+        if !self.eat_sym("}") {
+            loop {
+                let key_span = self.span();
+                let key = self.key_words()?;
+                if entries.iter().any(|(k, _)| *k == key) {
+                    return Err(ParseError {
+                        message: format!("duplicate context key '{key}'"),
+                        span: self.since(key_span),
+                    });
+                }
+                self.expect_sym(":")?;
+                let v = self.expression()?;
+                entries.push((key, v));
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            self.expect_sym("}")?;
+        }
+        Ok(Expr::new(ExprKind::Context(entries), self.since(start)))
+    }
+
+    fn if_expr(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let c = self.expression()?;
+        self.expect_kw("then")?;
+        let a = self.expression()?;
+        self.expect_kw("else")?;
+        let b = self.expression()?;
+        Ok(Expr::new(
+            ExprKind::If(Box::new(c), Box::new(a), Box::new(b)),
+            self.since(start),
+        ))
+    }
+
+    fn for_expr(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let its = self.iterations()?;
+        self.expect_kw("return")?;
+        let body = self.expression()?;
+        Ok(Expr::new(
+            ExprKind::For(its, Box::new(body)),
+            self.since(start),
+        ))
+    }
+
+    fn quantified(&mut self, w: &str, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        let q = if w == "some" {
+            Quantifier::Some
+        } else {
+            Quantifier::Every
+        };
+        let its = self.iterations()?;
+        self.expect_kw("satisfies")?;
+        let body = self.expression()?;
+        Ok(Expr::new(
+            ExprKind::Quantified(q, its, Box::new(body)),
+            self.since(start),
+        ))
+    }
+
+    fn function_def(&mut self, start: Span) -> Result<Expr, ParseError> {
+        self.advance();
+        self.advance();
+        let mut params = Vec::new();
+        if !self.eat_sym(")") {
+            loop {
+                let p = match self.advance().tok {
+                    Tok::Name(n) | Tok::QuotedName(n) => n,
+                    _ => {
+                        self.pos -= 1;
+                        return Err(self.expected("a parameter name"));
+                    }
+                };
+                if self.eat_sym(":") {
+                    self.type_ref()?;
+                }
+                if params.contains(&p) {
+                    return Err(self.error_here(format!("duplicate parameter '{p}'")));
+                }
+                params.push(p);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            self.expect_sym(")")?;
+        }
+        let body = self.expression()?;
+        Ok(Expr::new(
+            ExprKind::Function(params, Arc::new(body)),
+            self.since(start),
+        ))
     }
 
     fn iterations(&mut self) -> Result<Vec<(String, IterSource)>, ParseError> {
@@ -998,9 +972,8 @@ impl Parser<'_> {
     }
 }
 
-fn parser(src: &str) -> Result<Parser<'_>, ParseError> {
+fn parser(src: &str) -> Result<Parser, ParseError> {
     Ok(Parser {
-        src,
         toks: tokenize(src)?,
         pos: 0,
         depth: 0,
@@ -1054,7 +1027,7 @@ pub fn parse_unary_tests(src: &str) -> Result<UnaryTests, ParseError> {
     Ok(UnaryTests::Positive(tests))
 }
 
-fn list_of_tests(p: &mut Parser<'_>) -> Result<Vec<UnaryTest>, ParseError> {
+fn list_of_tests(p: &mut Parser) -> Result<Vec<UnaryTest>, ParseError> {
     let mut tests = vec![p.positive_unary_test(true)?];
     while p.eat_sym(",") {
         tests.push(p.positive_unary_test(true)?);

@@ -809,3 +809,52 @@ fn context_variables_work_like_json() {
     let out = feel::evaluate_in(&expr, &ctx, &opts());
     assert_eq!(out.value.to_json(), serde_json::json!(2));
 }
+
+/// Hostile expressions end with null and a warning, within a 1 MiB stack (the size of the
+/// wasm32 default stack), even in unoptimised builds.
+#[test]
+fn deep_inputs_fit_in_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let nest = |open: &str, close: &str, n: usize| {
+                format!("{}1{}", open.repeat(n), close.repeat(n))
+            };
+            let nested: Vec<String> = (20..=90)
+                .step_by(10)
+                .flat_map(|n| {
+                    [
+                        nest("[", "]", n),
+                        nest("-(", ")", n),
+                        nest("{a: ", "}", n),
+                        nest("f(", ")", n),
+                        nest("if true then ", " else 0", n),
+                        nest("(function(x) ", ")(1)", n),
+                        format!("x{}", ".a".repeat(n * 2)),
+                        format!("x{}", "[1]".repeat(n * 2)),
+                    ]
+                })
+                .collect();
+            let mut sources: Vec<&str> = nested.iter().map(String::as_str).collect();
+            sources.extend([
+                "{f: function(n) if n = 0 then 0 else 1 + f(n - 1)}.f(100000)",
+                "{f: function(g) g(g), r: f(f)}.r",
+                "for a in 1..1000, b in 1..1000, c in 1..1000 return 1",
+                "count(for i in 1..99999 return [i])",
+            ]);
+            for src in sources {
+                // Too deep to parse is fine too; what matters is that nothing overflows.
+                let Ok(expr) = feel::parse(src) else {
+                    continue;
+                };
+                let out = feel::evaluate(&expr, &vars(""), &opts());
+                let _ = out.value.to_json();
+            }
+            let runaway = feel::parse("{f: function(g) g(g), r: f(f)}.r").expect("parses");
+            let out = feel::evaluate(&runaway, &vars(""), &opts());
+            assert!(out.value.is_null());
+            assert!(!out.warnings.is_empty());
+        })
+        .expect("thread starts");
+    assert!(handle.join().is_ok(), "evaluation overflowed a 1 MiB stack");
+}
