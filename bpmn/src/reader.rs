@@ -266,7 +266,7 @@ fn open_element<'a>(
             if attr
                 .value
                 .chars()
-                .any(|c| matches!(c, '&' | '<' | '"' | '\'') || c.is_control())
+                .any(|c| matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_control())
             {
                 return Err(syntax(
                     src,

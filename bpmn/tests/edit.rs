@@ -205,7 +205,7 @@ fn delete_removes_dangling_flows_and_defaults() {
             _ => None,
         })
     }) {
-        g.default_flow = Some(f.clone());
+        g.default_flow = Some(f);
     }
     d.connect("gw", "end", None).expect("connect");
     d.delete("charge").expect("delete");

@@ -158,6 +158,9 @@ fn regression_namespace_name_needing_escapes() {
     let doc = "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" \
                xmlns:x=\"urn:a\tb\"><x:y/></bpmn:definitions>";
     assert!(matches!(parse(doc), Err(ParseError::Syntax { .. })));
+    // Second finding: '>' is legal unescaped in an attribute but is written escaped.
+    let gt = doc.replace("urn:a\tb", "urn:a]]>b");
+    assert!(matches!(parse(&gt), Err(ParseError::Syntax { .. })));
 }
 
 #[test]
