@@ -107,7 +107,11 @@
 //!   the evaluation depth limit); mutually recursive functions are not supported.
 //! - Variable names with spaces must be written in backticks (`` `order id` ``); context
 //!   keys and named arguments may contain spaces.
-//! - Expressions nest at most [`parser::MAX_DEPTH`] levels deep.
+//! - Expressions nest at most [`parser::MAX_DEPTH`] levels deep; evaluation (including
+//!   function calls) is bounded too, so that the worst case fits a 1 MiB stack (the wasm32
+//!   default) even in unoptimised builds.
+//! - Numbers are exact inside FEEL; converted to JSON they become binary floats (or
+//!   integers when whole), as JSON consumers read them. Use `string(x)` to keep all digits.
 //!
 //! # wasm32
 //!
