@@ -11,6 +11,8 @@ use quick_xml::reader::NsReader;
 use crate::error::{ParseError, line_col};
 use crate::xml::{is_reserved_prefix, well_known_prefix};
 
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
 /// Limits applied while parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
@@ -347,6 +349,13 @@ fn resolved(src: &str, pos: usize, r: ResolveResult<'_>) -> Result<Option<String
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Bound(ns) => {
             let uri: &str = ns.as_ref();
+            if uri == XMLNS_NS {
+                return Err(syntax(
+                    src,
+                    pos,
+                    "the xmlns prefix is reserved for namespace declarations",
+                ));
+            }
             Ok((!uri.is_empty()).then(|| uri.to_owned()))
         }
         ResolveResult::Unknown(p) => Err(syntax(

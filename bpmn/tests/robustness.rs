@@ -163,6 +163,15 @@ fn regression_namespace_name_needing_escapes() {
     assert!(matches!(parse(&gt), Err(ParseError::Syntax { .. })));
 }
 
+/// Found by the fuzzer: a name in the reserved xmlns namespace was given an
+/// ordinary prefix on writing, which no parser accepts.
+#[test]
+fn regression_names_in_the_xmlns_namespace() {
+    let doc = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><xmlns:x/></bpmn:definitions>"#;
+    let err = parse(doc).expect_err("refused");
+    assert!(err.to_string().contains("reserved"), "{err}");
+}
+
 #[test]
 fn truncated_and_mangled_documents_never_panic() {
     let dir = std::path::Path::new(concat!(
