@@ -1,1 +1,75 @@
-//! placeholder
+//! The ASTRAflow web application: routes, components and server functions.
+//!
+//! The crate is compiled twice: with the `ssr` feature into the server, which renders pages and
+//! runs server functions, and with the `hydrate` feature into the browser bundle, which takes
+//! over the server-rendered HTML. Server-only code lives behind `#[cfg(feature = "ssr")]`.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod routes;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::layout::AppLayout;
+use crate::routes::{
+    home::HomePage,
+    not_found::NotFound,
+    sections::{
+        ActionsPage, AuditPage, ControlCenterPage, DeploymentsPage, MonitorPage, StudioPage,
+        TenantsPage,
+    },
+};
+
+/// Name of the generated JS/WASM bundle and stylesheet under `/pkg`.
+pub const BUNDLE_NAME: &str = "astraflow";
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Root component: layout, navigation and the route table.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="astraflow" href=format!("/pkg/{BUNDLE_NAME}.css") />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "ASTRAflow".to_owned() } else { format!("{page} · ASTRAflow") }
+        } />
+        <Router>
+            <AppLayout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("/studio") view=StudioPage />
+                    <Route path=path!("/deployments") view=DeploymentsPage />
+                    <Route path=path!("/monitor") view=MonitorPage />
+                    <Route path=path!("/audit") view=AuditPage />
+                    <Route path=path!("/tenants") view=TenantsPage />
+                    <Route path=path!("/actions") view=ActionsPage />
+                    <Route path=path!("/control-center") view=ControlCenterPage />
+                </Routes>
+            </AppLayout>
+        </Router>
+    }
+}

@@ -1,1 +1,7 @@
-//! placeholder
+//! Browser entry point: hydrates the server-rendered page with the `app` crate.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

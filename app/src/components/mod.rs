@@ -1,0 +1,4 @@
+//! Reusable view components.
+
+pub mod layout;
+pub mod status_card;

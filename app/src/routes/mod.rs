@@ -1,0 +1,5 @@
+//! Page components, one module per area of the product.
+
+pub mod home;
+pub mod not_found;
+pub mod sections;

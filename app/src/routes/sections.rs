@@ -1,0 +1,119 @@
+//! The product's sections. Each one that has not been built yet says so plainly, with what it
+//! will do, instead of showing an empty or fake screen.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// A section that is not available in this build yet.
+#[component]
+fn NotYetAvailable(
+    title: &'static str,
+    summary: &'static str,
+    planned: &'static [&'static str],
+) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <p class="lead">{summary}</p>
+        <div class="notice" role="status" data-testid="not-available">
+            <strong>"Not available yet."</strong>
+            " This section is not part of this build. It will offer:"
+        </div>
+        <ul class="planned">{planned.iter().map(|item| view! { <li>{*item}</li> }).collect_view()}</ul>
+    }
+}
+
+#[component]
+pub fn StudioPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Studio"
+            summary="The visual BPMN designer."
+            planned=&[
+                "Drag-and-drop BPMN modelling with Zeebe task types, mappings and timers",
+                "Live validation with diagnostics on the canvas",
+                "Open and save BPMN XML; every save becomes a workflow version",
+            ]
+        />
+    }
+}
+
+#[component]
+pub fn DeploymentsPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Deployments"
+            summary="Promotion of workflow versions through dev, staging and prod."
+            planned=&[
+                "Validation before deploy",
+                "Approvals for staging and prod; nobody approves their own request",
+                "Rollback to the previous version",
+            ]
+        />
+    }
+}
+
+#[component]
+pub fn MonitorPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Monitor"
+            summary="Live view of process instances, incidents and jobs."
+            planned=&[
+                "Instances and their state, updated as they run",
+                "Incident retry, instance cancel and variable edits",
+            ]
+        />
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Audit"
+            summary="An append-only, hash-chained trail of every change and execution."
+            planned=&["Search and filter the trail", "Verify the chain", "Export evidence"]
+        />
+    }
+}
+
+#[component]
+pub fn TenantsPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Tenants"
+            summary="Tenant administration."
+            planned=&[
+                "Users, roles and memberships",
+                "Single sign-on and API tokens",
+                "Cloud settings per tenant",
+            ]
+        />
+    }
+}
+
+#[component]
+pub fn ActionsPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="Actions"
+            summary="The catalog of connectors and actions workflows can call."
+            planned=&["Versioned element templates", "Job types known to each tenant"]
+        />
+    }
+}
+
+#[component]
+pub fn ControlCenterPage() -> impl IntoView {
+    view! {
+        <NotYetAvailable
+            title="ControlCenter"
+            summary="Turns incoming alerts into workflow executions."
+            planned=&[
+                "Alert webhooks and mapping rules",
+                "Eligibility checks and execution context",
+            ]
+        />
+    }
+}
