@@ -1,1 +1,11 @@
-//! placeholder
+//! The ASTRAflow server: configuration, database, HTTP routes and the Leptos app, wired together.
+//!
+//! `main.rs` only loads [`config::Config`] and calls [`startup::Application::build`]; tests build
+//! the same application on port 0.
+
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,269 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then environment.
+//!
+//! Environment variables use the `ASTRAFLOW_` prefix and `__` between nested keys, e.g.
+//! `ASTRAFLOW_HTTP__PORT=8080` or `ASTRAFLOW_LOG__FORMAT=json`. The file is `astraflow.toml` in
+//! the working directory, or the path in `ASTRAFLOW_CONFIG`. The conventional `DATABASE_URL` is
+//! honoured too, so the server works with the tools that expect it.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::PathBuf,
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `development` (pretty logs) or `production` (JSON logs).
+    pub environment: Environment,
+    /// Directory for the server's own state (the embedded database lives under it).
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub embedded_postgres: EmbeddedPostgresConfig,
+    pub site: SiteConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            data_dir: PathBuf::from(".astraflow"),
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            embedded_postgres: EmbeddedPostgresConfig::default(),
+            site: SiteConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub host: IpAddr,
+    /// 0 picks a free port (tests do this).
+    pub port: u16,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 3000,
+            body_limit: 10 * 1024 * 1024,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// An external PostgreSQL. When absent the server starts its own embedded instance.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it fails.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            acquire_timeout_secs: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddedPostgresConfig {
+    /// Directory holding `initdb`, `postgres` and `pg_ctl`. Found automatically when unset.
+    pub bin_dir: Option<PathBuf>,
+    /// Loopback port for the private instance; 0 picks a free one at each start.
+    pub port: u16,
+    /// PostgreSQL refuses to run as root. When the server runs as root it runs the database as
+    /// this account instead.
+    pub system_user: String,
+}
+
+impl Default for EmbeddedPostgresConfig {
+    fn default() -> Self {
+        Self {
+            bin_dir: None,
+            port: 0,
+            system_user: "postgres".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Directory with the built browser bundle (`pkg/astraflow.js`, `.wasm`, `.css`).
+    pub root: PathBuf,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("target/site"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` or `json`; defaults by environment.
+    pub format: Option<LogFormat>,
+    /// A `tracing` filter such as `info,server=debug`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: None,
+            filter: "info,sqlx=warn".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and the optional file.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        let file = std::env::var_os("ASTRAFLOW_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("astraflow.toml"));
+        Self::figment(file).extract().map_err(Box::new)
+    }
+
+    fn figment(file: PathBuf) -> Figment {
+        let mut figment = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("ASTRAFLOW_").ignore(&["config"]).split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.is_empty()
+        {
+            figment = figment.merge(("database.url", url));
+        }
+        figment
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log.format.unwrap_or(match self.environment {
+            Environment::Development => LogFormat::Pretty,
+            Environment::Production => LogFormat::Json,
+        })
+    }
+
+    /// Where the embedded PostgreSQL keeps its files.
+    pub fn embedded_postgres_dir(&self) -> PathBuf {
+        self.data_dir.join("pg")
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail fixes the closures' error type"
+)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn defaults_serve_on_loopback_3000_with_embedded_database() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let config: Config = Config::figment("missing.toml".into()).extract()?;
+            assert_eq!(config.http.address(), "127.0.0.1:3000".parse().unwrap());
+            assert!(config.database.url.is_none());
+            assert_eq!(
+                config.embedded_postgres_dir(),
+                PathBuf::from(".astraflow/pg")
+            );
+            assert_eq!(config.log_format(), LogFormat::Pretty);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "astraflow.toml",
+                "environment = \"production\"\n[http]\nport = 8080\nhost = \"0.0.0.0\"\n",
+            )?;
+            jail.set_env("ASTRAFLOW_HTTP__PORT", "9090");
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/astraflow");
+            let config: Config = Config::figment("astraflow.toml".into()).extract()?;
+            assert_eq!(config.http.address(), "0.0.0.0:9090".parse().unwrap());
+            assert_eq!(config.log_format(), LogFormat::Json);
+            let url = config.database.url.as_ref().expect("url from DATABASE_URL");
+            assert_eq!(url.expose_secret(), "postgres://app:hunter2@db/astraflow");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_database_password() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env(
+                "ASTRAFLOW_DATABASE__URL",
+                "postgres://app:hunter2@db/astraflow",
+            );
+            let config: Config = Config::figment("missing.toml".into()).extract()?;
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("hunter2"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("astraflow.toml", "[http]\nprot = 1\n")?;
+            let error = Config::figment("astraflow.toml".into())
+                .extract::<Config>()
+                .unwrap_err();
+            assert!(error.to_string().contains("prot"), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,197 @@
+//! Builds the application from its configuration and runs it until shutdown.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use app::api::ssr::{DatabaseMode, ServerContext};
+use axum::{Router, extract::FromRef, routing::get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
+use sqlx::{PgPool, postgres::PgConnectOptions};
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use crate::{
+    config::{Config, Environment},
+    db,
+    embedded_pg::{self, EmbeddedPostgres},
+    routes::health,
+};
+
+/// State shared by every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub server_context: ServerContext,
+}
+
+/// A built application: listening, migrated, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pool: PgPool,
+    embedded_postgres: Option<EmbeddedPostgres>,
+}
+
+impl Application {
+    /// Starts (or connects to) the database, runs migrations and binds the HTTP listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (options, database_mode, embedded_postgres) = match &config.database.url {
+            Some(url) => {
+                let options: PgConnectOptions = url
+                    .expose_secret()
+                    .parse()
+                    .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+                (options, DatabaseMode::External, None)
+            }
+            None => {
+                let instance = EmbeddedPostgres::start(embedded_pg::Settings {
+                    data_dir: config.embedded_postgres_dir(),
+                    bin_dir: config.embedded_postgres.bin_dir.clone(),
+                    port: config.embedded_postgres.port,
+                    system_user: config.embedded_postgres.system_user.clone(),
+                })
+                .await
+                .context("starting the embedded PostgreSQL")?;
+                (
+                    instance.connect_options(),
+                    DatabaseMode::Embedded,
+                    Some(instance),
+                )
+            }
+        };
+
+        let pool = db::pool(
+            options,
+            config.database.max_connections,
+            Duration::from_secs(config.database.acquire_timeout_secs),
+        );
+        db::MIGRATOR
+            .run(&pool)
+            .await
+            .context("running database migrations")?;
+
+        let listener = TcpListener::bind(config.http.address())
+            .await
+            .with_context(|| format!("binding {}", config.http.address()))?;
+        let address = listener.local_addr()?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name(app::BUNDLE_NAME)
+            .site_root(config.site.root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .env(match config.environment {
+                Environment::Development => Env::DEV,
+                Environment::Production => Env::PROD,
+            })
+            .build();
+        let state = AppState {
+            leptos_options,
+            pool: pool.clone(),
+            server_context: ServerContext {
+                pool: pool.clone(),
+                database_mode,
+            },
+        };
+        let router = router(state, config.http.body_limit);
+
+        Ok(Self {
+            listener,
+            router,
+            pool,
+            embedded_postgres,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// The embedded database, when the server runs one (tests stop and restart it).
+    pub fn embedded_postgres(&mut self) -> Option<&mut EmbeddedPostgres> {
+        self.embedded_postgres.as_mut()
+    }
+
+    /// Serves until `shutdown` completes, then drains requests, closes the pool and stops the
+    /// embedded database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            pool,
+            mut embedded_postgres,
+        } = self;
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        pool.close().await;
+        if let Some(instance) = embedded_postgres.as_mut() {
+            instance
+                .stop()
+                .await
+                .context("stopping the embedded PostgreSQL")?;
+        }
+        served.context("serving HTTP")
+    }
+}
+
+fn router(state: AppState, body_limit: usize) -> Router {
+    let routes = generate_route_list(app::App);
+    let context = state.server_context.clone();
+    let options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining connections");
+}

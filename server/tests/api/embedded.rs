@@ -1,0 +1,73 @@
+//! The zero-configuration mode: the server runs its own PostgreSQL.
+
+use std::path::Path;
+
+use crate::helpers::{TestApp, shared_tempdir, test_config};
+
+async fn installation_id(app: &TestApp) -> String {
+    let status: serde_json::Value = app.server_fn("system_status").await.json().await.unwrap();
+    assert_eq!(status["database_mode"], "embedded");
+    status["installation_id"].as_str().unwrap().to_owned()
+}
+
+/// True while a PostgreSQL process serves `data_dir`.
+fn postgres_running(data_dir: &Path) -> bool {
+    let Ok(pid_file) = std::fs::read_to_string(data_dir.join("postmaster.pid")) else {
+        return false;
+    };
+    let pid = pid_file.lines().next().unwrap().trim();
+    Path::new("/proc").join(pid).exists()
+}
+
+#[tokio::test]
+async fn embedded_database_is_created_stopped_and_reused() {
+    let dir = shared_tempdir();
+    let data_dir = dir.path().join("pg");
+
+    let app = TestApp::spawn(test_config(None, dir.path())).await;
+    assert!(
+        data_dir.join("PG_VERSION").exists(),
+        "first start initialises the data directory"
+    );
+    assert!(postgres_running(&data_dir));
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let first = installation_id(&app).await;
+    app.stop().await;
+    assert!(
+        !postgres_running(&data_dir),
+        "shutdown stops the embedded PostgreSQL"
+    );
+
+    let app = TestApp::spawn(test_config(None, dir.path())).await;
+    assert_eq!(
+        installation_id(&app).await,
+        first,
+        "the second start reuses the data"
+    );
+    app.stop().await;
+    assert!(!postgres_running(&data_dir));
+}
+
+#[tokio::test]
+async fn a_postgres_left_behind_by_a_killed_server_is_taken_over() {
+    use server::embedded_pg::{EmbeddedPostgres, Settings};
+
+    let dir = shared_tempdir();
+    let settings = Settings {
+        data_dir: dir.path().join("pg"),
+        bin_dir: None,
+        port: 0,
+        system_user: "postgres".to_owned(),
+    };
+    // Simulate a server that died without stopping its database: forget the handle.
+    let orphan = EmbeddedPostgres::start(settings.clone()).await.unwrap();
+    std::mem::forget(orphan);
+    assert!(postgres_running(&settings.data_dir));
+
+    let mut adopted = EmbeddedPostgres::start(settings.clone())
+        .await
+        .expect("the next start");
+    assert!(postgres_running(&settings.data_dir));
+    adopted.stop().await.unwrap();
+    assert!(!postgres_running(&settings.data_dir));
+}

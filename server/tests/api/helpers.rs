@@ -1,0 +1,133 @@
+//! Spawning the application for a test.
+
+use std::{os::unix::fs::PermissionsExt, path::Path};
+
+use secrecy::{ExposeSecret, SecretString};
+use server::{config::Config, startup::Application};
+use sqlx::{Connection, Executor, PgConnection, postgres::PgConnectOptions};
+use tokio::sync::oneshot;
+
+/// The database server the tests run against (scripts/test.sh provides one).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a PostgreSQL server; scripts/test.sh starts one")
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn create_database() -> String {
+    let base: PgConnectOptions = database_url().parse().expect("DATABASE_URL parses");
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut connection = PgConnection::connect_with(&base)
+        .await
+        .expect("connect to the test PostgreSQL");
+    connection
+        .execute(format!(r#"create database "{name}""#).as_str())
+        .await
+        .unwrap();
+    let mut url = url_without_database(&database_url());
+    url.push('/');
+    url.push_str(&name);
+    url
+}
+
+fn url_without_database(url: &str) -> String {
+    let (head, _) = url.rsplit_once('/').expect("a URL with a database path");
+    head.to_owned()
+}
+
+/// Configuration for a test server on a free port; `database_url` of `None` means embedded.
+pub fn test_config(database_url: Option<String>, data_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.http.port = 0;
+    config.database.url = database_url.map(SecretString::from);
+    config.data_dir = data_dir.to_path_buf();
+    config.site.root = data_dir.join("site");
+    config
+}
+
+/// A temporary directory PostgreSQL's unprivileged account can traverse when tests run as root.
+pub fn shared_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A running application and the means to stop it.
+pub struct TestApp {
+    pub address: String,
+    /// The external database the app uses, if it was given one.
+    pub database_url: Option<String>,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(config: Config) -> TestApp {
+        let database_url = config
+            .database
+            .url
+            .as_ref()
+            .map(|url| url.expose_secret().to_owned());
+        let application = Application::build(config)
+            .await
+            .expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let (shutdown, stop) = oneshot::channel();
+        let served = tokio::spawn(application.run_until(async {
+            let _ = stop.await;
+        }));
+        TestApp {
+            address,
+            database_url,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            shutdown: Some(shutdown),
+            served,
+        }
+    }
+
+    /// A server on its own fresh database.
+    pub async fn with_fresh_database() -> (TestApp, tempfile::TempDir) {
+        let dir = shared_tempdir();
+        let app = TestApp::spawn(test_config(Some(create_database().await), dir.path())).await;
+        (app, dir)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Calls a server function the way the browser does.
+    pub async fn server_fn(&self, name: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/fn/{name}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body("")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Graceful shutdown: drains, closes the pool, stops an embedded database.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        (&mut self.served)
+            .await
+            .expect("server task")
+            .expect("clean shutdown");
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP-level tests of the server, each against its own database.
+
+mod embedded;
+mod health;
+mod helpers;
+mod pages;

@@ -1,0 +1,109 @@
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn home_page_is_rendered_on_the_server() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Workflow orchestration control plane"),
+        "{html}"
+    );
+    assert!(
+        html.contains("/pkg/astraflow.js"),
+        "hydration script missing: {html}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    for (path, title) in [
+        ("/studio", "Studio"),
+        ("/deployments", "Deployments"),
+        ("/monitor", "Monitor"),
+        ("/audit", "Audit"),
+        ("/tenants", "Tenants"),
+        ("/actions", "Actions"),
+        ("/control-center", "ControlCenter"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<h1>{title}</h1>")),
+            "{path}: {html}"
+        );
+        assert!(html.contains("Not available yet."), "{path}: {html}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_get_the_app_404_page() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    for path in ["/no-such-page", "/studio/nested/missing", "/pkg/missing.js"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Page not found"), "{path}: {html}");
+        assert!(
+            html.contains("ControlCenter"),
+            "the 404 page keeps the app's navigation"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn system_status_server_function_queries_the_database() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app.server_fn("system_status").await;
+    assert_eq!(response.status(), 200);
+    let status: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status["database_mode"], "external");
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        status["database_version"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .next()
+            .unwrap()
+            .is_ascii_digit()
+    );
+    assert_eq!(
+        status["migrations_applied"],
+        server::db::MIGRATOR.iter().count() as i64
+    );
+    assert_eq!(status["installation_id"].as_str().unwrap().len(), 36);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app
+        .client
+        .post(app.url("/api/fn/system_status"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 11 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "the server keeps serving"
+    );
+    app.stop().await;
+}
