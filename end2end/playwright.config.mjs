@@ -1,0 +1,67 @@
+// Browser tests run against a real server binary with its own embedded PostgreSQL, in Debian's
+// Chromium. scripts/test.sh builds everything and sets E2E_SERVER_BIN; to run these by
+// hand see CONTRIBUTING.md.
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const port = Number(process.env.E2E_PORT ?? 3100);
+const serverBin = process.env.E2E_SERVER_BIN;
+if (!serverBin) {
+  throw new Error('E2E_SERVER_BIN must name the built server binary (scripts/test.sh sets it)');
+}
+
+// A fresh data directory per run: the server initialises its own database in it. It must be
+// traversable by the unprivileged account PostgreSQL runs as when the tests run as root.
+// scripts/test.sh passes one (and removes it afterwards); by hand, a temporary one is made.
+let dataDir = process.env.E2E_DATA_DIR;
+if (!dataDir) {
+  dataDir = mkdtempSync(join(tmpdir(), 'astraflow-e2e-'));
+  chmodSync(dataDir, 0o755);
+  process.env.E2E_DATA_DIR = dataDir; // workers reload this file; make them reuse the directory
+}
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: [['list']],
+  timeout: 60_000,
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: serverBin,
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/readyz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 30_000 },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      ASTRAFLOW_HTTP__PORT: String(port),
+      ASTRAFLOW_DATA_DIR: dataDir,
+    },
+  },
+});

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the browser bundle and the server.
+#
+#   scripts/build.sh            debug build (fast to compile)
+#   scripts/build.sh --release  optimised build (what ships)
+#
+# The bundle lands in target/site/pkg (the server's default site root), whatever
+# CARGO_TARGET_DIR says, so the server finds it from the repository root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+profile=debug
+cargo_profile=()
+wasm_profile=()
+if [[ "${1:-}" == "--release" ]]; then
+  profile=release
+  cargo_profile=(--release)
+  wasm_profile=(--profile wasm-release)
+fi
+
+target_dir=$(cargo_target_dir)
+site=target/site
+mkdir -p "$site/pkg"
+
+step "Building the browser bundle ($profile)"
+cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_profile[@]}"
+wasm_dir="$target_dir/wasm32-unknown-unknown/$([[ $profile == release ]] && echo wasm-release || echo debug)"
+wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name astraflow \
+  "$wasm_dir/frontend.wasm"
+if [[ $profile == release ]]; then
+  wasm_opt=$(wasm_opt_bin)
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$site/pkg/astraflow_bg.wasm" -o "$site/pkg/astraflow_bg.wasm"
+fi
+cp style/main.css "$site/pkg/astraflow.css"
+
+step "Building the server ($profile)"
+cargo build -p server --bin astraflow "${cargo_profile[@]}"
+echo "server binary: $target_dir/$profile/astraflow"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Command 2: install what the tests need and run every check and test. Exits non-zero on the
+# first failure. CI runs exactly this (see .ci/run).
+#
+# Set DATABASE_URL to run the database tests against an existing PostgreSQL; otherwise a
+# throwaway cluster is started from the machine's PostgreSQL binaries and removed at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+started=$(date +%s)
+
+step "Checking tools"
+ensure_rust
+ensure_wasm_bindgen
+ensure_postgres_binaries
+ensure_chromium
+ensure_e2e_packages
+
+step "Formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+# The app crate is compiled twice, for the server (ssr) and for the browser (hydrate); the two
+# feature sets must not be unified in one build, so each gets its own clippy run.
+step "Lints, server feature set (clippy, ssr)"
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+step "Lints, browser feature set (clippy, hydrate, wasm32)"
+cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "Starting a PostgreSQL for the tests"
+start_test_postgres
+
+step "Rust tests"
+cargo test --workspace --exclude frontend --no-fail-fast
+
+step "BPMN interchange models round-trip (bpmn-roundtrip)"
+miwg=../shared/bpmn/miwg
+if compgen -G "$miwg/*.bpmn" >/dev/null; then
+  cargo run -q -p bpmn --bin bpmn-roundtrip -- "$miwg"/*.bpmn
+else
+  die "the BPMN interchange reference models are missing ($miwg)"
+fi
+
+step "FEEL parser tests on wasm32 (wasm-bindgen-test in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p feel --target wasm32-unknown-unknown --test wasm
+
+step "Building the app for the browser tests"
+scripts/build.sh
+
+step "Browser tests (Chromium)"
+e2e_data=$(mktemp -d /tmp/astraflow-e2e.XXXXXX)
+chmod 755 "$e2e_data"
+(
+  cd end2end
+  E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$(cd .. && cargo_target_dir)/debug/astraflow" \
+    E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+    npx playwright test
+)
+rm -rf "$e2e_data"
+
+step "All checks passed in $(( $(date +%s) - started ))s"
