@@ -218,8 +218,7 @@ impl EmbeddedPostgres {
             .stderr(log_err)
             // Own process group: a terminal's Ctrl-C goes to the server, which shuts the
             // database down after its own connections are closed.
-            .process_group(0)
-            .kill_on_drop(true);
+            .process_group(0);
         let child = command.spawn().map_err(io_error("starting postgres"))?;
         self.child = Some(child);
 
@@ -294,7 +293,8 @@ impl EmbeddedPostgres {
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
         // Normal shutdown goes through `stop`. If the server is unwinding instead, still ask
-        // PostgreSQL for a fast shutdown rather than leaving it running.
+        // PostgreSQL for a fast shutdown rather than leaving it running. (No `kill_on_drop`:
+        // SIGKILL would skip the clean shutdown this asks for.)
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
         }

@@ -1,0 +1,1 @@
+//! The embedded Zeebe-compatible workflow engine.
