@@ -9,13 +9,33 @@
 //!   [`State::apply`](state::State::apply) (live and replay alike).
 //! * [`processor`] — `(state, command, now) → events + response`; one module per concern
 //!   (deploy, instance, element lifecycle, job, incident, message, variables).
+//! * [`runtime`] — [`Engine`]: the processor task, group-committed log writes, replies
+//!   after durability, the record stream for in-process subscribers.
+//! * [`gateway`] — the Zeebe gateway gRPC service over an [`Engine`] ([`gateway::serve`]).
+//!
+//! # Embedding
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let engine = engine::Engine::start(engine::EngineConfig::new("data/engine"))?;
+//! let mut records = engine.subscribe(1); // every record from position 1, then live
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:26500").await?;
+//! tokio::spawn(engine::gateway::serve(engine.clone(), listener, std::future::pending()));
+//! while let Some(record) = records.recv().await {
+//!     println!("{}", serde_json::to_string(&*record)?);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod clock;
+pub mod gateway;
 pub mod key;
 pub mod log;
 pub mod processor;
+pub mod runtime;
 pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use processor::{Command, Processed, Rejection, Response, process};
+pub use runtime::{Engine, EngineConfig, EngineError, Reply};
 pub use state::State;
