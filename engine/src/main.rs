@@ -1,7 +1,11 @@
 //! `astraflow-engine`: the embedded engine as a stand-alone Zeebe gateway.
 //!
 //! `--listen ADDR` (env `ASTRAFLOW_ENGINE_LISTEN`, default `127.0.0.1:26500`) and
-//! `--data-dir DIR` (env `ASTRAFLOW_ENGINE_DATA_DIR`, default `./data/engine`).
+//! `--data-dir DIR` (env `ASTRAFLOW_ENGINE_DATA_DIR`, default `./data/engine`), and
+//! optionally `--records FILE` (env `ASTRAFLOW_ENGINE_RECORDS`): append every durable
+//! record to FILE as one exporter-record JSON document per line, from position 1 on
+//! start, so tools without an in-process subscription (conformance scripts, incident
+//! look-ups) can follow the record stream.
 //! Stops gracefully on Ctrl-C or SIGTERM.
 
 use anyhow::{Context, bail};
@@ -9,6 +13,7 @@ use anyhow::{Context, bail};
 struct Args {
     listen: String,
     data_dir: String,
+    records: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -17,6 +22,7 @@ fn parse_args() -> anyhow::Result<Args> {
             .unwrap_or_else(|_| "127.0.0.1:26500".into()),
         data_dir: std::env::var("ASTRAFLOW_ENGINE_DATA_DIR")
             .unwrap_or_else(|_| "data/engine".into()),
+        records: std::env::var("ASTRAFLOW_ENGINE_RECORDS").ok(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -33,10 +39,12 @@ fn parse_args() -> anyhow::Result<Args> {
         match name.as_str() {
             "--listen" => args.listen = value()?,
             "--data-dir" => args.data_dir = value()?,
+            "--records" => args.records = Some(value()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: astraflow-engine [--listen ADDR] [--data-dir DIR]\n\
-                     env: ASTRAFLOW_ENGINE_LISTEN, ASTRAFLOW_ENGINE_DATA_DIR"
+                    "usage: astraflow-engine [--listen ADDR] [--data-dir DIR] [--records FILE]\n\
+                     env: ASTRAFLOW_ENGINE_LISTEN, ASTRAFLOW_ENGINE_DATA_DIR, \
+                     ASTRAFLOW_ENGINE_RECORDS"
                 );
                 std::process::exit(0);
             }
@@ -67,6 +75,28 @@ async fn shutdown_signal() {
     }
 }
 
+/// Writes the record stream to `path` as JSON lines (the file is truncated first: the
+/// stream starts again at position 1).
+fn export_records(engine: &engine::Engine, path: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating the records file {path}"))?;
+    let mut out = std::io::LineWriter::new(file);
+    let mut records = engine.subscribe(1);
+    tokio::spawn(async move {
+        while let Some(record) = records.recv().await {
+            let written = serde_json::to_writer(&mut out, &*record)
+                .map_err(std::io::Error::other)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                tracing::error!(error = %e, "writing the records file failed; export stopped");
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -78,6 +108,9 @@ async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let engine = engine::Engine::start(engine::EngineConfig::new(&args.data_dir))
         .with_context(|| format!("starting the engine in {}", args.data_dir))?;
+    if let Some(path) = &args.records {
+        export_records(&engine, path)?;
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

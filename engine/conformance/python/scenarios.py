@@ -1,0 +1,318 @@
+"""Conformance scenarios driven by pyzeebe against a running astraflow-engine.
+
+Usage: python scenarios.py ADDRESS RECORDS_FILE BPMN_DIR
+
+Prints one line per scenario, `PASS python/<name>` or `FAIL python/<name>: <why>`, and
+exits 0 (run.sh counts the lines). Everything goes through pyzeebe: its client and worker
+where pyzeebe offers the call, and pyzeebe's bundled gateway stubs on the same channel
+for the calls its high-level API lacks (SetVariables, UpdateJobRetries, ResolveIncident,
+ActivateJobs for the tenant check). Incident keys are not part of the gateway API, so they
+are read from the engine's exported record stream (RECORDS_FILE), as an operator tool would.
+"""
+
+import asyncio
+import json
+import sys
+import traceback
+import uuid
+
+from pyzeebe import ZeebeClient, ZeebeWorker, create_insecure_channel
+from pyzeebe.errors import BusinessError, ProcessInstanceNotFoundError
+from pyzeebe.proto import gateway_pb2 as pb
+from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
+
+ADDRESS, RECORDS, BPMN = sys.argv[1], sys.argv[2], sys.argv[3]
+POLL_INTERVAL = 0.05
+POLL_ATTEMPTS = 300  # 15 s at most for any awaited condition
+
+
+def job_type(name):
+    return f"py-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def records():
+    with open(RECORDS, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                yield json.loads(line)
+
+
+async def wait_record(describe, predicate):
+    """The first exported record matching `predicate`, polling a bounded number of times."""
+    for _ in range(POLL_ATTEMPTS):
+        for record in records():
+            if predicate(record):
+                return record
+        await asyncio.sleep(POLL_INTERVAL)
+    raise AssertionError(f"no record: {describe}")
+
+
+def instance_completed(pik):
+    return lambda r: (
+        r["valueType"] == "PROCESS_INSTANCE"
+        and r["intent"] == "ELEMENT_COMPLETED"
+        and r["key"] == pik
+    )
+
+
+def element_completed(pik, element_id):
+    return lambda r: (
+        r["valueType"] == "PROCESS_INSTANCE"
+        and r["intent"] == "ELEMENT_COMPLETED"
+        and r["value"].get("processInstanceKey") == pik
+        and r["value"].get("elementId") == element_id
+    )
+
+
+async def scenario_deploy(ctx):
+    deployed = await ctx.client.deploy_resource(
+        f"{BPMN}/conf-task.bpmn", f"{BPMN}/conf-error.bpmn"
+    )
+    ids = sorted(p.bpmn_process_id for p in deployed.deployments)
+    assert ids == ["conf-error", "conf-task"], ids
+    assert deployed.key > 0
+    topology = await ctx.client.topology()
+    assert topology.partitions_count == 1 and topology.brokers, topology
+
+
+async def scenario_create(ctx):
+    created = await ctx.client.run_process(
+        "conf-task", variables={"jobType": job_type("create")}
+    )
+    assert created.process_instance_key > 0
+    assert created.bpmn_process_id == "conf-task" and created.version >= 1
+    await ctx.client.cancel_process_instance(created.process_instance_key)
+
+
+async def scenario_create_with_result(ctx):
+    jt = job_type("result")
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        return {"doubled": variables["n"] * 2}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        result = await ctx.client.run_process_with_result(
+            "conf-task", variables={"jobType": jt, "n": 21}, timeout=15_000
+        )
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert result.variables.get("doubled") == 42, result.variables
+
+
+async def scenario_worker_completes(ctx):
+    jt = job_type("complete")
+    seen = []
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        seen.append(variables.get("i"))
+        return {"done": True}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        keys = []
+        for i in range(5):
+            created = await ctx.client.run_process(
+                "conf-task", variables={"jobType": jt, "i": i}
+            )
+            keys.append(created.process_instance_key)
+        for pik in keys:
+            await wait_record(f"instance {pik} completed", instance_completed(pik))
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert sorted(seen) == [0, 1, 2, 3, 4], seen
+
+
+async def scenario_fail_incident_resolve(ctx):
+    jt = job_type("fail")
+    state = {"fail": True, "attempts": 0}
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        state["attempts"] += 1
+        if state["fail"]:
+            raise RuntimeError("service down")
+        return {"recovered": True}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        created = await ctx.client.run_process("conf-task", variables={"jobType": jt})
+        pik = created.process_instance_key
+        incident = await wait_record(
+            f"incident for {pik}",
+            lambda r: r["valueType"] == "INCIDENT"
+            and r["intent"] == "CREATED"
+            and r["value"].get("processInstanceKey") == pik,
+        )
+        assert state["attempts"] == 3, f"retries used: {state['attempts']}"
+        state["fail"] = False
+        stub = GatewayStub(ctx.channel)
+        await stub.UpdateJobRetries(
+            pb.UpdateJobRetriesRequest(jobKey=incident["value"]["jobKey"], retries=1)
+        )
+        await stub.ResolveIncident(pb.ResolveIncidentRequest(incidentKey=incident["key"]))
+        await wait_record(f"instance {pik} completed", instance_completed(pik))
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert state["attempts"] == 4, state
+
+
+async def scenario_throw_error(ctx):
+    jt = job_type("error")
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        raise BusinessError("OUT_OF_STOCK")
+
+    running = asyncio.create_task(worker.work())
+    try:
+        created = await ctx.client.run_process("conf-error", variables={"jobType": jt})
+        pik = created.process_instance_key
+        await wait_record(f"boundary of {pik} taken", element_completed(pik, "handled"))
+        await wait_record(f"instance {pik} completed", instance_completed(pik))
+    finally:
+        await worker.stop()
+        running.cancel()
+
+
+async def scenario_cancel(ctx):
+    created = await ctx.client.run_process(
+        "conf-task", variables={"jobType": job_type("cancel")}
+    )
+    pik = created.process_instance_key
+    await ctx.client.cancel_process_instance(pik)
+    await wait_record(
+        f"instance {pik} terminated",
+        lambda r: r["valueType"] == "PROCESS_INSTANCE"
+        and r["intent"] == "ELEMENT_TERMINATED"
+        and r["key"] == pik,
+    )
+    try:
+        await ctx.client.cancel_process_instance(pik)
+    except ProcessInstanceNotFoundError:
+        pass
+    else:
+        raise AssertionError("cancelling twice was accepted")
+
+
+async def scenario_set_variables(ctx):
+    jt = job_type("setvars")
+    created = await ctx.client.run_process("conf-task", variables={"jobType": jt, "a": 1})
+    pik = created.process_instance_key
+    stub = GatewayStub(ctx.channel)
+    answer = await stub.SetVariables(
+        pb.SetVariablesRequest(
+            elementInstanceKey=pik, variables=json.dumps({"a": 2, "b": "x"}), local=False
+        )
+    )
+    assert answer.key > 0
+    seen = {}
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        seen.update(variables)
+        return {}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        await wait_record(f"instance {pik} completed", instance_completed(pik))
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert seen.get("a") == 2 and seen.get("b") == "x", seen
+
+
+async def scenario_tenant_isolation(ctx):
+    jt = job_type("tenant")
+    a = await ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id="py-tenant-a")
+    b = await ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id="py-tenant-b")
+    assert a.tenant_id == "py-tenant-a" and b.tenant_id == "py-tenant-b"
+    pa = await ctx.client.run_process("conf-task", {"jobType": jt}, tenant_id="py-tenant-a")
+    pb_ = await ctx.client.run_process("conf-task", {"jobType": jt}, tenant_id="py-tenant-b")
+    got = []
+    worker = ZeebeWorker(ctx.channel, name="conformance-py-a", tenant_ids=["py-tenant-a"])
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        return {}
+
+    # Record which tenant's jobs worker A was handed by watching its completions.
+    running = asyncio.create_task(worker.work())
+    try:
+        await wait_record("tenant A instance completed", instance_completed(pa.process_instance_key))
+    finally:
+        await worker.stop()
+        running.cancel()
+    stub = GatewayStub(ctx.channel)
+    # Tenant A's worker asks again: B's job is there but must not be handed out.
+    stream = stub.ActivateJobs(
+        pb.ActivateJobsRequest(
+            type=jt, worker="a", timeout=10_000, maxJobsToActivate=10,
+            requestTimeout=-1, tenantIds=["py-tenant-a"],
+        )
+    )
+    async for response in stream:
+        got.extend(response.jobs)
+    assert not got, f"tenant A's worker received {[j.tenantId for j in got]}"
+    stream = stub.ActivateJobs(
+        pb.ActivateJobsRequest(
+            type=jt, worker="b", timeout=10_000, maxJobsToActivate=10,
+            requestTimeout=-1, tenantIds=["py-tenant-b"],
+        )
+    )
+    jobs_b = [j async for r in stream for j in r.jobs]
+    assert [j.processInstanceKey for j in jobs_b] == [pb_.process_instance_key], jobs_b
+    assert all(j.tenantId == "py-tenant-b" for j in jobs_b)
+    for record in records():
+        if (
+            record["valueType"] == "JOB"
+            and record["intent"] == "COMPLETED"
+            and record["value"].get("processInstanceKey") == pb_.process_instance_key
+        ):
+            raise AssertionError("tenant A's worker completed tenant B's job")
+
+
+SCENARIOS = [
+    ("deploy", scenario_deploy),
+    ("create", scenario_create),
+    ("create-with-result", scenario_create_with_result),
+    ("worker-completes-jobs", scenario_worker_completes),
+    ("fail-incident-resolve", scenario_fail_incident_resolve),
+    ("throw-error-boundary", scenario_throw_error),
+    ("cancel", scenario_cancel),
+    ("set-variables", scenario_set_variables),
+    ("tenant-isolation", scenario_tenant_isolation),
+]
+
+
+class Ctx:
+    pass
+
+
+async def main():
+    ctx = Ctx()
+    ctx.channel = create_insecure_channel(grpc_address=ADDRESS)
+    ctx.client = ZeebeClient(ctx.channel)
+    for name, scenario in SCENARIOS:
+        try:
+            await asyncio.wait_for(scenario(ctx), timeout=30)
+            print(f"PASS python/{name}", flush=True)
+        except BaseException as e:  # noqa: BLE001 - report every failure and go on
+            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+            print(f"FAIL python/{name}: {detail}", flush=True)
+            traceback.print_exc(file=sys.stderr)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
