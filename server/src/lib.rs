@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod embedded_pg;
 pub mod routes;
 pub mod startup;

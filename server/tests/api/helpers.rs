@@ -131,3 +131,15 @@ impl TestApp {
             .expect("clean shutdown");
     }
 }
+
+/// A fresh, fully migrated database, without a server.
+pub async fn migrated_pool() -> sqlx::PgPool {
+    let url = create_database().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(20)
+        .connect(&url)
+        .await
+        .expect("connect to the test database");
+    server::db::MIGRATOR.run(&pool).await.expect("migrations");
+    pool
+}

@@ -1,6 +1,8 @@
 //! HTTP-level tests of the server, each against its own database.
 
+mod audit;
 mod embedded;
 mod health;
 mod helpers;
 mod pages;
+mod tenancy;

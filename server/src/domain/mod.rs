@@ -1,0 +1,134 @@
+//! The control plane's domain services: plain Rust over a `&mut PgConnection` (a transaction
+//! begun with [`crate::db::begin_tenant`] or [`crate::db::begin_platform`]), knowing nothing of
+//! HTTP. REST handlers and server functions are thin adapters over these.
+
+pub mod audit;
+pub mod cloud;
+pub mod tenants;
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+pub use zeebe::tenant::{InvalidTenantId, TenantId};
+
+/// What a member may do in a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything in the tenant, including its members and configuration.
+    Owner,
+    /// Creates and changes workflows and deployments.
+    Editor,
+    /// Reads only.
+    Viewer,
+    /// Reads, including the audit trail.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Editor, Role::Viewer, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}; expected owner, editor, viewer or auditor")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// A field that failed validation and why, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a domain operation failed. The HTTP mapping lives in [`crate::error`].
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Input that can never be accepted as given.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The thing addressed does not exist (or is not visible to this tenant).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (duplicate id, already a member…).
+    #[error("{0}")]
+    Conflict(String),
+    /// A quota of the tenant would be exceeded.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// Validates a tenant id for a new tenant: Zeebe's rule, minus Zeebe's reserved `<default>`.
+pub fn new_tenant_id(id: &str) -> Result<TenantId, FieldError> {
+    let tenant = TenantId::new(id).map_err(|error| FieldError::new("id", error.to_string()))?;
+    if tenant.is_default() {
+        return Err(FieldError::new(
+            "id",
+            "<default> is reserved by the engine; choose another id",
+        ));
+    }
+    Ok(tenant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("admin".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn tenant_ids_follow_zeebes_rule_without_the_reserved_default() {
+        assert!(new_tenant_id("acme-prod_1.eu").is_ok());
+        assert!(new_tenant_id(&"a".repeat(31)).is_ok());
+        assert!(new_tenant_id(&"a".repeat(32)).is_err());
+        assert!(new_tenant_id("").is_err());
+        assert!(new_tenant_id("acme corp").is_err());
+        assert!(new_tenant_id("<default>").is_err());
+    }
+}

@@ -1,0 +1,619 @@
+//! Tenants and their members.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{PgConnection, Row, postgres::PgRow};
+use uuid::Uuid;
+
+use super::{
+    DomainError, FieldError, Result, Role, TenantId,
+    audit::{self, Actor, Change},
+    cloud::CloudConfig,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Active,
+    /// Kept with all its data, but nothing may run or change until it is reactivated.
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Standard,
+    Enterprise,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Standard => "standard",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+}
+
+/// Limits on what one tenant may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    pub max_users: i32,
+    pub max_workflows: i32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            max_users: 50,
+            max_workflows: 100,
+        }
+    }
+}
+
+impl Quotas {
+    pub const LIMIT: i32 = 100_000;
+
+    fn validate(&self) -> Result<(), FieldError> {
+        for (field, value) in [
+            ("quotas.max_users", self.max_users),
+            ("quotas.max_workflows", self.max_workflows),
+        ] {
+            if !(1..=Self::LIMIT).contains(&value) {
+                return Err(FieldError::new(
+                    field,
+                    format!("must be between 1 and {}", Self::LIMIT),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub status: TenantStatus,
+    pub plan: Plan,
+    pub quotas: Quotas,
+    pub cloud: CloudConfig,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What `POST /api/v1/tenants` accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_plan")]
+    pub plan: Plan,
+    #[serde(default)]
+    pub quotas: Quotas,
+    #[serde(default)]
+    pub cloud: CloudConfig,
+}
+
+fn default_plan() -> Plan {
+    Plan::Standard
+}
+
+/// What `PUT /api/v1/tenants/{id}/config` accepts: the whole configuration, replaced.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub name: String,
+    pub status: TenantStatus,
+    pub plan: Plan,
+    pub quotas: Quotas,
+    #[serde(default)]
+    pub cloud: CloudConfig,
+}
+
+fn validate_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let length = name.trim().chars().count();
+    if length == 0 || length > 200 || name.trim() != name {
+        return Err(FieldError::new(
+            field,
+            "must be 1 to 200 characters without leading or trailing spaces",
+        ));
+    }
+    Ok(())
+}
+
+const TENANT_COLUMNS: &str = "id, name, status, plan, max_users, max_workflows, aws_account_id, \
+    aws_region, vpc_ids, iam_role_arns, created_at, updated_at";
+
+fn tenant_from_row(row: &PgRow) -> Result<Tenant> {
+    let status = match row.try_get::<&str, _>("status")? {
+        "suspended" => TenantStatus::Suspended,
+        _ => TenantStatus::Active,
+    };
+    let plan = match row.try_get::<&str, _>("plan")? {
+        "free" => Plan::Free,
+        "enterprise" => Plan::Enterprise,
+        _ => Plan::Standard,
+    };
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        status,
+        plan,
+        quotas: Quotas {
+            max_users: row.try_get("max_users")?,
+            max_workflows: row.try_get("max_workflows")?,
+        },
+        cloud: CloudConfig {
+            aws_account_id: row.try_get("aws_account_id")?,
+            aws_region: row.try_get("aws_region")?,
+            vpc_ids: row.try_get("vpc_ids")?,
+            iam_role_arns: row.try_get("iam_role_arns")?,
+        },
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn snapshot(tenant: &Tenant) -> serde_json::Value {
+    json!({
+        "name": tenant.name,
+        "status": tenant.status,
+        "plan": tenant.plan,
+        "quotas": tenant.quotas,
+        "cloud": tenant.cloud,
+    })
+}
+
+/// Whether a database error is the violation of the named unique constraint.
+pub(crate) fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.constraint() == Some(constraint))
+}
+
+/// Creates a tenant, makes `owner` (when given) its owner, and records both. Needs the platform
+/// role: the tenant does not exist yet, so no tenant transaction can see it.
+pub async fn create(
+    conn: &mut PgConnection,
+    new: NewTenant,
+    owner: Option<Uuid>,
+    actor: &Actor,
+) -> Result<Tenant> {
+    let id = super::new_tenant_id(&new.id)?;
+    validate_name("name", &new.name)?;
+    new.quotas.validate()?;
+    new.cloud.validate()?;
+    let row = sqlx::query(&format!(
+        "insert into tenants (id, name, plan, max_users, max_workflows, aws_account_id, \
+         aws_region, vpc_ids, iam_role_arns) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         returning {TENANT_COLUMNS}"
+    ))
+    .bind(id.as_str())
+    .bind(&new.name)
+    .bind(new.plan.as_str())
+    .bind(new.quotas.max_users)
+    .bind(new.quotas.max_workflows)
+    .bind(&new.cloud.aws_account_id)
+    .bind(&new.cloud.aws_region)
+    .bind(&new.cloud.vpc_ids)
+    .bind(&new.cloud.iam_role_arns)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error, "tenants_pkey") {
+            DomainError::Conflict(format!("a tenant with id {:?} already exists", id.as_str()))
+        } else {
+            error.into()
+        }
+    })?;
+    let tenant = tenant_from_row(&row)?;
+    audit::append(
+        conn,
+        &id,
+        actor,
+        Change {
+            action: "tenant.create",
+            target_type: "tenant",
+            target_id: id.as_str(),
+            before: None,
+            after: Some(snapshot(&tenant)),
+        },
+    )
+    .await?;
+    if let Some(user_id) = owner {
+        sqlx::query("insert into memberships (tenant_id, user_id, role) values ($1, $2, 'owner')")
+            .bind(id.as_str())
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        audit::append(
+            conn,
+            &id,
+            actor,
+            Change {
+                action: "member.add",
+                target_type: "user",
+                target_id: &user_id.to_string(),
+                before: None,
+                after: Some(json!({ "role": Role::Owner })),
+            },
+        )
+        .await?;
+    }
+    Ok(tenant)
+}
+
+/// The tenant, if this transaction can see it.
+pub async fn get(conn: &mut PgConnection, tenant: &TenantId) -> Result<Tenant> {
+    let row = sqlx::query(&format!(
+        "select {TENANT_COLUMNS} from tenants where id = $1"
+    ))
+    .bind(tenant.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("tenant"))?;
+    tenant_from_row(&row)
+}
+
+/// Every tenant this transaction can see, by id (all of them for the platform role).
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<Tenant>> {
+    let rows = sqlx::query(&format!("select {TENANT_COLUMNS} from tenants order by id"))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(tenant_from_row).collect()
+}
+
+/// Replaces the tenant's configuration and records before and after.
+pub async fn update_config(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    config: TenantConfig,
+    actor: &Actor,
+) -> Result<Tenant> {
+    validate_name("name", &config.name)?;
+    config.quotas.validate()?;
+    config.cloud.validate()?;
+    let before = lock(conn, tenant).await?;
+    let row = sqlx::query(&format!(
+        "update tenants set name = $2, status = $3, plan = $4, max_users = $5, \
+         max_workflows = $6, aws_account_id = $7, aws_region = $8, vpc_ids = $9, \
+         iam_role_arns = $10, updated_at = now() where id = $1 returning {TENANT_COLUMNS}"
+    ))
+    .bind(tenant.as_str())
+    .bind(&config.name)
+    .bind(config.status.as_str())
+    .bind(config.plan.as_str())
+    .bind(config.quotas.max_users)
+    .bind(config.quotas.max_workflows)
+    .bind(&config.cloud.aws_account_id)
+    .bind(&config.cloud.aws_region)
+    .bind(&config.cloud.vpc_ids)
+    .bind(&config.cloud.iam_role_arns)
+    .fetch_one(&mut *conn)
+    .await?;
+    let after = tenant_from_row(&row)?;
+    if snapshot(&before) != snapshot(&after) {
+        audit::append(
+            conn,
+            tenant,
+            actor,
+            Change {
+                action: "tenant.update_config",
+                target_type: "tenant",
+                target_id: tenant.as_str(),
+                before: Some(snapshot(&before)),
+                after: Some(snapshot(&after)),
+            },
+        )
+        .await?;
+    }
+    Ok(after)
+}
+
+/// Reads the tenant and locks its row until the transaction ends, so quota checks and
+/// configuration changes of one tenant do not interleave.
+async fn lock(conn: &mut PgConnection, tenant: &TenantId) -> Result<Tenant> {
+    let row = sqlx::query(&format!(
+        "select {TENANT_COLUMNS} from tenants where id = $1 for update"
+    ))
+    .bind(tenant.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("tenant"))?;
+    tenant_from_row(&row)
+}
+
+/// A user's membership in a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `POST /api/v1/tenants/{id}/users` accepts. An unknown email creates an account that
+/// signs in through SSO or gets a password later.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: Role,
+}
+
+fn validate_email(email: &str) -> Result<(), FieldError> {
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(FieldError::new("email", "is not an email address"))
+    }
+}
+
+fn member_from_row(row: &PgRow) -> Result<Member> {
+    let role: &str = row.try_get("role")?;
+    Ok(Member {
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: role
+            .parse()
+            .map_err(|_| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const MEMBER_SELECT: &str = "select m.user_id, u.email, u.name, m.role, m.created_at \
+    from memberships m join users u on u.id = m.user_id";
+
+pub async fn list_members(conn: &mut PgConnection, tenant: &TenantId) -> Result<Vec<Member>> {
+    let rows = sqlx::query(&format!(
+        "{MEMBER_SELECT} where m.tenant_id = $1 order by lower(u.email)"
+    ))
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(member_from_row).collect()
+}
+
+/// Adds a user to the tenant (creating the account when the email is new), within the tenant's
+/// user quota.
+pub async fn add_member(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    new: NewMember,
+    actor: &Actor,
+) -> Result<Member> {
+    let email = new.email.trim().to_owned();
+    validate_email(&email)?;
+    if let Some(name) = &new.name {
+        validate_name("name", name)?;
+    }
+    let current = lock(conn, tenant).await?;
+    let members: i64 = sqlx::query_scalar("select count(*) from memberships where tenant_id = $1")
+        .bind(tenant.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    if members >= i64::from(current.quotas.max_users) {
+        return Err(DomainError::QuotaExceeded(format!(
+            "tenant {:?} already has {members} of its {} users; raise quotas.max_users or remove \
+             a member first",
+            tenant.as_str(),
+            current.quotas.max_users
+        )));
+    }
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("select id from users where lower(email) = lower($1)")
+            .bind(&email)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let user_id = match existing {
+        Some(id) => id,
+        None => {
+            let name = new
+                .name
+                .clone()
+                .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+            sqlx::query_scalar("insert into users (email, name) values ($1, $2) returning id")
+                .bind(&email)
+                .bind(&name)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|error| {
+                    if is_unique_violation(&error, "users_email_key") {
+                        DomainError::Conflict(format!(
+                            "an account for {email:?} was created at the same time; try again"
+                        ))
+                    } else {
+                        error.into()
+                    }
+                })?
+        }
+    };
+    sqlx::query("insert into memberships (tenant_id, user_id, role) values ($1, $2, $3)")
+        .bind(tenant.as_str())
+        .bind(user_id)
+        .bind(new.role.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error, "memberships_pkey") {
+                DomainError::Conflict(format!(
+                    "{email:?} is already a member of tenant {:?}",
+                    tenant.as_str()
+                ))
+            } else {
+                error.into()
+            }
+        })?;
+    audit::append(
+        conn,
+        tenant,
+        actor,
+        Change {
+            action: "member.add",
+            target_type: "user",
+            target_id: &user_id.to_string(),
+            before: None,
+            after: Some(json!({ "email": email, "role": new.role })),
+        },
+    )
+    .await?;
+    member(conn, tenant, user_id).await
+}
+
+async fn member(conn: &mut PgConnection, tenant: &TenantId, user_id: Uuid) -> Result<Member> {
+    let row = sqlx::query(&format!(
+        "{MEMBER_SELECT} where m.tenant_id = $1 and m.user_id = $2"
+    ))
+    .bind(tenant.as_str())
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("member"))?;
+    member_from_row(&row)
+}
+
+/// Changes a member's role.
+pub async fn change_role(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    user_id: Uuid,
+    role: Role,
+    actor: &Actor,
+) -> Result<Member> {
+    lock(conn, tenant).await?;
+    let before = member(conn, tenant, user_id).await?;
+    if before.role == role {
+        return Ok(before);
+    }
+    ensure_an_owner_remains(conn, tenant, &before).await?;
+    sqlx::query("update memberships set role = $3 where tenant_id = $1 and user_id = $2")
+        .bind(tenant.as_str())
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(&mut *conn)
+        .await?;
+    audit::append(
+        conn,
+        tenant,
+        actor,
+        Change {
+            action: "member.change_role",
+            target_type: "user",
+            target_id: &user_id.to_string(),
+            before: Some(json!({ "role": before.role })),
+            after: Some(json!({ "role": role })),
+        },
+    )
+    .await?;
+    member(conn, tenant, user_id).await
+}
+
+/// Removes a member from the tenant (the account itself stays).
+pub async fn remove_member(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    user_id: Uuid,
+    actor: &Actor,
+) -> Result<()> {
+    lock(conn, tenant).await?;
+    let before = member(conn, tenant, user_id).await?;
+    ensure_an_owner_remains(conn, tenant, &before).await?;
+    sqlx::query("delete from memberships where tenant_id = $1 and user_id = $2")
+        .bind(tenant.as_str())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    audit::append(
+        conn,
+        tenant,
+        actor,
+        Change {
+            action: "member.remove",
+            target_type: "user",
+            target_id: &user_id.to_string(),
+            before: Some(json!({ "email": before.email, "role": before.role })),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A tenant must keep at least one owner, or nobody could manage it any more.
+async fn ensure_an_owner_remains(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    leaving: &Member,
+) -> Result<()> {
+    if leaving.role != Role::Owner {
+        return Ok(());
+    }
+    let owners: i64 = sqlx::query_scalar(
+        "select count(*) from memberships where tenant_id = $1 and role = 'owner'",
+    )
+    .bind(tenant.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if owners <= 1 {
+        return Err(DomainError::Conflict(
+            "a tenant must keep at least one owner".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_names_are_checked() {
+        assert!(validate_email("ada@example.com").is_ok());
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a da@example.com",
+            "a@b@c",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+        assert!(validate_name("name", "Acme").is_ok());
+        assert!(validate_name("name", " Acme").is_err());
+        assert!(validate_name("name", "").is_err());
+    }
+
+    #[test]
+    fn quotas_are_bounded() {
+        assert!(Quotas::default().validate().is_ok());
+        let zero = Quotas {
+            max_users: 0,
+            ..Quotas::default()
+        };
+        assert_eq!(zero.validate().unwrap_err().field, "quotas.max_users");
+    }
+}

@@ -1,0 +1,185 @@
+//! The control-plane audit trail: append-only in the database, hash-chained per tenant, linear
+//! under concurrent writers, and verification that points at the exact tampered event.
+
+use server::{
+    db,
+    domain::{
+        TenantId,
+        audit::{self, Actor, Change},
+        tenants::{self, NewTenant},
+    },
+};
+use sqlx::PgPool;
+
+use crate::helpers::migrated_pool;
+
+async fn tenant_with_events(pool: &PgPool, id: &str, events: usize) -> TenantId {
+    let new: NewTenant =
+        serde_json::from_value(serde_json::json!({ "id": id, "name": "Audited" })).unwrap();
+    let mut tx = db::begin_platform(pool).await.unwrap();
+    tenants::create(&mut tx, new, None, &Actor::system())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let tenant = TenantId::new(id).unwrap();
+    for n in 1..events {
+        append_one(pool, &tenant, n).await;
+    }
+    tenant
+}
+
+async fn append_one(pool: &PgPool, tenant: &TenantId, n: usize) {
+    let mut tx = db::begin_tenant(pool, tenant, None).await.unwrap();
+    let target = format!("thing-{n}");
+    audit::append(
+        &mut tx,
+        tenant,
+        &Actor {
+            label: format!("writer-{n}"),
+            ip: Some("127.0.0.1".into()),
+            user_agent: Some("tests".into()),
+            ..Actor::default()
+        },
+        Change {
+            action: "test.touch",
+            target_type: "thing",
+            target_id: &target,
+            before: None,
+            after: Some(serde_json::json!({ "n": n, "nested": { "b": [1, 2], "a": "x" } })),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn verify(pool: &PgPool, tenant: &TenantId) -> audit::Verification {
+    let mut tx = db::begin_tenant(pool, tenant, None).await.unwrap();
+    audit::verify(&mut tx, tenant).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_intact_chain_verifies() {
+    let pool = migrated_pool().await;
+    let tenant = tenant_with_events(&pool, "intact", 5).await;
+    let verification = verify(&pool, &tenant).await;
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.events_checked, 5);
+    assert_eq!(verification.first_broken, None);
+}
+
+#[tokio::test]
+async fn the_database_refuses_update_delete_and_truncate_even_for_the_owner() {
+    let pool = migrated_pool().await;
+    tenant_with_events(&pool, "sealed", 2).await;
+    // The pool's own login role owns the table (a superuser in tests).
+    for statement in [
+        "update audit_events set actor = 'someone else' where seq = 1",
+        "delete from audit_events where seq = 2",
+        "truncate audit_events",
+    ] {
+        let error = sqlx::query(statement).execute(&pool).await.unwrap_err();
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from audit_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
+async fn an_edit_made_with_triggers_disabled_is_found_at_the_exact_event() {
+    let pool = migrated_pool().await;
+    let tenant = tenant_with_events(&pool, "tampered", 6).await;
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("alter table audit_events disable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update audit_events set after = jsonb_set(after, '{n}', '99') \
+         where tenant_id = 'tampered' and seq = 4",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+
+    let verification = verify(&pool, &tenant).await;
+    assert!(!verification.ok);
+    let broken = verification.first_broken.unwrap();
+    assert_eq!((broken.seq, broken.reason), (4, "hash_mismatch"));
+    assert_eq!(verification.events_checked, 4);
+
+    // Deleting an event instead is reported where the gap starts.
+    let other = tenant_with_events(&pool, "gapped", 5).await;
+    sqlx::query("delete from audit_events where tenant_id = 'gapped' and seq = 3")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let verification = verify(&pool, &other).await;
+    let broken = verification.first_broken.unwrap();
+    assert_eq!((broken.seq, broken.reason), (3, "sequence_gap"));
+
+    // Recomputing the edited event's own hash does not help: the next event's link breaks.
+    let relinked = tenant_with_events(&pool, "relinked", 5).await;
+    let mut events = {
+        let mut tx = db::begin_tenant(&pool, &relinked, None).await.unwrap();
+        audit::list(&mut tx, &relinked, 0, 100).await.unwrap()
+    };
+    let mut forged = events.remove(1);
+    forged.actor = "forger".into();
+    let rehashed = forged.expected_hash().to_vec();
+    sqlx::query(
+        "update audit_events set actor = 'forger', audit_hash = $1 \
+         where tenant_id = 'relinked' and seq = 2",
+    )
+    .bind(rehashed)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let verification = verify(&pool, &relinked).await;
+    let broken = verification.first_broken.unwrap();
+    assert_eq!((broken.seq, broken.reason), (3, "link_mismatch"));
+
+    sqlx::query("alter table audit_events enable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_each_chain_linear() {
+    let pool = migrated_pool().await;
+    let first = tenant_with_events(&pool, "busy-1", 1).await;
+    let second = tenant_with_events(&pool, "busy-2", 1).await;
+    let writers: Vec<_> = (0..40)
+        .map(|n| {
+            let pool = pool.clone();
+            let tenant = if n % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move { append_one(&pool, &tenant, n).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    for tenant in [&first, &second] {
+        let verification = verify(&pool, tenant).await;
+        assert!(verification.ok, "{tenant}: {verification:?}");
+        assert_eq!(verification.events_checked, 21);
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("select seq from audit_events where tenant_id = $1 order by seq")
+                .bind(tenant.as_str())
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
+    }
+}
