@@ -45,8 +45,11 @@ step "FEEL parser tests on wasm32 (wasm-bindgen-test in Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p feel --target wasm32-unknown-unknown --test wasm
 
-step "Building the app for the browser tests"
-scripts/build.sh
+# `cargo test` above has built the server binary already (integration tests build the package's
+# binaries); building it again with `cargo build` would resolve features differently and
+# recompile much of the dependency tree.
+step "Building the browser bundle for the browser tests"
+scripts/build.sh --bundle-only
 
 step "Browser tests (Chromium)"
 e2e_data=$(mktemp -d /tmp/astraflow-e2e.XXXXXX)
