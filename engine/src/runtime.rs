@@ -124,6 +124,7 @@ pub struct Engine {
     records: broadcast::Sender<Arc<Record>>,
     log_dir: PathBuf,
     partition_id: i32,
+    commit_stats: Arc<crate::log::writer::CommitStats>,
 }
 
 impl Engine {
@@ -159,6 +160,7 @@ impl Engine {
             "engine state recovered from the log"
         );
         let writer = LogWriter::spawn(log);
+        let commit_stats = writer.stats();
         let (requests, request_rx) = mpsc::unbounded_channel();
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
         let (jobs_tx, jobs) = watch::channel(0);
@@ -184,6 +186,7 @@ impl Engine {
             records,
             log_dir,
             partition_id: config.partition_id,
+            commit_stats,
         };
         if let Some(interval) = config.tick_interval {
             let weak = engine.requests.downgrade();
@@ -261,6 +264,12 @@ impl Engine {
         self.jobs.clone()
     }
 
+    /// Group-commit counters of the log writer (syncs, appends, entries, bytes).
+    #[must_use]
+    pub fn commit_counts(&self) -> crate::log::writer::CommitCounts {
+        self.commit_stats.counts()
+    }
+
     /// Position of the last durable record.
     #[must_use]
     pub fn committed_position(&self) -> i64 {
@@ -335,7 +344,9 @@ async fn run_processor(
     mut requests: mpsc::UnboundedReceiver<Request>,
     pending: mpsc::UnboundedSender<Pending>,
 ) {
+    let stats = writer.stats();
     while let Some(request) = requests.recv().await {
+        let started = std::time::Instant::now();
         let processed = processor::process(&mut state, &request.command, clock.now_millis());
         if processed.records.is_empty() {
             let reply = processed.response.map(|response| Reply {
@@ -358,6 +369,7 @@ async fn run_processor(
             }
         };
         let durable = writer.append(vec![payload]);
+        stats.add_producer_nanos(u64::try_from(started.elapsed().as_nanos()).unwrap_or(0));
         let processed = processor::Processed {
             records: batch.records,
             ..processed

@@ -6,7 +6,14 @@
 //! that follows: in-memory state may then be ahead of the disk, and the owner has to
 //! restart from the log.
 
-use std::{sync::mpsc, thread};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
+    thread,
+};
 
 use tokio::sync::oneshot;
 
@@ -21,6 +28,61 @@ struct Append {
 #[derive(Debug, Clone)]
 pub struct LogWriter {
     tx: mpsc::Sender<Append>,
+    stats: Arc<CommitStats>,
+}
+
+/// Counters of the group commit, for benchmarks and diagnostics.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    syncs: AtomicU64,
+    appends: AtomicU64,
+    entries: AtomicU64,
+    bytes: AtomicU64,
+    write_nanos: AtomicU64,
+    sync_nanos: AtomicU64,
+    /// Time the producer spent preparing appends (processing and encoding), ns; the
+    /// producer adds to it through [`CommitStats::add_producer_nanos`].
+    producer_nanos: AtomicU64,
+}
+
+/// A snapshot of [`CommitStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitCounts {
+    /// `fsync` calls that made appends durable.
+    pub syncs: u64,
+    /// Appends acknowledged.
+    pub appends: u64,
+    /// Entries written.
+    pub entries: u64,
+    /// Payload bytes written.
+    pub bytes: u64,
+    /// Time spent writing, ns.
+    pub write_nanos: u64,
+    /// Time spent in `fsync`, ns.
+    pub sync_nanos: u64,
+    /// Time the producer reported spending on preparing appends, ns.
+    pub producer_nanos: u64,
+}
+
+impl CommitStats {
+    /// The counters now.
+    #[must_use]
+    pub fn counts(&self) -> CommitCounts {
+        CommitCounts {
+            syncs: self.syncs.load(Ordering::Relaxed),
+            appends: self.appends.load(Ordering::Relaxed),
+            entries: self.entries.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            write_nanos: self.write_nanos.load(Ordering::Relaxed),
+            sync_nanos: self.sync_nanos.load(Ordering::Relaxed),
+            producer_nanos: self.producer_nanos.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Adds time the producer spent preparing appends.
+    pub fn add_producer_nanos(&self, nanos: u64) {
+        self.producer_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
 }
 
 /// Resolves once the append is durable, with the index of its last entry.
@@ -34,11 +96,19 @@ impl LogWriter {
     #[must_use]
     pub fn spawn(log: Log) -> Self {
         let (tx, rx) = mpsc::channel::<Append>();
+        let stats = Arc::new(CommitStats::default());
+        let counters = stats.clone();
         thread::Builder::new()
             .name("engine-log-writer".into())
-            .spawn(move || run(log, &rx))
+            .spawn(move || run(log, &rx, &counters))
             .expect("spawn log writer thread");
-        Self { tx }
+        Self { tx, stats }
+    }
+
+    /// The group-commit counters.
+    #[must_use]
+    pub fn stats(&self) -> Arc<CommitStats> {
+        self.stats.clone()
     }
 
     /// Queues `payloads` as consecutive entries; the returned receiver resolves once they
@@ -53,7 +123,7 @@ impl LogWriter {
     }
 }
 
-fn run(mut log: Log, rx: &mpsc::Receiver<Append>) {
+fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &CommitStats) {
     let mut failed = false;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -64,6 +134,7 @@ fn run(mut log: Log, rx: &mpsc::Receiver<Append>) {
             }
             continue;
         }
+        let started = std::time::Instant::now();
         let mut ends = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for append in &batch {
@@ -75,9 +146,28 @@ fn run(mut log: Log, rx: &mpsc::Receiver<Append>) {
                 }
             }
         }
+        let written = std::time::Instant::now();
         let result = result.and_then(|()| log.sync());
+        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        stats
+            .write_nanos
+            .fetch_add(nanos(written - started), Ordering::Relaxed);
+        stats
+            .sync_nanos
+            .fetch_add(nanos(written.elapsed()), Ordering::Relaxed);
         match result {
             Ok(()) => {
+                stats.syncs.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .appends
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                for append in &batch {
+                    stats
+                        .entries
+                        .fetch_add(append.payloads.len() as u64, Ordering::Relaxed);
+                    let bytes: usize = append.payloads.iter().map(Vec::len).sum();
+                    stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                }
                 for (append, end) in batch.into_iter().zip(ends) {
                     let _ = append.done.send(Ok(end));
                 }
