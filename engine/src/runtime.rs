@@ -90,6 +90,29 @@ struct LogBatch {
     records: Vec<Record>,
 }
 
+/// A [`LogBatch`] to encode, sharing its records with the responder that publishes them,
+/// so the processor neither encodes nor copies them.
+struct SharedBatch {
+    command: Command,
+    records: Arc<[Arc<Record>]>,
+}
+
+impl Serialize for SharedBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Records<'a>(&'a [Arc<Record>]);
+        impl Serialize for Records<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(AsRef::as_ref))
+            }
+        }
+        let mut s = serializer.serialize_struct("LogBatch", 2)?;
+        s.serialize_field("command", &self.command)?;
+        s.serialize_field("records", &Records(&self.records))?;
+        s.end()
+    }
+}
+
 /// A reply: the response, plus the instance's variables for create-with-result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -110,6 +133,7 @@ struct Request {
 struct Pending {
     durable: crate::log::writer::Durable,
     processed: processor::Processed,
+    records: Arc<[Arc<Record>]>,
     await_result: bool,
     reply: ReplyTx,
 }
@@ -356,28 +380,23 @@ async fn run_processor(
             let _ = request.reply.send(reply.map_err(EngineError::from));
             continue;
         }
-        let batch = LogBatch {
+        let mut processed = processed;
+        let records: Arc<[Arc<Record>]> = std::mem::take(&mut processed.records)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let batch = SharedBatch {
             command: request.command,
-            records: processed.records,
+            records: records.clone(),
         };
-        let payload = match serde_json::to_vec(&batch) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode a log entry; stopping");
-                let _ = request.reply.send(Err(EngineError::Storage(e.to_string())));
-                return;
-            }
-        };
-        let durable = writer.append(vec![payload]);
+        let durable =
+            writer.append_with(move || serde_json::to_vec(&batch).map_err(|e| e.to_string()));
         stats.add_producer_nanos(u64::try_from(started.elapsed().as_nanos()).unwrap_or(0));
-        let processed = processor::Processed {
-            records: batch.records,
-            ..processed
-        };
         if pending
             .send(Pending {
                 durable,
                 processed,
+                records,
                 await_result: request.await_result,
                 reply: request.reply,
             })
@@ -414,11 +433,13 @@ async fn run_responder(
             }
         }
         let processed = p.processed;
-        if let Some(last) = processed.records.last() {
+        if let Some(last) = p.records.last() {
             committed.send_replace(last.position);
         }
-        for record in processed.records {
-            let _ = records.send(Arc::new(record));
+        if records.receiver_count() > 0 {
+            for record in p.records.iter() {
+                let _ = records.send(record.clone());
+            }
         }
         if processed.jobs_available {
             jobs.send_modify(|n| *n += 1);

@@ -58,6 +58,9 @@ pub enum LogError {
     /// An entry is larger than [`MAX_ENTRY_LEN`].
     #[error("log entry of {0} bytes exceeds the limit")]
     TooLarge(usize),
+    /// An entry could not be encoded; nothing of it was written.
+    #[error("log entry could not be encoded: {0}")]
+    Encode(String),
     /// An earlier write failed; the log accepts nothing more until reopened.
     #[error("log is closed after an earlier failure")]
     Closed,

@@ -1,8 +1,10 @@
 //! Group commit: one thread owns the [`Log`], batches whatever appends queued up while
 //! it was busy, writes them, calls `fsync` once, and only then acknowledges each append.
 //!
-//! Under load many appends share one `fsync`; when idle an append is synced on its own,
-//! so latency stays low. After a failed write or sync the writer refuses everything
+//! Under load many appends share one `fsync` (and one `write`); when idle an append is
+//! synced on its own, so latency stays low. An append may hand over its entry still to be
+//! encoded ([`LogWriter::append_with`]): encoding then runs on the writer thread, off the
+//! caller's hot path. After a failed write or sync the writer refuses everything
 //! that follows: in-memory state may then be ahead of the disk, and the owner has to
 //! restart from the log.
 
@@ -19,8 +21,16 @@ use tokio::sync::oneshot;
 
 use super::{Log, LogError};
 
+/// Encodes one entry on the writer thread.
+pub type Encoder = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+
+enum Payloads {
+    Bytes(Vec<Vec<u8>>),
+    Encode(Encoder),
+}
+
 struct Append {
-    payloads: Vec<Vec<u8>>,
+    payloads: Payloads,
     done: oneshot::Sender<Result<u64, LogError>>,
 }
 
@@ -115,6 +125,21 @@ impl LogWriter {
     /// are durable.
     #[must_use]
     pub fn append(&self, payloads: Vec<Vec<u8>>) -> Durable {
+        self.send(Payloads::Bytes(payloads))
+    }
+
+    /// Queues one entry that `encode` produces on the writer thread; the returned receiver
+    /// resolves once it is durable. If `encode` fails the writer stops as after a failed
+    /// write, since the caller's state is then ahead of the log.
+    #[must_use]
+    pub fn append_with(
+        &self,
+        encode: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
+    ) -> Durable {
+        self.send(Payloads::Encode(Box::new(encode)))
+    }
+
+    fn send(&self, payloads: Payloads) -> Durable {
         let (done, rx) = oneshot::channel();
         if let Err(mpsc::SendError(append)) = self.tx.send(Append { payloads, done }) {
             let _ = append.done.send(Err(LogError::Closed));
@@ -135,16 +160,41 @@ fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &CommitStats) {
             continue;
         }
         let started = std::time::Instant::now();
-        let mut ends = Vec::with_capacity(batch.len());
+        // Encode what is still to be encoded, then write the whole batch at once.
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        let mut counts = Vec::with_capacity(batch.len());
         let mut result = Ok(());
-        for append in &batch {
-            match log.append_all(append.payloads.iter().map(Vec::as_slice)) {
-                Ok(end) => ends.push(end),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+        let mut batch_iter = batch.into_iter();
+        let mut dones = Vec::new();
+        for append in batch_iter.by_ref() {
+            let before = entries.len();
+            match append.payloads {
+                Payloads::Bytes(payloads) => entries.extend(payloads),
+                Payloads::Encode(encode) => match encode() {
+                    Ok(payload) => entries.push(payload),
+                    Err(e) => {
+                        result = Err(LogError::Encode(e));
+                        dones.push(append.done);
+                        break;
+                    }
+                },
             }
+            counts.push(entries.len() - before);
+            dones.push(append.done);
+        }
+        // Appends after a failed encoding are not written either.
+        dones.extend(batch_iter.map(|a| a.done));
+        let first_index = log.next_index();
+        if result.is_ok() {
+            result = log
+                .append_all(entries.iter().map(Vec::as_slice))
+                .map(|_| ());
+        }
+        let mut ends = Vec::with_capacity(counts.len());
+        let mut end = first_index - 1;
+        for count in &counts {
+            end += *count as u64;
+            ends.push(end);
         }
         let written = std::time::Instant::now();
         let result = result.and_then(|()| log.sync());
@@ -160,27 +210,25 @@ fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &CommitStats) {
                 stats.syncs.fetch_add(1, Ordering::Relaxed);
                 stats
                     .appends
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                for append in &batch {
-                    stats
-                        .entries
-                        .fetch_add(append.payloads.len() as u64, Ordering::Relaxed);
-                    let bytes: usize = append.payloads.iter().map(Vec::len).sum();
-                    stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                }
-                for (append, end) in batch.into_iter().zip(ends) {
-                    let _ = append.done.send(Ok(end));
+                    .fetch_add(dones.len() as u64, Ordering::Relaxed);
+                stats
+                    .entries
+                    .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                let bytes: usize = entries.iter().map(Vec::len).sum();
+                stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                for (done, end) in dones.into_iter().zip(ends) {
+                    let _ = done.send(Ok(end));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "log write failed; refusing further appends");
                 failed = true;
-                let mut batch = batch.into_iter();
-                if let Some(append) = batch.next() {
-                    let _ = append.done.send(Err(e));
+                let mut dones = dones.into_iter();
+                if let Some(done) = dones.next() {
+                    let _ = done.send(Err(e));
                 }
-                for append in batch {
-                    let _ = append.done.send(Err(LogError::Closed));
+                for done in dones {
+                    let _ = done.send(Err(LogError::Closed));
                 }
             }
         }
