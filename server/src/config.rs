@@ -30,6 +30,10 @@ pub struct Config {
     pub embedded_postgres: EmbeddedPostgresConfig,
     pub site: SiteConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+    /// At first start (no accounts yet), create a demo tenant and an administrator whose
+    /// one-time password is printed once on the console.
+    pub seed_demo: bool,
 }
 
 impl Default for Config {
@@ -42,6 +46,8 @@ impl Default for Config {
             embedded_postgres: EmbeddedPostgresConfig::default(),
             site: SiteConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            seed_demo: true,
         }
     }
 }
@@ -121,6 +127,34 @@ impl Default for EmbeddedPostgresConfig {
     }
 }
 
+/// Sessions and sign-in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session unused for this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute_hours: i64,
+    /// Mark the session cookie `Secure`. Defaults to on in production (which runs behind TLS).
+    pub secure_cookies: Option<bool>,
+    /// Consecutive failed sign-ins before the account is locked.
+    pub max_failed_logins: i32,
+    /// First lockout; it doubles with every further failure, up to an hour.
+    pub lockout_secs: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+            secure_cookies: None,
+            max_failed_logins: 5,
+            lockout_secs: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteConfig {
@@ -187,6 +221,13 @@ impl Config {
             Environment::Development => LogFormat::Pretty,
             Environment::Production => LogFormat::Json,
         })
+    }
+
+    /// Whether session cookies carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.auth
+            .secure_cookies
+            .unwrap_or(self.environment == Environment::Production)
     }
 
     /// Where the embedded PostgreSQL keeps its files.

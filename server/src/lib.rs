@@ -3,10 +3,13 @@
 //! `main.rs` only loads [`config::Config`] and calls [`startup::Application::build`]; tests build
 //! the same application on port 0.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;
+pub mod error;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -4,20 +4,35 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use app::api::ssr::{DatabaseMode, ServerContext};
-use axum::{Router, extract::FromRef, routing::get};
+use axum::{Router, extract::FromRef, http::Request, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use tokio::net::TcpListener;
-use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{
+    Expiry, SessionManagerLayer, SessionStore, cookie::SameSite, session_store::ExpiredDeletion,
+};
+use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
+    auth::{self, AuthState},
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
-    routes::health,
+    error,
+    routes::{api, health},
+    seed,
 };
+
+/// How often expired sessions are removed from the store.
+const SESSION_CLEANUP_PERIOD: Duration = Duration::from_secs(600);
 
 /// State shared by every handler.
 #[derive(Clone, FromRef)]
@@ -25,6 +40,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub server_context: ServerContext,
+    pub auth: AuthState,
 }
 
 /// A built application: listening, migrated, not yet serving.
@@ -33,6 +49,7 @@ pub struct Application {
     router: Router,
     pool: PgPool,
     embedded_postgres: Option<EmbeddedPostgres>,
+    session_store: PostgresStore,
 }
 
 impl Application {
@@ -72,6 +89,23 @@ impl Application {
             .run(&pool)
             .await
             .context("running database migrations")?;
+        let session_store = PostgresStore::new(pool.clone());
+        session_store
+            .migrate()
+            .await
+            .context("creating the session store's table")?;
+        if config.seed_demo
+            && let Some(admin) = seed::first_start(&pool)
+                .await
+                .context("seeding the demo tenant and administrator")?
+        {
+            // On the console only, never in the logs: this is a credential.
+            eprintln!(
+                "\nFirst start: sign in as {} with the one-time password {}\n\
+                 (you will be asked to choose a new password; it is not shown again)\n",
+                admin.email, admin.password
+            );
+        }
 
         let listener = TcpListener::bind(config.http.address())
             .await
@@ -95,14 +129,27 @@ impl Application {
                 pool: pool.clone(),
                 database_mode,
             },
+            auth: AuthState {
+                pool: pool.clone(),
+                config: config.auth.clone(),
+            },
         };
-        let router = router(state, config.http.body_limit);
+        let sessions = SessionManagerLayer::new(session_store.clone())
+            .with_name("astraflow_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(config.secure_cookies())
+            .with_expiry(Expiry::OnInactivity(
+                tower_sessions::cookie::time::Duration::minutes(config.auth.session_idle_minutes),
+            ));
+        let router = router(state, config.http.body_limit, sessions);
 
         Ok(Self {
             listener,
             router,
             pool,
             embedded_postgres,
+            session_store,
         })
     }
 
@@ -132,10 +179,24 @@ impl Application {
             router,
             pool,
             mut embedded_postgres,
+            session_store,
         } = self;
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let cleanup = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(SESSION_CLEANUP_PERIOD);
+            loop {
+                interval.tick().await;
+                if let Err(error) = session_store.delete_expired().await {
+                    tracing::warn!(%error, "cannot delete expired sessions");
+                }
+            }
+        });
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        cleanup.abort();
         pool.close().await;
         if let Some(instance) = embedded_postgres.as_mut() {
             instance
@@ -147,7 +208,10 @@ impl Application {
     }
 }
 
-fn router(state: AppState, body_limit: usize) -> Router {
+fn router<S>(state: AppState, body_limit: usize, sessions: SessionManagerLayer<S>) -> Router
+where
+    S: SessionStore + Clone,
+{
     let routes = generate_route_list(app::App);
     let context = state.server_context.clone();
     let options = state.leptos_options.clone();
@@ -155,6 +219,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(api::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -164,9 +229,29 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::middleware::from_fn(auth::csrf::same_origin_only))
+        .layer(sessions)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(error::attach_correlation_id))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    uri = %request.uri(),
+                    request_id,
+                )
+            }),
+        )
+        // Outermost: every request has an id before anything logs or answers.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

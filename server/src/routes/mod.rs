@@ -1,3 +1,4 @@
 //! HTTP routes outside the Leptos app.
 
+pub mod api;
 pub mod health;

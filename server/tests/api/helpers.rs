@@ -42,6 +42,8 @@ pub fn test_config(database_url: Option<String>, data_dir: &Path) -> Config {
     config.database.url = database_url.map(SecretString::from);
     config.data_dir = data_dir.to_path_buf();
     config.site.root = data_dir.join("site");
+    // Tests create the accounts they need; the first-start seed has its own test.
+    config.seed_demo = false;
     config
 }
 
@@ -112,6 +114,8 @@ impl TestApp {
     pub async fn server_fn(&self, name: &str) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/api/fn/{name}")))
+            // Browsers send the page's origin with every POST; the CSRF check requires it.
+            .header("origin", &self.address)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
             .body("")
@@ -142,4 +146,71 @@ pub async fn migrated_pool() -> sqlx::PgPool {
         .expect("connect to the test database");
     server::db::MIGRATOR.run(&pool).await.expect("migrations");
     pool
+}
+
+impl TestApp {
+    /// A direct connection pool to the app's database, as its owner (for setting up and for
+    /// tampering, like an operator with psql would).
+    pub async fn owner_pool(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(self.database_url.as_deref().expect("an external database"))
+            .await
+            .unwrap()
+    }
+
+    /// Creates an account directly in the database and returns its id.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        platform_admin: bool,
+    ) -> uuid::Uuid {
+        let pool = self.owner_pool().await;
+        let hash = server::auth::password::hash(password.to_owned())
+            .await
+            .unwrap();
+        let id: uuid::Uuid = sqlx::query_scalar(
+            "insert into users (email, name, password_hash) values ($1, $1, $2) returning id",
+        )
+        .bind(email)
+        .bind(hash)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if platform_admin {
+            sqlx::query("insert into platform_admins (user_id) values ($1)")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        id
+    }
+
+    /// A client that keeps cookies and sends our Origin, like the browser on our pages.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.address.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Signs in with email and password; returns the signed-in client.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = self.browser();
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        client
+    }
 }

@@ -1,6 +1,7 @@
 //! HTTP-level tests of the server, each against its own database.
 
 mod audit;
+mod auth;
 mod embedded;
 mod health;
 mod helpers;

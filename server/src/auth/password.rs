@@ -1,0 +1,93 @@
+//! Password hashing with argon2id, off the async runtime, and generated one-time passwords.
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use rand::{Rng, distr::Alphanumeric};
+
+/// Shortest password a person may choose.
+pub const MIN_LENGTH: usize = 12;
+
+/// Hashes `password` with argon2id (the crate's default parameters) on a blocking thread.
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))
+    })
+    .await?
+}
+
+/// Whether `password` matches `hash`, checked on a blocking thread. With no hash (an account
+/// without a local password, or no account at all) a dummy hash is checked instead, so the
+/// answer takes as long either way and does not reveal which accounts exist.
+pub async fn verify(password: String, hash: Option<String>) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = match hash {
+            Some(hash) => hash,
+            None => dummy_hash()?,
+        };
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|error| anyhow::anyhow!("stored password hash is malformed: {error}"))?;
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await?
+}
+
+fn dummy_hash() -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(b"no such account", &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))
+}
+
+/// A random password for a first-start administrator: 20 letters and digits (≈119 bits).
+pub fn generate() -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+/// Checks a password a person chose.
+pub fn check_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_LENGTH {
+        return Err(format!("must be at least {MIN_LENGTH} characters"));
+    }
+    if password.len() > 1024 {
+        return Err("must be at most 1024 bytes".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let password = generate();
+        let hash = hash(password.clone()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify(password.clone(), Some(hash.clone())).await.unwrap());
+        assert!(!verify("wrong".into(), Some(hash)).await.unwrap());
+        assert!(!verify(password, None).await.unwrap());
+    }
+
+    #[test]
+    fn generated_passwords_differ_and_are_strong() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert!(check_strength(&a).is_ok());
+        assert!(check_strength("short").is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! The REST API's one error type and its JSON shape, `{code, message, correlation_id}`.
+//!
+//! Handlers return [`ApiError`]; its response carries the code and message in an extension and
+//! [`attach_correlation_id`] writes the body, adding the request id that the request-id layer
+//! gave the request (the same id is in the `x-request-id` response header and in the logs).
+//! Database and unexpected errors are logged once, here, and answered opaquely.
+
+use axum::{
+    Json,
+    extract::{Request, rejection::JsonRejection},
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::domain::{DomainError, FieldError};
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not the JSON the endpoint expects.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422: a field has a value that can never be accepted.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// 401: no valid session or token.
+    #[error("sign in or send a valid API token")]
+    Unauthenticated,
+    /// 401: wrong email or password (deliberately not saying which).
+    #[error("wrong email or password")]
+    BadCredentials,
+    /// 423: too many failed logins; try again later.
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    Locked { retry_after_secs: u64 },
+    /// 403: signed in, but the role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 403: a state-changing browser request that did not come from our own pages.
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// 404
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 with code `quota_exceeded`.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// 500, logged, opaque to the client.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// 500, logged, opaque to the client.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) | ApiError::QuotaExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::Locked { .. } => "locked",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::CrossSite => "cross_site_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid(field) => ApiError::Invalid(field),
+            DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::Conflict(message) => ApiError::Conflict(message),
+            DomainError::QuotaExceeded(message) => ApiError::QuotaExceeded(message),
+            DomainError::Database(error) => ApiError::Database(error),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<tower_sessions::session::Error> for ApiError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        ApiError::Internal(anyhow::Error::new(error).context("session store"))
+    }
+}
+
+/// The code and message of an error response, waiting for its correlation id.
+#[derive(Debug, Clone)]
+struct PendingError {
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    correlation_id: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Database(error) => tracing::error!(%error, "database error"),
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error")
+            }
+            _ => {}
+        }
+        let mut response = self.status().into_response();
+        if let ApiError::Locked { retry_after_secs } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response.extensions_mut().insert(PendingError {
+            code: self.code(),
+            message: self.to_string(),
+        });
+        response
+    }
+}
+
+/// Middleware: writes the JSON body of error responses with the request's id.
+pub async fn attach_correlation_id(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut response = next.run(request).await;
+    let Some(pending) = response.extensions_mut().remove::<PendingError>() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let body = Json(ErrorBody {
+        code: pending.code,
+        message: &pending.message,
+        correlation_id: &request_id,
+    })
+    .into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, body.into_body())
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s, so malformed bodies get the JSON error shape.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}

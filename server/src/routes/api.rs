@@ -1,0 +1,321 @@
+//! The REST API under `/api/v1` (seed 000 §12, ASTRATenants). Each handler is a thin adapter:
+//! authenticate ([`Principal`]), [`authorize`], open the right transaction, call a domain
+//! service, commit.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post, put},
+};
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        self, AuthState, Me, Principal, RequestMeta, login,
+        policy::{Action, Denied, Resource, authorize},
+        tokens,
+    },
+    db,
+    domain::{
+        Role, TenantId, audit,
+        tenants::{self, NewMember, NewTenant, TenantConfig},
+    },
+    error::{ApiError, ApiJson, Result},
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(sign_in))
+        .route("/api/v1/auth/logout", post(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/tenants", get(list_tenants).post(create_tenant))
+        .route("/api/v1/tenants/{tenant}", get(get_tenant))
+        .route("/api/v1/tenants/{tenant}/config", put(update_config))
+        .route(
+            "/api/v1/tenants/{tenant}/users",
+            get(list_members).post(add_member),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/users/{user}",
+            put(change_role).delete(remove_member),
+        )
+        .route("/api/v1/tenants/{tenant}/tokens", post(create_token))
+        .route("/api/v1/tenants/{tenant}/audit", get(list_audit))
+        .route("/api/v1/tenants/{tenant}/audit/verify", get(verify_audit))
+        .route("/api/v1/{*rest}", axum::routing::any(unknown_endpoint))
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::NotAMember => ApiError::NotFound("tenant"),
+            other => ApiError::Forbidden(other.to_string()),
+        }
+    }
+}
+
+async fn unknown_endpoint() -> ApiError {
+    ApiError::NotFound("endpoint")
+}
+
+/// A tenant id from the path; one that could never exist is simply not found.
+fn tenant_id(raw: &str) -> Result<TenantId> {
+    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
+}
+
+fn user_id(raw: &str) -> Result<Uuid> {
+    raw.parse().map_err(|_| ApiError::NotFound("member"))
+}
+
+async fn sign_in(
+    State(auth): State<AuthState>,
+    session: Session,
+    ApiJson(credentials): ApiJson<login::Credentials>,
+) -> Result<Json<Me>> {
+    let user_id = login::check_credentials(&auth.pool, &auth.config, credentials).await?;
+    login::start_session(&session, user_id).await?;
+    let principal = auth::load_user(&auth.pool, user_id).await?;
+    tracing::info!(user.id = %user_id, "signed in");
+    Ok(Json(Me::from(&principal)))
+}
+
+async fn sign_out(session: Session) -> Result<StatusCode> {
+    login::end_session(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller itself; needs no permission beyond being authenticated.
+async fn me(principal: Principal) -> Json<Me> {
+    Json(Me::from(&principal))
+}
+
+async fn change_password(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    ApiJson(change): ApiJson<login::PasswordChange>,
+) -> Result<StatusCode> {
+    let (Some(user_id), None) = (principal.user_id, &principal.token_tenant) else {
+        return Err(ApiError::Forbidden(
+            "passwords are changed by signing in, not with an API token".to_owned(),
+        ));
+    };
+    login::change_password(&pool, user_id, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every tenant for a platform administrator; otherwise the caller's own tenants.
+async fn list_tenants(
+    State(pool): State<PgPool>,
+    principal: Principal,
+) -> Result<Json<Vec<tenants::Tenant>>> {
+    let all = authorize(&principal, Action::ListAllTenants, Resource::Platform).is_ok();
+    let mut visible = Vec::new();
+    if all {
+        let mut tx = db::begin_platform(&pool).await?;
+        visible = tenants::list(&mut tx).await?;
+        tx.commit().await?;
+    } else {
+        let ids: Vec<TenantId> = match &principal.token_tenant {
+            Some((tenant, _)) => vec![tenant.clone()],
+            None => principal
+                .memberships
+                .keys()
+                .filter_map(|id| TenantId::new(id.as_str()).ok())
+                .collect(),
+        };
+        for tenant in ids {
+            authorize(&principal, Action::ReadTenant, Resource::Tenant(&tenant))?;
+            let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+            visible.push(tenants::get(&mut tx, &tenant).await?);
+            tx.commit().await?;
+        }
+    }
+    Ok(Json(visible))
+}
+
+async fn create_tenant(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    ApiJson(new): ApiJson<NewTenant>,
+) -> Result<impl IntoResponse> {
+    authorize(&principal, Action::CreateTenant, Resource::Platform)?;
+    let mut tx = db::begin_platform(&pool).await?;
+    let tenant = tenants::create(&mut tx, new, principal.user_id, &meta.actor(&principal)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+async fn get_tenant(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<Json<tenants::Tenant>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ReadTenant, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let found = tenants::get(&mut tx, &tenant).await?;
+    tx.commit().await?;
+    Ok(Json(found))
+}
+
+async fn update_config(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(tenant): Path<String>,
+    ApiJson(config): ApiJson<TenantConfig>,
+) -> Result<Json<tenants::Tenant>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(
+        &principal,
+        Action::UpdateTenantConfig,
+        Resource::Tenant(&tenant),
+    )?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let updated = tenants::update_config(&mut tx, &tenant, config, &meta.actor(&principal)).await?;
+    tx.commit().await?;
+    Ok(Json(updated))
+}
+
+async fn list_members(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<tenants::Member>>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ListMembers, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let members = tenants::list_members(&mut tx, &tenant).await?;
+    tx.commit().await?;
+    Ok(Json(members))
+}
+
+async fn add_member(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(tenant): Path<String>,
+    ApiJson(new): ApiJson<NewMember>,
+) -> Result<impl IntoResponse> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let member = tenants::add_member(&mut tx, &tenant, new, &meta.actor(&principal)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleChange {
+    role: Role,
+}
+
+async fn change_role(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path((tenant, user)): Path<(String, String)>,
+    ApiJson(change): ApiJson<RoleChange>,
+) -> Result<Json<tenants::Member>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+    let user = user_id(&user)?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let member =
+        tenants::change_role(&mut tx, &tenant, user, change.role, &meta.actor(&principal)).await?;
+    tx.commit().await?;
+    Ok(Json(member))
+}
+
+async fn remove_member(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path((tenant, user)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+    let user = user_id(&user)?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    tenants::remove_member(&mut tx, &tenant, user, &meta.actor(&principal)).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_token(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(tenant): Path<String>,
+    ApiJson(new): ApiJson<tokens::NewToken>,
+) -> Result<impl IntoResponse> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ManageTokens, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let created = tokens::create(
+        &mut tx,
+        &tenant,
+        principal.user_id,
+        new,
+        &meta.actor(&principal),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditPage {
+    /// Events after this sequence number.
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+async fn list_audit(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+    Query(page): Query<AuditPage>,
+) -> Result<Json<Vec<audit::AuditEvent>>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let events = audit::list(
+        &mut tx,
+        &tenant,
+        page.after.max(0),
+        page.limit.clamp(1, 1000),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(events))
+}
+
+async fn verify_audit(
+    State(pool): State<PgPool>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<Json<audit::Verification>> {
+    let tenant = tenant_id(&tenant)?;
+    authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let verification = audit::verify(&mut tx, &tenant).await?;
+    tx.commit().await?;
+    Ok(Json(verification))
+}

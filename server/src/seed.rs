@@ -1,0 +1,68 @@
+//! First start: a demo tenant and an administrator, so a new installation can be used at once.
+//!
+//! The administrator's password is generated here, printed once on the console (never logged,
+//! never stored in clear) and must be replaced at first sign-in: until then the policy refuses
+//! everything but the password change.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    auth::password,
+    db,
+    domain::{
+        audit::Actor,
+        tenants::{self, NewTenant},
+    },
+};
+
+pub const ADMIN_EMAIL: &str = "admin@astraflow.local";
+pub const DEMO_TENANT: &str = "demo";
+
+/// The administrator created at first start and their one-time password.
+pub struct FirstAdmin {
+    pub email: String,
+    pub password: String,
+}
+
+/// Seeds the installation if it has no accounts yet; returns the new administrator. Runs under
+/// an advisory lock so two servers starting on one database seed once.
+pub async fn first_start(pool: &PgPool) -> anyhow::Result<Option<FirstAdmin>> {
+    let mut tx = db::begin_platform(pool).await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('astraflow:first_start', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let accounts: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&mut *tx)
+        .await?;
+    if accounts > 0 {
+        return Ok(None);
+    }
+    let one_time = password::generate();
+    let hash = password::hash(one_time.clone()).await?;
+    let admin: Uuid = sqlx::query_scalar(
+        "insert into users (email, name, password_hash, must_change_password) \
+         values ($1, 'Administrator', $2, true) returning id",
+    )
+    .bind(ADMIN_EMAIL)
+    .bind(hash)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("insert into platform_admins (user_id) values ($1)")
+        .bind(admin)
+        .execute(&mut *tx)
+        .await?;
+    let demo: NewTenant = serde_json::from_value(serde_json::json!({
+        "id": DEMO_TENANT,
+        "name": "Demo",
+    }))?;
+    tenants::create(&mut tx, demo, Some(admin), &Actor::system())
+        .await
+        .context("creating the demo tenant")?;
+    tx.commit().await?;
+    Ok(Some(FirstAdmin {
+        email: ADMIN_EMAIL.to_owned(),
+        password: one_time,
+    }))
+}

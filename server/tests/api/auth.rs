@@ -1,0 +1,348 @@
+//! Sign-in, sessions, lockout, API tokens, CSRF, the error shape and the first-start seed.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, create_database, shared_tempdir, test_config};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn error_body(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("every response has a request id")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["correlation_id"], request_id.as_str(), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_and_a_new_session_id_each_time() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("ada@example.com", PASSWORD, false).await;
+    let login = || {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", &app.address)
+            .json(&json!({ "email": "Ada@Example.com", "password": PASSWORD }))
+            .send()
+    };
+    let first = login().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("astraflow_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP in development: {cookie}"
+    );
+    let me: Value = first.json().await.unwrap();
+    assert_eq!(me["label"], "ada@example.com");
+
+    // Signing in again with the old cookie yields a different session id.
+    let old = cookie.split(';').next().unwrap().to_owned();
+    let second = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", &app.address)
+        .header("cookie", &old)
+        .json(&json!({ "email": "ada@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    let rotated = second.headers()["set-cookie"].to_str().unwrap();
+    assert_ne!(rotated.split(';').next().unwrap(), old);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_answer_and_repeated_failures_lock_the_account() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("bob@example.com", PASSWORD, false).await;
+    let client = app.browser();
+    let attempt = |email: &'static str, password: &'static str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+    };
+    let unknown = error_body(
+        attempt("nobody@example.com", "whatever").await.unwrap(),
+        401,
+    )
+    .await;
+    assert_eq!(unknown["code"], "bad_credentials");
+    for _ in 0..5 {
+        let wrong = error_body(
+            attempt("bob@example.com", "wrong password").await.unwrap(),
+            401,
+        )
+        .await;
+        assert_eq!(wrong["code"], "bad_credentials");
+    }
+    // Locked now: even the right password is refused, with a hint when to retry.
+    let locked = attempt("bob@example.com", PASSWORD).await.unwrap();
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after));
+    assert_eq!(error_body(locked, 423).await["code"], "locked");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_and_the_absolute_lifetime_is_enforced() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("cy@example.com", PASSWORD, false).await;
+    let client = app.sign_in("cy@example.com", PASSWORD).await;
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let out = client
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(error_body(me, 401).await["code"], "unauthenticated");
+    app.stop().await;
+
+    // A server whose sessions may not outlive their sign-in at all.
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.auth.session_absolute_hours = 0;
+    let app = TestApp::spawn(config).await;
+    app.create_user("cy@example.com", PASSWORD, false).await;
+    let client = app.sign_in("cy@example.com", PASSWORD).await;
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn state_changing_requests_from_other_origins_are_refused() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let client = app.sign_in("root@example.com", PASSWORD).await;
+    for origin in [Some("http://evil.example"), None] {
+        let mut request = client
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": "forged", "name": "Forged" }));
+        // The signed-in client sends our origin by default; replace or drop it.
+        request = match origin {
+            Some(origin) => request.header("origin", origin),
+            None => request.header("origin", ""),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            error_body(response, 403).await["code"],
+            "cross_site_request"
+        );
+    }
+    let same_origin = client
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "real", "name": "Real" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), 201);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_stored_hashed_and_scoped_to_their_tenant() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    for id in ["alpha", "beta"] {
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": id, "name": id }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let created: Value = admin
+        .post(app.url("/api/v1/tenants/alpha/tokens"))
+        .json(&json!({ "name": "ci", "role": "viewer", "expires_in_days": 30 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("astf_") && token.len() == 69, "{token}");
+
+    let pool = app.owner_pool().await;
+    let stored: Vec<u8> = sqlx::query_scalar("select token_hash from api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token.as_bytes());
+    assert_eq!(stored.len(), 32);
+
+    let bearer = |path: &str| app.client.get(app.url(path)).bearer_auth(&token).send();
+    assert_eq!(bearer("/api/v1/tenants/alpha").await.unwrap().status(), 200);
+    assert_eq!(bearer("/api/v1/tenants/beta").await.unwrap().status(), 404);
+    let me: Value = bearer("/api/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["token_tenant"], "alpha");
+    assert_eq!(
+        me["platform_admin"], false,
+        "a token never carries platform admin"
+    );
+    // A viewer token cannot change anything, even without an Origin header.
+    let change = app
+        .client
+        .post(app.url("/api/v1/tenants/alpha/users"))
+        .bearer_auth(&token)
+        .json(&json!({ "email": "x@example.com", "role": "viewer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(change, 403).await["code"], "forbidden");
+
+    let used: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select last_used_at from api_tokens")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(used.is_some());
+    sqlx::query("update api_tokens set expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bearer("/api/v1/tenants/alpha").await.unwrap().status(), 401);
+    let garbage = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("astf_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(garbage, 401).await["code"], "unauthenticated");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn errors_are_json_with_the_request_id() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let unknown = app.get("/api/v1/no-such-thing").await;
+    assert_eq!(error_body(unknown, 404).await["code"], "not_found");
+
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    let malformed = admin
+        .post(app.url("/api/v1/tenants"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(malformed, 400).await["code"], "bad_request");
+    let invalid = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "acme", "name": "Acme", "cloud": { "aws_account_id": "12345" } }))
+        .send()
+        .await
+        .unwrap();
+    let body = error_body(invalid, 422).await;
+    assert_eq!(body["code"], "invalid");
+    assert!(
+        body["message"].as_str().unwrap().contains("aws_account_id"),
+        "{body}"
+    );
+
+    // A request id the caller sends is kept, so calls can be traced across systems.
+    let traced = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("x-request-id", "trace-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(traced, 401).await["correlation_id"], "trace-123");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn first_start_seeds_an_admin_with_a_one_time_password() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let pool = app.owner_pool().await;
+    let admin = server::seed::first_start(&pool)
+        .await
+        .unwrap()
+        .expect("seeded");
+    assert!(
+        server::seed::first_start(&pool).await.unwrap().is_none(),
+        "seeds once"
+    );
+    assert_eq!(admin.password.len(), 20);
+
+    let client = app.sign_in(&admin.email, &admin.password).await;
+    let me: Value = client
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["must_change_password"], true);
+    assert_eq!(me["platform_admin"], true);
+    assert_eq!(me["memberships"][0]["tenant_id"], "demo");
+    assert_eq!(me["memberships"][0]["role"], "owner");
+    let refused = client
+        .get(app.url("/api/v1/tenants/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(refused, 403).await["code"], "forbidden");
+
+    let changed = client
+        .post(app.url("/api/v1/me/password"))
+        .json(&json!({ "current_password": admin.password, "new_password": "a much better passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let demo = client
+        .get(app.url("/api/v1/tenants/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demo.status(), 200);
+    // The one-time password is gone.
+    let old = app
+        .browser()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": admin.email, "password": admin.password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401);
+
+    // Another installation gets another password.
+    let (other, _other_dir) = TestApp::with_fresh_database().await;
+    let other_pool = other.owner_pool().await;
+    let second = server::seed::first_start(&other_pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(second.password, admin.password);
+    other.stop().await;
+    app.stop().await;
+}
