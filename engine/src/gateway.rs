@@ -3,7 +3,12 @@
 //! Thin adapters: each RPC checks its arguments, turns the request into a
 //! [`Command`], and maps the engine's answer back. Rejections map to the gRPC codes a
 //! Zeebe gateway uses: `NOT_FOUND`, `INVALID_ARGUMENT`, `FAILED_PRECONDITION` (invalid
-//! state), `ALREADY_EXISTS`. RPCs not overridden here answer `UNIMPLEMENTED`.
+//! state), `ALREADY_EXISTS`. RPCs the engine does not support answer `UNIMPLEMENTED`
+//! with a message naming the RPC.
+//!
+//! `StreamActivatedJobs` pushes jobs as they become activatable: the stream activates only
+//! as many jobs as it has buffer room for, so a slow client holds back at most
+//! `STREAM_BUFFER` jobs, which time out like any unworked job if it leaves.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -489,6 +494,164 @@ impl Gateway for GatewayService {
             other => Err(Status::internal(format!(
                 "unexpected engine answer {other:?}"
             ))),
+        }
+    }
+    async fn deploy_process(
+        &self,
+        request: Request<pb::DeployProcessRequest>,
+    ) -> Result<Response<pb::DeployProcessResponse>, Status> {
+        let req = request.into_inner();
+        let command = Command::Deploy {
+            tenant_id: TenantId::default(),
+            resources: req
+                .processes
+                .into_iter()
+                .map(|p| Resource {
+                    name: p.name,
+                    content: p.definition,
+                })
+                .collect(),
+        };
+        match self.engine.execute(command).await.map_err(status)? {
+            EngineResponse::Deployed { key, processes, .. } => {
+                Ok(Response::new(pb::DeployProcessResponse {
+                    key,
+                    processes: processes
+                        .into_iter()
+                        .map(|p| pb::ProcessMetadata {
+                            bpmn_process_id: p.bpmn_process_id,
+                            version: p.version,
+                            process_definition_key: p.process_definition_key,
+                            resource_name: p.resource_name,
+                            tenant_id: p.tenant_id.into_string(),
+                        })
+                        .collect(),
+                }))
+            }
+            other => Err(Status::internal(format!(
+                "unexpected engine answer {other:?}"
+            ))),
+        }
+    }
+
+    async fn stream_activated_jobs(
+        &self,
+        request: Request<pb::StreamActivatedJobsRequest>,
+    ) -> Result<Response<BoxStream<pb::ActivatedJob>>, Status> {
+        let req = request.into_inner();
+        if req.r#type.is_empty() {
+            return Err(Status::invalid_argument(
+                "expected a job type to stream, but it was empty",
+            ));
+        }
+        if req.timeout < 1 {
+            return Err(Status::invalid_argument(format!(
+                "expected a job timeout of at least 1 ms, but it was {}",
+                req.timeout
+            )));
+        }
+        let tenant_ids = req
+            .tenant_ids
+            .iter()
+            .map(|t| tenant(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(push_jobs(self.engine.clone(), req, tenant_ids, tx));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn delete_resource(
+        &self,
+        _request: Request<pb::DeleteResourceRequest>,
+    ) -> Result<Response<pb::DeleteResourceResponse>, Status> {
+        Err(unsupported("DeleteResource"))
+    }
+
+    async fn modify_process_instance(
+        &self,
+        _request: Request<pb::ModifyProcessInstanceRequest>,
+    ) -> Result<Response<pb::ModifyProcessInstanceResponse>, Status> {
+        Err(unsupported("ModifyProcessInstance"))
+    }
+
+    async fn migrate_process_instance(
+        &self,
+        _request: Request<pb::MigrateProcessInstanceRequest>,
+    ) -> Result<Response<pb::MigrateProcessInstanceResponse>, Status> {
+        Err(unsupported("MigrateProcessInstance"))
+    }
+
+    async fn broadcast_signal(
+        &self,
+        _request: Request<pb::BroadcastSignalRequest>,
+    ) -> Result<Response<pb::BroadcastSignalResponse>, Status> {
+        Err(unsupported("BroadcastSignal"))
+    }
+
+    async fn evaluate_decision(
+        &self,
+        _request: Request<pb::EvaluateDecisionRequest>,
+    ) -> Result<Response<pb::EvaluateDecisionResponse>, Status> {
+        Err(unsupported("EvaluateDecision"))
+    }
+}
+
+/// Jobs a `StreamActivatedJobs` call may hold activated but not yet sent.
+const STREAM_BUFFER: usize = 32;
+
+/// `UNIMPLEMENTED` naming the RPC, so a client's error says what is missing.
+fn unsupported(rpc: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is not supported by the ASTRAflow embedded engine (Zeebe gateway protocol {}); \
+         use a Camunda 8 cluster (ZEEBE_ADDRESS) for it",
+        crate::processor::BROKER_VERSION
+    ))
+}
+
+/// Feeds a `StreamActivatedJobs` call: activates only as many jobs as the stream has room
+/// for, pushes them, and waits for more jobs (or for the client to leave) when none are
+/// activatable. Jobs in the buffer when the client leaves time out like any unworked job.
+async fn push_jobs(
+    engine: Engine,
+    req: pb::StreamActivatedJobsRequest,
+    tenant_ids: Vec<TenantId>,
+    tx: tokio::sync::mpsc::Sender<Result<pb::ActivatedJob, Status>>,
+) {
+    let mut notifications = engine.job_notifications();
+    loop {
+        notifications.mark_unchanged();
+        let room = tx.capacity().max(1);
+        let Ok(permits) = tx.reserve_many(room).await else {
+            return;
+        };
+        let command = Command::ActivateJobs {
+            job_type: req.r#type.clone(),
+            worker: req.worker.clone(),
+            timeout: req.timeout,
+            max_jobs: i32::try_from(room).unwrap_or(i32::MAX),
+            fetch_variables: req.fetch_variable.clone(),
+            tenant_ids: tenant_ids.clone(),
+        };
+        let jobs = match engine.execute(command).await {
+            Ok(EngineResponse::JobsActivated(jobs)) => jobs,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                let _ = tx.send(Err(status(e))).await;
+                return;
+            }
+        };
+        if jobs.is_empty() {
+            drop(permits);
+            tokio::select! {
+                changed = notifications.changed() => if changed.is_err() { return },
+                () = tx.closed() => return,
+            }
+            continue;
+        }
+        for (permit, job) in permits.zip(jobs) {
+            permit.send(Ok(activated(job)));
         }
     }
 }

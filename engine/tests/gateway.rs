@@ -214,3 +214,94 @@ async fn deploy_create_work_complete_then_restart_replays_state() {
     let _ = run.stop.send(());
     run.server.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_activated_jobs_pushes_jobs_and_unsupported_rpcs_say_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = spawn(dir.path()).await;
+
+    // The pre-8.0 deploy call still works.
+    let deployed = run
+        .client
+        .deploy_process(pb::DeployProcessRequest {
+            processes: vec![pb::ProcessRequestObject {
+                name: "order.bpmn".into(),
+                definition: PROCESS.as_bytes().to_vec(),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deployed.processes[0].bpmn_process_id, "order");
+
+    // A stream opened before any job exists receives the job once it is created.
+    let mut stream = run
+        .client
+        .stream_activated_jobs(pb::StreamActivatedJobsRequest {
+            r#type: "ship".into(),
+            worker: "streamer".into(),
+            timeout: 60_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut created = Vec::new();
+    for item in ["a", "b"] {
+        created.push(
+            run.client
+                .create_process_instance(pb::CreateProcessInstanceRequest {
+                    bpmn_process_id: "order".into(),
+                    variables: format!(r#"{{"item":"{item}"}}"#),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .process_instance_key,
+        );
+    }
+    let mut pushed = Vec::new();
+    while pushed.len() < 2 {
+        let job = stream.message().await.unwrap().expect("stream stays open");
+        assert_eq!(job.worker, "streamer");
+        run.client
+            .complete_job(pb::CompleteJobRequest {
+                job_key: job.key,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        pushed.push(job.process_instance_key);
+    }
+    pushed.sort_unstable();
+    assert_eq!(pushed, created);
+    // Nothing is left for a poller: the stream took both.
+    assert!(activate(&mut run.client).await.is_empty());
+
+    let bad = run
+        .client
+        .stream_activated_jobs(pb::StreamActivatedJobsRequest {
+            r#type: String::new(),
+            timeout: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+
+    let unsupported = run
+        .client
+        .broadcast_signal(pb::BroadcastSignalRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(unsupported.code(), tonic::Code::Unimplemented);
+    assert!(
+        unsupported.message().contains("BroadcastSignal"),
+        "{}",
+        unsupported.message()
+    );
+    drop(stream);
+    let _ = run.stop.send(());
+    run.server.await.unwrap();
+}

@@ -283,6 +283,26 @@ async def scenario_tenant_isolation(ctx):
             raise AssertionError("tenant A's worker completed tenant B's job")
 
 
+async def scenario_stream_activated_jobs(ctx):
+    """Jobs are pushed over StreamActivatedJobs, the call pyzeebe's streaming worker makes."""
+    jt = job_type("stream")
+    stub = GatewayStub(ctx.channel)
+    call = stub.StreamActivatedJobs(
+        pb.StreamActivatedJobsRequest(type=jt, worker="streamer", timeout=10_000)
+    )
+    try:
+        created = await ctx.client.run_process("conf-task", variables={"jobType": jt})
+        job = await call.read()
+        assert job.processInstanceKey == created.process_instance_key, job
+        assert job.worker == "streamer" and job.type == jt, job
+        await stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key, variables="{}"))
+        await wait_record(
+            "streamed instance completed", instance_completed(created.process_instance_key)
+        )
+    finally:
+        call.cancel()
+
+
 SCENARIOS = [
     ("deploy", scenario_deploy),
     ("create", scenario_create),
@@ -293,6 +313,7 @@ SCENARIOS = [
     ("cancel", scenario_cancel),
     ("set-variables", scenario_set_variables),
     ("tenant-isolation", scenario_tenant_isolation),
+    ("stream-activated-jobs", scenario_stream_activated_jobs),
 ]
 
 
