@@ -221,6 +221,10 @@ async fn stream_activated_jobs_pushes_jobs_and_unsupported_rpcs_say_which() {
     let mut run = spawn(dir.path()).await;
 
     // The pre-8.0 deploy call still works.
+    #[expect(
+        deprecated,
+        reason = "older clients still deploy through DeployProcess"
+    )]
     let deployed = run
         .client
         .deploy_process(pb::DeployProcessRequest {
