@@ -5,5 +5,6 @@ mod auth;
 mod embedded;
 mod health;
 mod helpers;
+mod matrix;
 mod pages;
 mod tenancy;

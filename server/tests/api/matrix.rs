@@ -1,0 +1,351 @@
+//! The authorisation matrix: every tenant endpoint × every kind of caller × own and foreign
+//! tenant, with the expected status written out here (not derived from the policy under test).
+
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "matrix password 1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Owner,
+    Editor,
+    Viewer,
+    Auditor,
+    /// Signed in, member of no tenant.
+    Outsider,
+    /// API tokens scoped to the own tenant.
+    OwnerToken,
+    ViewerToken,
+    Anonymous,
+}
+
+const CALLERS: [Caller; 9] = [
+    Caller::Admin,
+    Caller::Owner,
+    Caller::Editor,
+    Caller::Viewer,
+    Caller::Auditor,
+    Caller::Outsider,
+    Caller::OwnerToken,
+    Caller::ViewerToken,
+    Caller::Anonymous,
+];
+
+/// Who may call an endpoint in their own tenant.
+#[derive(Debug, Clone, Copy)]
+enum Allowed {
+    AnyMember,
+    OwnerOnly,
+    OwnerOrAuditor,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    GetTenant,
+    PutConfig,
+    ListUsers,
+    AddUser,
+    ChangeRole,
+    RemoveUser,
+    CreateToken,
+    ListAudit,
+    VerifyAudit,
+}
+
+const ENDPOINTS: [(Endpoint, Allowed, u16); 9] = [
+    (Endpoint::GetTenant, Allowed::AnyMember, 200),
+    (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
+    (Endpoint::ListUsers, Allowed::AnyMember, 200),
+    (Endpoint::AddUser, Allowed::OwnerOnly, 201),
+    (Endpoint::ChangeRole, Allowed::OwnerOnly, 200),
+    (Endpoint::RemoveUser, Allowed::OwnerOnly, 204),
+    (Endpoint::CreateToken, Allowed::OwnerOnly, 201),
+    (Endpoint::ListAudit, Allowed::OwnerOrAuditor, 200),
+    (Endpoint::VerifyAudit, Allowed::OwnerOrAuditor, 200),
+];
+
+fn expected(caller: Caller, own_tenant: bool, allowed: Allowed, success: u16) -> u16 {
+    use Caller::*;
+    match caller {
+        Anonymous => 401,
+        Admin => success,
+        Outsider => 404,
+        _ if !own_tenant => 404,
+        Owner | OwnerToken => success,
+        Auditor => match allowed {
+            Allowed::AnyMember | Allowed::OwnerOrAuditor => success,
+            Allowed::OwnerOnly => 403,
+        },
+        Editor | Viewer | ViewerToken => match allowed {
+            Allowed::AnyMember => success,
+            Allowed::OwnerOnly | Allowed::OwnerOrAuditor => 403,
+        },
+    }
+}
+
+struct World {
+    app: TestApp,
+    clients: Vec<(Caller, Client, Option<String>)>,
+    /// Per tenant: a member whose role the matrix changes back and forth.
+    spare: [(String, Uuid); 2],
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn call(&self, caller: Caller, method: Method, path: &str) -> RequestBuilder {
+        let (_, client, token) = self.clients.iter().find(|(c, ..)| *c == caller).unwrap();
+        let request = client.request(method, self.app.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// A fresh member to remove, added directly in the database.
+    async fn disposable_member(&self, tenant: &str) -> Uuid {
+        let pool = self.app.owner_pool().await;
+        let email = format!("{}@example.com", Uuid::new_v4().simple());
+        let id: Uuid =
+            sqlx::query_scalar("insert into users (email, name) values ($1, $1) returning id")
+                .bind(&email)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        sqlx::query("insert into memberships (tenant_id, user_id, role) values ($1, $2, 'viewer')")
+            .bind(tenant)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        id
+    }
+
+    async fn request(&self, caller: Caller, endpoint: Endpoint, tenant: &str) -> reqwest::Response {
+        let base = format!("/api/v1/tenants/{tenant}");
+        let spare = self.spare.iter().find(|(t, _)| t == tenant).unwrap().1;
+        let request = match endpoint {
+            Endpoint::GetTenant => self.call(caller, Method::GET, &base),
+            Endpoint::PutConfig => self
+                .call(caller, Method::PUT, &format!("{base}/config"))
+                .json(&json!({
+                    "name": format!("Tenant {tenant}"),
+                    "status": "active",
+                    "plan": "enterprise",
+                    "quotas": { "max_users": 500, "max_workflows": 100 },
+                    "cloud": { "aws_account_id": "123456789012", "aws_region": "eu-west-1" },
+                })),
+            Endpoint::ListUsers => self.call(caller, Method::GET, &format!("{base}/users")),
+            Endpoint::AddUser => self
+                .call(caller, Method::POST, &format!("{base}/users"))
+                .json(&json!({
+                    "email": format!("{}@example.com", Uuid::new_v4().simple()),
+                    "role": "viewer",
+                })),
+            Endpoint::ChangeRole => self
+                .call(caller, Method::PUT, &format!("{base}/users/{spare}"))
+                .json(&json!({ "role": "editor" })),
+            Endpoint::RemoveUser => {
+                let member = self.disposable_member(tenant).await;
+                self.call(caller, Method::DELETE, &format!("{base}/users/{member}"))
+            }
+            Endpoint::CreateToken => self
+                .call(caller, Method::POST, &format!("{base}/tokens"))
+                .json(&json!({ "name": "matrix", "role": "viewer", "expires_in_days": 1 })),
+            Endpoint::ListAudit => self.call(caller, Method::GET, &format!("{base}/audit")),
+            Endpoint::VerifyAudit => {
+                self.call(caller, Method::GET, &format!("{base}/audit/verify"))
+            }
+        };
+        request.send().await.unwrap()
+    }
+}
+
+async fn world() -> World {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    app.create_user("admin@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("admin@example.com", PASSWORD).await;
+    for id in ["own", "foreign"] {
+        let response = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": id, "name": format!("Tenant {id}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let mut spare = Vec::new();
+    for tenant in ["own", "foreign"] {
+        let roles = [
+            ("owner", "owner"),
+            ("editor", "editor"),
+            ("viewer", "viewer"),
+            ("auditor", "auditor"),
+            ("spare", "viewer"),
+        ];
+        for (name, role) in roles {
+            let email = format!("{name}@{tenant}.example.com");
+            app.create_user(&email, PASSWORD, false).await;
+            let added: Value = admin
+                .post(app.url(&format!("/api/v1/tenants/{tenant}/users")))
+                .json(&json!({ "email": email, "role": role }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if name == "spare" {
+                spare.push((
+                    tenant.to_owned(),
+                    added["user_id"].as_str().unwrap().parse().unwrap(),
+                ));
+            }
+        }
+    }
+    app.create_user("outsider@example.com", PASSWORD, false)
+        .await;
+
+    let mut clients = vec![
+        (Caller::Admin, admin.clone(), None),
+        (Caller::Anonymous, app.browser(), None),
+        (
+            Caller::Outsider,
+            app.sign_in("outsider@example.com", PASSWORD).await,
+            None,
+        ),
+    ];
+    for (caller, name) in [
+        (Caller::Owner, "owner"),
+        (Caller::Editor, "editor"),
+        (Caller::Viewer, "viewer"),
+        (Caller::Auditor, "auditor"),
+    ] {
+        let client = app
+            .sign_in(&format!("{name}@own.example.com"), PASSWORD)
+            .await;
+        clients.push((caller, client, None));
+    }
+    for (caller, role) in [
+        (Caller::OwnerToken, "owner"),
+        (Caller::ViewerToken, "viewer"),
+    ] {
+        let created: Value = admin
+            .post(app.url("/api/v1/tenants/own/tokens"))
+            .json(&json!({ "name": role, "role": role, "expires_in_days": 1 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = created["token"].as_str().unwrap().to_owned();
+        // Token clients keep no cookies and send no Origin: they are not browsers.
+        clients.push((caller, Client::new(), Some(token)));
+    }
+    World {
+        app,
+        clients,
+        spare: [spare[0].clone(), spare[1].clone()],
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_for_every_caller_in_own_and_foreign_tenant() {
+    let world = world().await;
+    let mut mismatches = Vec::new();
+    for (endpoint, allowed, success) in ENDPOINTS {
+        for caller in CALLERS {
+            for (tenant, own) in [("own", true), ("foreign", false)] {
+                let want = expected(caller, own, allowed, success);
+                let response = world.request(caller, endpoint, tenant).await;
+                let got = response.status().as_u16();
+                if got != want {
+                    let body = response.text().await.unwrap_or_default();
+                    mismatches.push(format!(
+                        "{endpoint:?} {caller:?} {tenant}: want {want}, got {got} {body}"
+                    ));
+                } else if got >= 400 {
+                    let body: Value = response.json().await.unwrap();
+                    assert!(
+                        body["code"].is_string() && body["correlation_id"].is_string(),
+                        "{body}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+
+    // Platform endpoints: only a signed-in administrator creates tenants or lists all.
+    for caller in CALLERS {
+        let created = world
+            .call(caller, Method::POST, "/api/v1/tenants")
+            .json(&json!({ "id": format!("t-{}", Uuid::new_v4().simple().to_string().get(..8).unwrap()), "name": "New" }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let want = match caller {
+            Caller::Admin => 201,
+            Caller::Anonymous => 401,
+            _ => 403,
+        };
+        assert_eq!(created, want, "create tenant as {caller:?}");
+
+        let listed = world
+            .call(caller, Method::GET, "/api/v1/tenants")
+            .send()
+            .await
+            .unwrap();
+        if caller == Caller::Anonymous {
+            assert_eq!(listed.status(), 401);
+            continue;
+        }
+        let ids: Vec<String> = listed
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        match caller {
+            Caller::Admin => {
+                assert!(ids.contains(&"own".into()) && ids.contains(&"foreign".into()))
+            }
+            Caller::Outsider => assert!(ids.is_empty(), "{ids:?}"),
+            _ => assert_eq!(ids, ["own"], "{caller:?}"),
+        }
+        let me = world
+            .call(caller, Method::GET, "/api/v1/me")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+    }
+
+    // Every change above was recorded, and both chains still verify.
+    for tenant in ["own", "foreign"] {
+        let verification: Value = world
+            .call(
+                Caller::Admin,
+                Method::GET,
+                &format!("/api/v1/tenants/{tenant}/audit/verify"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(verification["ok"], true, "{verification}");
+        assert!(verification["events_checked"].as_u64().unwrap() > 10);
+    }
+    world.app.stop().await;
+}
