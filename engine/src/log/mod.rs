@@ -227,6 +227,16 @@ impl Log {
         self.active.sync_data().map_err(io_err(&self.active_path))
     }
 
+    /// A handle on the active segment for syncing it from another thread: `fsync` through
+    /// it makes everything appended so far durable (earlier segments were synced when
+    /// they were closed).
+    ///
+    /// # Errors
+    /// When the file handle cannot be duplicated.
+    pub fn sync_handle(&self) -> Result<File, LogError> {
+        self.active.try_clone().map_err(io_err(&self.active_path))
+    }
+
     fn roll(&mut self) -> Result<(), LogError> {
         self.sync()?;
         let (file, path) = create_segment(&self.dir, self.next_index)?;

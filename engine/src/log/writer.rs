@@ -1,5 +1,7 @@
 //! Group commit: one thread owns the [`Log`], batches whatever appends queued up while
-//! it was busy, writes them, calls `fsync` once, and only then acknowledges each append.
+//! it was busy and writes them; a second thread calls `fsync` once for everything
+//! written since its last one, and only then acknowledges each append, in order. The
+//! two overlap: the next group is encoded and written while the previous is synced.
 //!
 //! Under load many appends share one `fsync` (and one `write`); when idle an append is
 //! synced on its own, so latency stays low. An append may hand over its entry still to be
@@ -148,24 +150,58 @@ impl LogWriter {
     }
 }
 
-fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &CommitStats) {
-    let mut failed = false;
+/// A written group on its way to the sync stage.
+struct Written {
+    /// The segment the group ended in (older segments were synced when they closed).
+    file: std::fs::File,
+    dones: Vec<oneshot::Sender<Result<u64, LogError>>>,
+    ends: Vec<u64>,
+    entries: u64,
+    bytes: u64,
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn fail_all(
+    dones: impl IntoIterator<Item = oneshot::Sender<Result<u64, LogError>>>,
+    first: Option<LogError>,
+) {
+    let mut first = first;
+    for done in dones {
+        let _ = done.send(Err(first.take().unwrap_or(LogError::Closed)));
+    }
+}
+
+/// Write stage: encodes and writes each group, then hands it to the sync stage, which
+/// runs on its own thread so the next group is encoded and written while the previous
+/// one is being synced.
+fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &Arc<CommitStats>) {
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (sync_tx, sync_rx) = mpsc::channel::<Written>();
+    let syncer = {
+        let failed = failed.clone();
+        let stats = stats.clone();
+        thread::Builder::new()
+            .name("engine-log-sync".into())
+            .spawn(move || run_sync(&sync_rx, &failed, &stats))
+            .expect("spawn log sync thread")
+    };
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
-        if failed {
-            for append in batch {
-                let _ = append.done.send(Err(LogError::Closed));
-            }
+        if failed.load(Ordering::Acquire) {
+            fail_all(batch.into_iter().map(|a| a.done), None);
             continue;
         }
         let started = std::time::Instant::now();
-        // Encode what is still to be encoded, then write the whole batch at once.
+        // Encode what is still to be encoded, then write the whole group at once.
         let mut entries: Vec<Vec<u8>> = Vec::new();
         let mut counts = Vec::with_capacity(batch.len());
         let mut result = Ok(());
+        let mut dones = Vec::with_capacity(batch.len());
         let mut batch_iter = batch.into_iter();
-        let mut dones = Vec::new();
         for append in batch_iter.by_ref() {
             let before = entries.len();
             match append.payloads {
@@ -185,55 +221,88 @@ fn run(mut log: Log, rx: &mpsc::Receiver<Append>, stats: &CommitStats) {
         // Appends after a failed encoding are not written either.
         dones.extend(batch_iter.map(|a| a.done));
         let first_index = log.next_index();
-        if result.is_ok() {
-            result = log
-                .append_all(entries.iter().map(Vec::as_slice))
-                .map(|_| ());
-        }
-        let mut ends = Vec::with_capacity(counts.len());
-        let mut end = first_index - 1;
-        for count in &counts {
-            end += *count as u64;
-            ends.push(end);
-        }
-        let written = std::time::Instant::now();
-        let result = result.and_then(|()| log.sync());
-        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let written = result
+            .and_then(|()| log.append_all(entries.iter().map(Vec::as_slice)))
+            .and_then(|_| log.sync_handle());
         stats
             .write_nanos
-            .fetch_add(nanos(written - started), Ordering::Relaxed);
-        stats
-            .sync_nanos
-            .fetch_add(nanos(written.elapsed()), Ordering::Relaxed);
-        match result {
-            Ok(()) => {
-                stats.syncs.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .appends
-                    .fetch_add(dones.len() as u64, Ordering::Relaxed);
-                stats
-                    .entries
-                    .fetch_add(entries.len() as u64, Ordering::Relaxed);
-                let bytes: usize = entries.iter().map(Vec::len).sum();
-                stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                for (done, end) in dones.into_iter().zip(ends) {
-                    let _ = done.send(Ok(end));
+            .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
+        match written {
+            Ok(file) => {
+                let mut ends = Vec::with_capacity(counts.len());
+                let mut end = first_index - 1;
+                for count in &counts {
+                    end += *count as u64;
+                    ends.push(end);
+                }
+                let group = Written {
+                    file,
+                    dones,
+                    ends,
+                    entries: entries.len() as u64,
+                    bytes: entries.iter().map(|e| e.len() as u64).sum(),
+                };
+                if let Err(mpsc::SendError(group)) = sync_tx.send(group) {
+                    fail_all(group.dones, None);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "log write failed; refusing further appends");
-                failed = true;
-                let mut dones = dones.into_iter();
-                if let Some(done) = dones.next() {
-                    let _ = done.send(Err(e));
-                }
-                for done in dones {
-                    let _ = done.send(Err(LogError::Closed));
-                }
+                failed.store(true, Ordering::Release);
+                fail_all(dones, Some(e));
             }
         }
     }
-    let _ = log.sync();
+    drop(sync_tx);
+    let _ = syncer.join();
+}
+
+/// Sync stage: one `fsync` for every group written while the previous one ran, then the
+/// acknowledgements, in order.
+fn run_sync(
+    rx: &mpsc::Receiver<Written>,
+    failed: &std::sync::atomic::AtomicBool,
+    stats: &CommitStats,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut groups = vec![first];
+        groups.extend(rx.try_iter());
+        if failed.load(Ordering::Acquire) {
+            fail_all(groups.into_iter().flat_map(|g| g.dones), None);
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let synced = groups
+            .last()
+            .map_or(Ok(()), |g| g.file.sync_data())
+            .map_err(|source| LogError::Io {
+                path: "the active log segment".into(),
+                source,
+            });
+        stats
+            .sync_nanos
+            .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
+        match synced {
+            Ok(()) => {
+                stats.syncs.fetch_add(1, Ordering::Relaxed);
+                for group in groups {
+                    stats
+                        .appends
+                        .fetch_add(group.dones.len() as u64, Ordering::Relaxed);
+                    stats.entries.fetch_add(group.entries, Ordering::Relaxed);
+                    stats.bytes.fetch_add(group.bytes, Ordering::Relaxed);
+                    for (done, end) in group.dones.into_iter().zip(group.ends) {
+                        let _ = done.send(Ok(end));
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "log sync failed; refusing further appends");
+                failed.store(true, Ordering::Release);
+                fail_all(groups.into_iter().flat_map(|g| g.dones), Some(e));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -262,5 +331,33 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count, 40);
+    }
+
+    #[tokio::test]
+    async fn deferred_entries_are_encoded_and_a_failed_encoding_stops_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default(), |_, _| Ok(())).unwrap();
+        let writer = LogWriter::spawn(log);
+        assert_eq!(
+            writer
+                .append_with(|| Ok(b"one".to_vec()))
+                .await
+                .unwrap()
+                .unwrap(),
+            1
+        );
+        let bad = writer.append_with(|| Err("no".into())).await.unwrap();
+        assert!(matches!(bad, Err(LogError::Encode(_))), "{bad:?}");
+        let after = writer.append(vec![b"two".to_vec()]).await.unwrap();
+        assert!(matches!(after, Err(LogError::Closed)), "{after:?}");
+        assert_eq!(writer.stats().counts().entries, 1);
+        drop(writer);
+        let mut seen = Vec::new();
+        Log::read(dir.path(), 1, |_, p| {
+            seen.push(p.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![b"one".to_vec()]);
     }
 }
