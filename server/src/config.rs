@@ -141,6 +141,8 @@ pub struct AuthConfig {
     pub max_failed_logins: i32,
     /// First lockout; it doubles with every further failure, up to an hour.
     pub lockout_secs: i64,
+    /// Requests a minute per API token or signed-in user (seed 000 §12.2).
+    pub requests_per_minute: u32,
 }
 
 impl Default for AuthConfig {
@@ -151,6 +153,7 @@ impl Default for AuthConfig {
             secure_cookies: None,
             max_failed_logins: 5,
             lockout_secs: 30,
+            requests_per_minute: 1000,
         }
     }
 }

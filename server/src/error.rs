@@ -41,6 +41,9 @@ pub enum ApiError {
     /// 403: a state-changing browser request that did not come from our own pages.
     #[error("cross-site request refused")]
     CrossSite,
+    /// 429: the caller's request allowance is used up.
+    #[error("too many requests; retry in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     /// 404
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::QuotaExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -80,6 +84,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::Locked { .. } => "locked",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CrossSite => "cross_site_request",
             ApiError::NotFound(_) => "not_found",
@@ -138,7 +143,8 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = self.status().into_response();
-        if let ApiError::Locked { retry_after_secs } = &self
+        if let ApiError::Locked { retry_after_secs } | ApiError::RateLimited { retry_after_secs } =
+            &self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

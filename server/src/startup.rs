@@ -1,6 +1,6 @@
 //! Builds the application from its configuration and runs it until shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::api::ssr::{DatabaseMode, ServerContext};
@@ -22,7 +22,7 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
-    auth::{self, AuthState},
+    auth::{self, AuthState, rate_limit::RateLimiter},
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
@@ -132,6 +132,7 @@ impl Application {
             auth: AuthState {
                 pool: pool.clone(),
                 config: config.auth.clone(),
+                limiter: Arc::new(RateLimiter::new(config.auth.requests_per_minute)),
             },
         };
         let sessions = SessionManagerLayer::new(session_store.clone())

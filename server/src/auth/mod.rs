@@ -9,9 +9,10 @@ pub mod csrf;
 pub mod login;
 pub mod password;
 pub mod policy;
+pub mod rate_limit;
 pub mod tokens;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, FromRef, FromRequestParts},
@@ -23,6 +24,7 @@ use sqlx::{PgPool, Row};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use self::rate_limit::RateLimiter;
 use crate::{
     config::AuthConfig,
     db,
@@ -48,6 +50,8 @@ pub struct Principal {
     pub memberships: BTreeMap<String, Role>,
     /// For an API token: the only tenant it may act in, and its role there.
     pub token_tenant: Option<(TenantId, Role)>,
+    /// Whose request allowance this request uses: `user:<id>` or `token:<hash prefix>`.
+    pub rate_key: String,
 }
 
 impl Principal {
@@ -65,6 +69,7 @@ impl Principal {
 pub struct AuthState {
     pub pool: PgPool,
     pub config: AuthConfig,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// Where a request came from, for the audit trail.
@@ -125,13 +130,24 @@ where
                 .ok()
                 .and_then(|value| value.strip_prefix("Bearer "))
                 .ok_or(ApiError::Unauthenticated)?;
-            return tokens::authenticate(&auth.pool, token.trim()).await;
+            let principal = tokens::authenticate(&auth.pool, token.trim()).await?;
+            return limit(&auth, principal);
         }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::Unauthenticated)?;
         let user_id = session_user(&session, &auth.config).await?;
-        load_user(&auth.pool, user_id).await
+        limit(&auth, load_user(&auth.pool, user_id).await?)
+    }
+}
+
+/// Counts the request against the principal's allowance.
+fn limit(auth: &AuthState, principal: Principal) -> Result<Principal, ApiError> {
+    match auth.limiter.check(&principal.rate_key) {
+        Ok(()) => Ok(principal),
+        Err(wait) => Err(ApiError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0),
+        }),
     }
 }
 
@@ -182,6 +198,7 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Principal, ApiErr
         must_change_password: row.try_get("must_change_password")?,
         memberships,
         token_tenant: None,
+        rate_key: format!("user:{user_id}"),
     })
 }
 

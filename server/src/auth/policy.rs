@@ -126,6 +126,7 @@ mod tests {
             must_change_password: false,
             memberships: BTreeMap::from([("own".to_owned(), role)]),
             token_tenant: None,
+            rate_key: "user:test".into(),
         }
     }
 

@@ -112,13 +112,14 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Principal, ApiEr
     if !token.starts_with(PREFIX) || token.len() != PREFIX.len() + 64 {
         return Err(ApiError::Unauthenticated);
     }
+    let hash = digest(token);
     let mut tx = db::begin_platform(pool).await?;
     let row = sqlx::query(
         "update api_tokens set last_used_at = now() \
          where token_hash = $1 and revoked_at is null and expires_at > now() \
          returning id, tenant_id, role, name, created_by",
     )
-    .bind(digest(token))
+    .bind(&hash)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::Unauthenticated)?;
@@ -132,6 +133,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Principal, ApiEr
         platform_admin: false,
         must_change_password: false,
         memberships: Default::default(),
+        rate_key: format!("token:{}", hex::encode(&hash[..16])),
         token_tenant: Some((
             TenantId::new(tenant).map_err(|error| ApiError::Internal(error.into()))?,
             role.parse()

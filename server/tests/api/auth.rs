@@ -346,3 +346,43 @@ async fn first_start_seeds_an_admin_with_a_one_time_password() {
     other.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn callers_over_their_request_allowance_get_429_with_retry_after() {
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.auth.requests_per_minute = 3;
+    let app = TestApp::spawn(config).await;
+    app.create_user("dee@example.com", PASSWORD, false).await;
+    app.create_user("eve@example.com", PASSWORD, false).await;
+    let dee = app.sign_in("dee@example.com", PASSWORD).await;
+    for _ in 0..3 {
+        assert_eq!(
+            dee.get(app.url("/api/v1/me"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let limited = dee.get(app.url("/api/v1/me")).send().await.unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_body(limited, 429).await["code"], "rate_limited");
+    // Another user has their own allowance.
+    let eve = app.sign_in("eve@example.com", PASSWORD).await;
+    assert_eq!(
+        eve.get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}

@@ -1,0 +1,91 @@
+//! Per-caller request limits (seed 000 §12.2: 1,000 requests a minute per API key by default).
+//!
+//! A token bucket per authenticated caller — each API token, each signed-in user — holding up
+//! to a minute's allowance and refilling continuously. Over the limit a request gets 429 with
+//! `Retry-After`, the seconds until one request is allowed again. Buckets live in this
+//! process; several servers behind a balancer each apply the limit.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Buckets kept before full (idle) ones are dropped.
+const PRUNE_ABOVE: usize = 10_000;
+
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute: per_minute.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `key`'s allowance at `now`; `Err` holds how long to wait.
+    pub fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let capacity = f64::from(self.per_minute);
+        let per_sec = capacity / 60.0;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() > PRUNE_ABOVE {
+            buckets.retain(|_, bucket| {
+                bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_sec
+                    < capacity
+            });
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
+        }
+    }
+
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.check_at(key, Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_a_minutes_worth_then_refills_continuously() {
+        let limiter = RateLimiter::new(60);
+        let start = Instant::now();
+        for _ in 0..60 {
+            assert!(limiter.check_at("a", start).is_ok());
+        }
+        let wait = limiter.check_at("a", start).unwrap_err();
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
+        // Another caller has its own allowance.
+        assert!(limiter.check_at("b", start).is_ok());
+        // One second later, one more request.
+        let later = start + Duration::from_secs(1);
+        assert!(limiter.check_at("a", later).is_ok());
+        assert!(limiter.check_at("a", later).is_err());
+    }
+}
