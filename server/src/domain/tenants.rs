@@ -423,11 +423,11 @@ pub async fn add_member(
             current.quotas.max_users
         )));
     }
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("select id from users where lower(email) = lower($1)")
-            .bind(&email)
-            .fetch_optional(&mut *conn)
-            .await?;
+    // Accounts of other tenants are invisible here; this function finds one by email only.
+    let existing: Option<Uuid> = sqlx::query_scalar("select user_id_by_email($1)")
+        .bind(&email)
+        .fetch_one(&mut *conn)
+        .await?;
     let user_id = match existing {
         Some(id) => id,
         None => {
@@ -435,10 +435,12 @@ pub async fn add_member(
                 .name
                 .clone()
                 .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
-            sqlx::query_scalar("insert into users (email, name) values ($1, $2) returning id")
+            let id = Uuid::new_v4();
+            sqlx::query("insert into users (id, email, name) values ($1, $2, $3)")
+                .bind(id)
                 .bind(&email)
                 .bind(&name)
-                .fetch_one(&mut *conn)
+                .execute(&mut *conn)
                 .await
                 .map_err(|error| {
                     if is_unique_violation(&error, "users_email_key") {
@@ -448,7 +450,8 @@ pub async fn add_member(
                     } else {
                         error.into()
                     }
-                })?
+                })?;
+            id
         }
     };
     sqlx::query("insert into memberships (tenant_id, user_id, role) values ($1, $2, $3)")

@@ -193,3 +193,36 @@ async fn without_a_tenant_setting_nothing_is_visible() {
     .unwrap();
     assert_eq!(visible, 0);
 }
+
+#[tokio::test]
+async fn accounts_of_other_tenants_are_invisible_but_can_be_added_by_email() {
+    let pool = migrated_pool().await;
+    let (a, _b) = two_tenants(&pool).await;
+
+    let mut tx = db::begin_tenant(&pool, &a, None).await.unwrap();
+    let mut emails: Vec<String> = sqlx::query_scalar("select email from users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    emails.sort();
+    assert_eq!(emails, ["a1@example.com", "a2@example.com"]);
+
+    // A member of B becomes a member of A: the existing account is reused, not duplicated.
+    let member = NewMember {
+        email: "B1@example.com".to_owned(),
+        name: None,
+        role: Role::Editor,
+    };
+    let added = tenants::add_member(&mut tx, &a, member, &Actor::system())
+        .await
+        .unwrap();
+    assert_eq!(added.email, "b1@example.com");
+    tx.commit().await.unwrap();
+
+    let mut tx = db::begin_platform(&pool).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 4);
+}
