@@ -61,7 +61,17 @@ pub async fn serve(
     let address = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 26500)));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Without TCP_NODELAY a reply written as several small frames waits for the client's
+    // delayed ACK (Nagle), which adds tens of milliseconds to every call.
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |conn| {
+            conn.and_then(|stream| {
+                stream.set_nodelay(true)?;
+                Ok(stream)
+            })
+        },
+    );
     tonic::transport::Server::builder()
         .add_service(GatewayService::new(engine, address).into_server())
         .serve_with_incoming_shutdown(incoming, shutdown)
