@@ -71,3 +71,27 @@ async fn a_postgres_left_behind_by_a_killed_server_is_taken_over() {
     adopted.stop().await.unwrap();
     assert!(!postgres_running(&settings.data_dir));
 }
+
+/// The default data directory is relative (`.astraflow`); PostgreSQL's tools run elsewhere.
+#[tokio::test]
+async fn a_relative_data_directory_is_resolved() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use server::embedded_pg::{EmbeddedPostgres, Settings};
+
+    let dir = tempfile::tempdir_in(".").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let relative = Path::new(dir.path().file_name().unwrap()).join("pg");
+    assert!(relative.is_relative());
+
+    let mut database = EmbeddedPostgres::start(Settings {
+        data_dir: relative.clone(),
+        bin_dir: None,
+        port: 0,
+        system_user: "postgres".to_owned(),
+    })
+    .await
+    .expect("starts with a relative data directory");
+    assert!(postgres_running(&relative));
+    database.stop().await.unwrap();
+}
