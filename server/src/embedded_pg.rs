@@ -109,8 +109,10 @@ impl EmbeddedPostgres {
     pub async fn start(mut settings: Settings) -> Result<Self> {
         // PostgreSQL's tools run from `/` (the server's working directory may not be readable by
         // the database account), so a relative data directory must be resolved first.
-        settings.data_dir = std::path::absolute(&settings.data_dir)
-            .map_err(io_error(format!("resolving {}", settings.data_dir.display())))?;
+        settings.data_dir = std::path::absolute(&settings.data_dir).map_err(io_error(format!(
+            "resolving {}",
+            settings.data_dir.display()
+        )))?;
         let bin_dir = match &settings.bin_dir {
             Some(dir) => dir.clone(),
             None => find_bin_dir()?,
