@@ -3,6 +3,7 @@
 // hand see CONTRIBUTING.md.
 import { defineConfig } from '@playwright/test';
 import { mkdtempSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,6 +21,12 @@ if (!dataDir) {
   dataDir = mkdtempSync(join(tmpdir(), 'astraflow-e2e-'));
   chmodSync(dataDir, 0o755);
   process.env.E2E_DATA_DIR = dataDir; // workers reload this file; make them reuse the directory
+}
+
+// The first-start administrator's password for this run: random, chosen here so the tests can
+// sign in (the server would otherwise print a generated one-time password on its console).
+if (!process.env.E2E_ADMIN_PASSWORD) {
+  process.env.E2E_ADMIN_PASSWORD = randomBytes(18).toString('base64url');
 }
 
 export default defineConfig({
@@ -62,6 +69,7 @@ export default defineConfig({
       DATABASE_URL: '',
       ASTRAFLOW_HTTP__PORT: String(port),
       ASTRAFLOW_DATA_DIR: dataDir,
+      ASTRAFLOW_INITIAL_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
     },
   },
 });

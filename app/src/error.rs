@@ -21,6 +21,13 @@ pub enum AppError {
     /// Something went wrong on the server that the caller cannot fix.
     #[error("internal error")]
     Internal,
+    /// Not signed in, or the session has ended.
+    #[error("please sign in")]
+    Unauthenticated,
+    /// Refused, with the reason in words the user can act on (no permission, invalid input,
+    /// conflict, quota).
+    #[error("{0}")]
+    Refused(String),
     /// The request could not be sent, decoded or routed (network trouble, version skew).
     #[error("request failed: {0}")]
     Transport(String),

@@ -18,11 +18,11 @@ use leptos_router::{
 
 use crate::components::layout::AppLayout;
 use crate::routes::{
+    access::{SignInPage, TenantPage, TenantsPage},
     home::HomePage,
     not_found::NotFound,
     sections::{
         ActionsPage, AuditPage, ControlCenterPage, DeploymentsPage, MonitorPage, StudioPage,
-        TenantsPage,
     },
 };
 
@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/monitor") view=MonitorPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
+                    <Route path=path!("/tenants/:id") view=TenantPage />
+                    <Route path=path!("/login") view=SignInPage />
                     <Route path=path!("/actions") view=ActionsPage />
                     <Route path=path!("/control-center") view=ControlCenterPage />
                 </Routes>

@@ -34,6 +34,10 @@ pub struct Config {
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
+    /// The first-start administrator's password, when the operator (or a test harness) wants
+    /// to choose it instead of having one generated and printed. A chosen password is not
+    /// forced to change at first sign-in.
+    pub initial_admin_password: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             seed_demo: true,
+            initial_admin_password: None,
         }
     }
 }

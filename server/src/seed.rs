@@ -5,6 +5,7 @@
 //! everything but the password change.
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -20,15 +21,19 @@ use crate::{
 pub const ADMIN_EMAIL: &str = "admin@astraflow.local";
 pub const DEMO_TENANT: &str = "demo";
 
-/// The administrator created at first start and their one-time password.
+/// The administrator created at first start and their one-time password (`None` when the
+/// operator chose the password).
 pub struct FirstAdmin {
     pub email: String,
-    pub password: String,
+    pub password: Option<String>,
 }
 
 /// Seeds the installation if it has no accounts yet; returns the new administrator. Runs under
 /// an advisory lock so two servers starting on one database seed once.
-pub async fn first_start(pool: &PgPool) -> anyhow::Result<Option<FirstAdmin>> {
+pub async fn first_start(
+    pool: &PgPool,
+    chosen_password: Option<&SecretString>,
+) -> anyhow::Result<Option<FirstAdmin>> {
     let mut tx = db::begin_platform(pool).await?;
     sqlx::query("select pg_advisory_xact_lock(hashtextextended('astraflow:first_start', 0))")
         .execute(&mut *tx)
@@ -39,14 +44,25 @@ pub async fn first_start(pool: &PgPool) -> anyhow::Result<Option<FirstAdmin>> {
     if accounts > 0 {
         return Ok(None);
     }
-    let one_time = password::generate();
-    let hash = password::hash(one_time.clone()).await?;
+    let (password, one_time) = match chosen_password {
+        Some(chosen) => {
+            password::check_strength(chosen.expose_secret())
+                .map_err(|why| anyhow::anyhow!("initial_admin_password {why}"))?;
+            (chosen.expose_secret().to_owned(), None)
+        }
+        None => {
+            let generated = password::generate();
+            (generated.clone(), Some(generated))
+        }
+    };
+    let hash = password::hash(password).await?;
     let admin: Uuid = sqlx::query_scalar(
         "insert into users (email, name, password_hash, must_change_password) \
-         values ($1, 'Administrator', $2, true) returning id",
+         values ($1, 'Administrator', $2, $3) returning id",
     )
     .bind(ADMIN_EMAIL)
     .bind(hash)
+    .bind(one_time.is_some())
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("insert into platform_admins (user_id) values ($1)")

@@ -28,7 +28,7 @@ use crate::{
     embedded_pg::{self, EmbeddedPostgres},
     error,
     routes::{api, health},
-    seed,
+    seed, ui,
 };
 
 /// How often expired sessions are removed from the store.
@@ -95,16 +95,22 @@ impl Application {
             .await
             .context("creating the session store's table")?;
         if config.seed_demo
-            && let Some(admin) = seed::first_start(&pool)
+            && let Some(admin) = seed::first_start(&pool, config.initial_admin_password.as_ref())
                 .await
                 .context("seeding the demo tenant and administrator")?
         {
-            // On the console only, never in the logs: this is a credential.
-            eprintln!(
-                "\nFirst start: sign in as {} with the one-time password {}\n\
-                 (you will be asked to choose a new password; it is not shown again)\n",
-                admin.email, admin.password
-            );
+            match &admin.password {
+                // On the console only, never in the logs: this is a credential.
+                Some(one_time) => eprintln!(
+                    "\nFirst start: sign in as {} with the one-time password {one_time}\n\
+                     (you will be asked to choose a new password; it is not shown again)\n",
+                    admin.email
+                ),
+                None => eprintln!(
+                    "\nFirst start: sign in as {} with the configured initial password\n",
+                    admin.email
+                ),
+            }
         }
 
         let listener = TcpListener::bind(config.http.address())
@@ -122,18 +128,20 @@ impl Application {
                 Environment::Production => Env::PROD,
             })
             .build();
+        let auth = AuthState {
+            pool: pool.clone(),
+            config: config.auth.clone(),
+            limiter: Arc::new(RateLimiter::new(config.auth.requests_per_minute)),
+        };
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
             server_context: ServerContext {
                 pool: pool.clone(),
                 database_mode,
+                control: Arc::new(ui::Backend { auth: auth.clone() }),
             },
-            auth: AuthState {
-                pool: pool.clone(),
-                config: config.auth.clone(),
-                limiter: Arc::new(RateLimiter::new(config.auth.requests_per_minute)),
-            },
+            auth,
         };
         let sessions = SessionManagerLayer::new(session_store.clone())
             .with_name("astraflow_session")

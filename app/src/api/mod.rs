@@ -1,13 +1,50 @@
 //! Server functions, grouped by concern. Each is a thin adapter: it reads the server context,
 //! calls plain Rust code and maps failures to [`crate::error::AppError`].
 
+pub mod access;
 pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! What the server provides to server functions through Leptos context.
 
+    use std::{future::Future, pin::Pin, sync::Arc};
+
+    use http::request::Parts;
     use sqlx::PgPool;
+
+    use super::access::{MeView, MemberView, TenantView};
+    use crate::error::AppResult;
+
+    pub type BoxFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send>>;
+
+    /// The server's account and tenant services, as the pages need them. The server implements
+    /// this over the same domain services and the same authorisation policy as its REST API;
+    /// each call authenticates the request whose parts it is given.
+    pub trait ControlPlane: Send + Sync {
+        fn me(&self, request: Parts) -> BoxFuture<Option<MeView>>;
+        fn sign_in(&self, request: Parts, email: String, password: String) -> BoxFuture<MeView>;
+        fn sign_out(&self, request: Parts) -> BoxFuture<()>;
+        fn tenants(&self, request: Parts) -> BoxFuture<Vec<TenantView>>;
+        fn create_tenant(&self, request: Parts, id: String, name: String) -> BoxFuture<()>;
+        fn members(&self, request: Parts, tenant: String) -> BoxFuture<Vec<MemberView>>;
+        fn add_member(
+            &self,
+            request: Parts,
+            tenant: String,
+            email: String,
+            role: String,
+            password: Option<String>,
+        ) -> BoxFuture<()>;
+        fn change_role(
+            &self,
+            request: Parts,
+            tenant: String,
+            user_id: String,
+            role: String,
+        ) -> BoxFuture<()>;
+        fn remove_member(&self, request: Parts, tenant: String, user_id: String) -> BoxFuture<()>;
+    }
 
     /// Where the control plane's database lives; shown to operators on the status card.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,5 +60,12 @@ pub mod ssr {
     pub struct ServerContext {
         pub pool: PgPool,
         pub database_mode: DatabaseMode,
+        pub control: Arc<dyn ControlPlane>,
+    }
+
+    impl std::fmt::Debug for dyn ControlPlane {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("ControlPlane")
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Page components, one module per area of the product.
 
+pub mod access;
 pub mod home;
 pub mod not_found;
 pub mod sections;

@@ -79,21 +79,6 @@ pub fn AuditPage() -> impl IntoView {
 }
 
 #[component]
-pub fn TenantsPage() -> impl IntoView {
-    view! {
-        <NotYetAvailable
-            title="Tenants"
-            summary="Tenant administration."
-            planned=&[
-                "Users, roles and memberships",
-                "Single sign-on and API tokens",
-                "Cloud settings per tenant",
-            ]
-        />
-    }
-}
-
-#[component]
 pub fn ActionsPage() -> impl IntoView {
     view! {
         <NotYetAvailable

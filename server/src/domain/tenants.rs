@@ -356,6 +356,9 @@ pub struct NewMember {
     #[serde(default)]
     pub name: Option<String>,
     pub role: Role,
+    /// An initial password for a new local account (ignored for an existing account).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 fn validate_email(email: &str) -> Result<(), FieldError> {
@@ -399,10 +402,14 @@ pub async fn list_members(conn: &mut PgConnection, tenant: &TenantId) -> Result<
 
 /// Adds a user to the tenant (creating the account when the email is new), within the tenant's
 /// user quota.
+///
+/// `password_hash` is the argon2id hash of `new.password`, computed by the caller off the
+/// async runtime; it is only used when a new account is created.
 pub async fn add_member(
     conn: &mut PgConnection,
     tenant: &TenantId,
     new: NewMember,
+    password_hash: Option<String>,
     actor: &Actor,
 ) -> Result<Member> {
     let email = new.email.trim().to_owned();
@@ -436,21 +443,24 @@ pub async fn add_member(
                 .clone()
                 .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
             let id = Uuid::new_v4();
-            sqlx::query("insert into users (id, email, name) values ($1, $2, $3)")
-                .bind(id)
-                .bind(&email)
-                .bind(&name)
-                .execute(&mut *conn)
-                .await
-                .map_err(|error| {
-                    if is_unique_violation(&error, "users_email_key") {
-                        DomainError::Conflict(format!(
-                            "an account for {email:?} was created at the same time; try again"
-                        ))
-                    } else {
-                        error.into()
-                    }
-                })?;
+            sqlx::query(
+                "insert into users (id, email, name, password_hash) values ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(&email)
+            .bind(&name)
+            .bind(&password_hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| {
+                if is_unique_violation(&error, "users_email_key") {
+                    DomainError::Conflict(format!(
+                        "an account for {email:?} was created at the same time; try again"
+                    ))
+                } else {
+                    error.into()
+                }
+            })?;
             id
         }
     };

@@ -207,10 +207,28 @@ async fn add_member(
 ) -> Result<impl IntoResponse> {
     let tenant = tenant_id(&tenant)?;
     authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+    let password_hash = initial_password_hash(new.password.clone()).await?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let member = tenants::add_member(&mut tx, &tenant, new, &meta.actor(&principal)).await?;
+    let member = tenants::add_member(
+        &mut tx,
+        &tenant,
+        new,
+        password_hash,
+        &meta.actor(&principal),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(member)))
+}
+
+/// Checks and hashes an initial password for a new member's account.
+pub(crate) async fn initial_password_hash(password: Option<String>) -> Result<Option<String>> {
+    let Some(password) = password else {
+        return Ok(None);
+    };
+    auth::password::check_strength(&password)
+        .map_err(|message| crate::domain::FieldError::new("password", message))?;
+    Ok(Some(auth::password::hash(password).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -282,17 +282,21 @@ async fn errors_are_json_with_the_request_id() {
 async fn first_start_seeds_an_admin_with_a_one_time_password() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     let pool = app.owner_pool().await;
-    let admin = server::seed::first_start(&pool)
+    let admin = server::seed::first_start(&pool, None)
         .await
         .unwrap()
         .expect("seeded");
     assert!(
-        server::seed::first_start(&pool).await.unwrap().is_none(),
+        server::seed::first_start(&pool, None)
+            .await
+            .unwrap()
+            .is_none(),
         "seeds once"
     );
-    assert_eq!(admin.password.len(), 20);
+    let admin_password = admin.password.clone().expect("a generated password");
+    assert_eq!(admin_password.len(), 20);
 
-    let client = app.sign_in(&admin.email, &admin.password).await;
+    let client = app.sign_in(&admin.email, &admin_password).await;
     let me: Value = client
         .get(app.url("/api/v1/me"))
         .send()
@@ -314,7 +318,7 @@ async fn first_start_seeds_an_admin_with_a_one_time_password() {
 
     let changed = client
         .post(app.url("/api/v1/me/password"))
-        .json(&json!({ "current_password": admin.password, "new_password": "a much better passphrase" }))
+        .json(&json!({ "current_password": admin_password, "new_password": "a much better passphrase" }))
         .send()
         .await
         .unwrap();
@@ -329,7 +333,7 @@ async fn first_start_seeds_an_admin_with_a_one_time_password() {
     let old = app
         .browser()
         .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": admin.email, "password": admin.password }))
+        .json(&json!({ "email": admin.email, "password": admin_password }))
         .send()
         .await
         .unwrap();
@@ -338,7 +342,7 @@ async fn first_start_seeds_an_admin_with_a_one_time_password() {
     // Another installation gets another password.
     let (other, _other_dir) = TestApp::with_fresh_database().await;
     let other_pool = other.owner_pool().await;
-    let second = server::seed::first_start(&other_pool)
+    let second = server::seed::first_start(&other_pool, None)
         .await
         .unwrap()
         .unwrap();

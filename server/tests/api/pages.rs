@@ -24,6 +24,21 @@ async fn home_page_is_rendered_on_the_server() {
 }
 
 #[tokio::test]
+async fn tenant_pages_render_on_the_server_and_ask_to_sign_in() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let login = app.get("/login").await;
+    assert_eq!(login.status(), 200);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("<h1>Sign in</h1>"), "{html}");
+    assert!(html.contains(r#"name="password""#), "{html}");
+
+    let tenants = app.get("/tenants").await.text().await.unwrap();
+    assert!(tenants.contains("<h1>Tenants</h1>"), "{tenants}");
+    assert!(tenants.contains("You are not signed in."), "{tenants}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     for (path, title) in [
@@ -31,7 +46,6 @@ async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
         ("/deployments", "Deployments"),
         ("/monitor", "Monitor"),
         ("/audit", "Audit"),
-        ("/tenants", "Tenants"),
         ("/actions", "Actions"),
         ("/control-center", "ControlCenter"),
     ] {

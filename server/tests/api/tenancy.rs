@@ -42,8 +42,9 @@ async fn two_tenants(pool: &PgPool) -> (TenantId, TenantId) {
                 email: email.to_owned(),
                 name: None,
                 role: Role::Viewer,
+                password: None,
             };
-            tenants::add_member(&mut tx, tenant, member, &actor)
+            tenants::add_member(&mut tx, tenant, member, None, &actor)
                 .await
                 .unwrap();
         }
@@ -212,8 +213,9 @@ async fn accounts_of_other_tenants_are_invisible_but_can_be_added_by_email() {
         email: "B1@example.com".to_owned(),
         name: None,
         role: Role::Editor,
+        password: None,
     };
-    let added = tenants::add_member(&mut tx, &a, member, &Actor::system())
+    let added = tenants::add_member(&mut tx, &a, member, None, &Actor::system())
         .await
         .unwrap();
     assert_eq!(added.email, "b1@example.com");

@@ -1,0 +1,113 @@
+//! Signing in and out, the current user, tenants and their members — server functions over
+//! the server's [`ControlPlane`](crate::api::ssr::ControlPlane).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeView {
+    pub label: String,
+    pub platform_admin: bool,
+    pub must_change_password: bool,
+    /// (tenant id, role) pairs.
+    pub memberships: Vec<(String, String)>,
+}
+
+/// A tenant as the tenants page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub plan: String,
+    /// The caller's role in it (none for a platform admin who is not a member).
+    pub role: Option<String>,
+    /// Whether the caller may change its members and configuration.
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<
+    (
+        std::sync::Arc<dyn crate::api::ssr::ControlPlane>,
+        http::request::Parts,
+    ),
+    AppError,
+> {
+    let context = use_context::<crate::api::ssr::ServerContext>().ok_or(AppError::Internal)?;
+    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+    Ok((context.control, parts))
+}
+
+#[server(prefix = "/api/fn", endpoint = "me")]
+pub async fn current_user() -> Result<Option<MeView>, AppError> {
+    let (control, parts) = backend()?;
+    control.me(parts).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<MeView, AppError> {
+    let (control, parts) = backend()?;
+    control.sign_in(parts, email, password).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control.sign_out(parts).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "tenants")]
+pub async fn list_tenants() -> Result<Vec<TenantView>, AppError> {
+    let (control, parts) = backend()?;
+    control.tenants(parts).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_tenant")]
+pub async fn create_tenant(id: String, name: String) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control.create_tenant(parts, id, name).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "members")]
+pub async fn list_members(tenant: String) -> Result<Vec<MemberView>, AppError> {
+    let (control, parts) = backend()?;
+    control.members(parts, tenant).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "add_member")]
+pub async fn add_member(
+    tenant: String,
+    email: String,
+    role: String,
+    password: String,
+) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    let password = Some(password).filter(|p| !p.is_empty());
+    control
+        .add_member(parts, tenant, email, role, password)
+        .await
+}
+
+#[server(prefix = "/api/fn", endpoint = "change_role")]
+pub async fn change_role(tenant: String, user_id: String, role: String) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control.change_role(parts, tenant, user_id, role).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "remove_member")]
+pub async fn remove_member(tenant: String, user_id: String) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control.remove_member(parts, tenant, user_id).await
+}

@@ -1,0 +1,364 @@
+//! Sign-in, the tenants list with its switcher, and one tenant's members. Every control is
+//! shown according to what the server's policy allows the signed-in user; the server checks
+//! again on every call.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::access::{
+    AddMember, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut, TenantView,
+    current_user, list_members, list_tenants,
+};
+use crate::error::AppError;
+
+const ROLES: [&str; 4] = ["owner", "editor", "viewer", "auditor"];
+
+fn error_view(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthenticated => view! {
+            <p class="notice" data-testid="signed-out">
+                "You are not signed in. " <a href="/login">"Sign in"</a>
+            </p>
+        }
+        .into_any(),
+        other => view! { <p class="error" role="alert">{other.to_string()}</p> }.into_any(),
+    }
+}
+
+fn action_error<T, S>(value: S) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || {
+        value
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <p class="error" role="alert">{error.to_string()}</p> })
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = sign_in.value().get() {
+            navigate("/tenants", Default::default());
+        }
+    });
+    view! {
+        <Title text="Sign in" />
+        <h1>"Sign in"</h1>
+        <section class="card narrow">
+            <ActionForm action=sign_in attr:class="form" attr:data-testid="sign-in-form">
+                <label>
+                    "Email" <input type="email" name="email" autocomplete="username" required />
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required />
+                </label>
+                <button class="button primary" type="submit" disabled=sign_in.pending()>
+                    "Sign in"
+                </button>
+            </ActionForm>
+            {action_error(sign_in.value())}
+            <p class="muted">
+                "Single sign-on (OIDC) is not configured in this build; use your local account."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn SignOutButton() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            navigate("/login", Default::default());
+        }
+    });
+    view! {
+        <ActionForm action=sign_out attr:class="inline">
+            <button class="button" type="submit" data-testid="sign-out">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn TenantsPage() -> impl IntoView {
+    let create = ServerAction::<CreateTenant>::new();
+    let me = Resource::new(|| (), |_| current_user());
+    let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
+
+    view! {
+        <Title text="Tenants" />
+        <h1>"Tenants"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let me = match me.await {
+                    Ok(Some(me)) => me,
+                    Ok(None) => return error_view(AppError::Unauthenticated),
+                    Err(error) => return error_view(error),
+                };
+                let list = match tenants.await {
+                    Ok(list) => list,
+                    Err(error) => return error_view(error),
+                };
+                view! {
+                    <div class="who" data-testid="who">
+                        "Signed in as " <strong>{me.label.clone()}</strong>
+                        {me.platform_admin.then_some(" (platform administrator)")}
+                        <SignOutButton />
+                    </div>
+                    <TenantSwitcher tenants=list.clone() />
+                    <TenantTable tenants=list />
+                    {me.platform_admin.then(|| view! { <CreateTenantForm create /> })}
+                }
+                    .into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// Jumps to a tenant the user can see.
+#[component]
+fn TenantSwitcher(tenants: Vec<TenantView>) -> impl IntoView {
+    let navigate = use_navigate();
+    view! {
+        <label class="switcher">
+            "Switch to tenant "
+            <select
+                data-testid="tenant-switcher"
+                on:change=move |event| {
+                    let id = event_target_value(&event);
+                    if !id.is_empty() {
+                        navigate(&format!("/tenants/{id}"), Default::default());
+                    }
+                }
+            >
+                <option value="">"—"</option>
+                {tenants
+                    .into_iter()
+                    .map(|t| {
+                        let label = format!("{} ({})", t.name, t.id);
+                        view! { <option value=t.id>{label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn TenantTable(tenants: Vec<TenantView>) -> impl IntoView {
+    if tenants.is_empty() {
+        return view! { <p class="muted">"You are not a member of any tenant yet."</p> }.into_any();
+    }
+    view! {
+        <table class="table" data-testid="tenants">
+            <thead>
+                <tr>
+                    <th>"Id"</th>
+                    <th>"Name"</th>
+                    <th>"Status"</th>
+                    <th>"Plan"</th>
+                    <th>"Your role"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {tenants
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <tr>
+                                <td>
+                                    <a href=format!("/tenants/{}", t.id)>{t.id.clone()}</a>
+                                </td>
+                                <td>{t.name}</td>
+                                <td>{t.status}</td>
+                                <td>{t.plan}</td>
+                                <td>{t.role.unwrap_or_else(|| "administrator".to_owned())}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn CreateTenantForm(create: ServerAction<CreateTenant>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"New tenant"</h2>
+            <ActionForm action=create attr:class="form" attr:data-testid="create-tenant">
+                <label>
+                    "Id" <input name="id" required pattern="[A-Za-z0-9._\\-]{1,31}" maxlength="31" />
+                </label>
+                <label>"Name" <input name="name" required maxlength="200" /></label>
+                <button class="button primary" type="submit">"Create tenant"</button>
+            </ActionForm>
+            {action_error(create.value())}
+        </section>
+    }
+}
+
+#[component]
+pub fn TenantPage() -> impl IntoView {
+    let params = use_params_map();
+    let tenant = move || params.read().get("id").unwrap_or_default();
+    let add = ServerAction::<AddMember>::new();
+    let change = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let tenants = Resource::new(|| (), |_| list_tenants());
+    let members = Resource::new(
+        move || {
+            (
+                tenant(),
+                add.version().get(),
+                change.version().get(),
+                remove.version().get(),
+            )
+        },
+        |(tenant, ..)| list_members(tenant),
+    );
+
+    view! {
+        <Title text="Tenant" />
+        <h1>{move || format!("Tenant {}", tenant())}</h1>
+        <p>
+            <a href="/tenants">"All tenants"</a>
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let id = tenant();
+                let this = match tenants.await {
+                    Ok(list) => list.into_iter().find(|t| t.id == id),
+                    Err(error) => return error_view(error),
+                };
+                let Some(this) = this else {
+                    return error_view(AppError::Refused("tenant not found".to_owned()));
+                };
+                let members = match members.await {
+                    Ok(members) => members,
+                    Err(error) => return error_view(error),
+                };
+                let manage = this.can_manage;
+                view! {
+                    <p data-testid="your-role">
+                        {format!(
+                            "{} · your role: {}",
+                            this.name,
+                            this.role.clone().unwrap_or_else(|| "administrator".to_owned()),
+                        )}
+                    </p>
+                    {(!manage).then(|| view! {
+                        <p class="notice" data-testid="read-only">
+                            "Read-only: your role may view this tenant but not change it."
+                        </p>
+                    })}
+                    <MemberTable members tenant=id.clone() manage change remove />
+                    {manage.then(|| view! { <AddMemberForm tenant=id add /> })}
+                    {action_error(change.value())}
+                    {action_error(remove.value())}
+                }
+                    .into_any()
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MemberTable(
+    members: Vec<MemberView>,
+    tenant: String,
+    manage: bool,
+    change: ServerAction<ChangeRole>,
+    remove: ServerAction<RemoveMember>,
+) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="members">
+            <thead>
+                <tr>
+                    <th>"Email"</th>
+                    <th>"Role"</th>
+                    {manage.then(|| view! { <th>"Actions"</th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {members
+                    .into_iter()
+                    .map(|m| {
+                        let (tenant_a, tenant_b) = (tenant.clone(), tenant.clone());
+                        let (user_a, user_b) = (m.user_id.clone(), m.user_id.clone());
+                        let label = format!("Role of {}", m.email);
+                        let current = m.role.clone();
+                        let controls = manage.then(move || {
+                            view! {
+                                <td class="actions">
+                                    <ActionForm action=change attr:class="inline">
+                                        <input type="hidden" name="tenant" value=tenant_a />
+                                        <input type="hidden" name="user_id" value=user_a />
+                                        <select name="role" aria-label=label>
+                                            {ROLES
+                                                .iter()
+                                                .map(|r| view! { <option value=*r selected=*r == current>{*r}</option> })
+                                                .collect_view()}
+                                        </select>
+                                        <button class="button" type="submit">"Change role"</button>
+                                    </ActionForm>
+                                    <ActionForm action=remove attr:class="inline">
+                                        <input type="hidden" name="tenant" value=tenant_b />
+                                        <input type="hidden" name="user_id" value=user_b />
+                                        <button class="button" type="submit">"Remove"</button>
+                                    </ActionForm>
+                                </td>
+                            }
+                        });
+                        view! {
+                            <tr>
+                                <td>{m.email.clone()}</td>
+                                <td data-testid="member-role">{m.role}</td>
+                                {controls}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn AddMemberForm(tenant: String, add: ServerAction<AddMember>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Add a member"</h2>
+            <ActionForm action=add attr:class="form" attr:data-testid="add-member">
+                <input type="hidden" name="tenant" value=tenant />
+                <label>"Email" <input type="email" name="email" required /></label>
+                <label>
+                    "Role"
+                    <select name="role">
+                        {ROLES
+                            .iter()
+                            .map(|r| view! { <option value=*r selected=*r == "viewer">{*r}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Initial password (new accounts only, at least 12 characters)"
+                    <input type="password" name="password" autocomplete="new-password" />
+                </label>
+                <button class="button primary" type="submit">"Add member"</button>
+            </ActionForm>
+            {action_error(add.value())}
+        </section>
+    }
+}

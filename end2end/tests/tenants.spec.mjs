@@ -1,0 +1,87 @@
+// Tenant administration: an administrator creates a tenant and adds a viewer; the viewer signs
+// in and can change nothing, in the page or by calling the server directly.
+import { test, expect } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+
+const ADMIN_EMAIL = 'admin@astraflow.local';
+
+async function waitForHydration(page) {
+  const app = page.locator('.app');
+  const toggle = page.getByTestId('nav-toggle');
+  await expect(async () => {
+    await toggle.click();
+    await expect(app).toHaveClass(/nav-collapsed/, { timeout: 500 });
+  }).toPass({ timeout: 30_000 });
+  await toggle.click();
+  await expect(app).not.toHaveClass(/nav-collapsed/);
+}
+
+async function signIn(page, email, password) {
+  await page.goto('/login');
+  await waitForHydration(page);
+  const form = page.getByTestId('sign-in-form');
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/tenants$/);
+  await expect(page.getByTestId('who')).toContainText(email);
+}
+
+test('an administrator creates a tenant and adds a viewer, who cannot change anything', async ({ page, browser, baseURL }) => {
+  const tenant = `acme-${randomBytes(3).toString('hex')}`;
+  const viewerEmail = `viewer-${tenant}@example.com`;
+  const viewerPassword = randomBytes(18).toString('base64url');
+
+  await signIn(page, ADMIN_EMAIL, process.env.E2E_ADMIN_PASSWORD);
+  const create = page.getByTestId('create-tenant');
+  await create.getByLabel('Id').fill(tenant);
+  await create.getByLabel('Name').fill('Acme Corp');
+  await create.getByRole('button', { name: 'Create tenant' }).click();
+  const row = page.getByTestId('tenants').getByRole('row', { name: new RegExp(tenant) });
+  await expect(row).toContainText('Acme Corp');
+  await expect(row).toContainText('owner');
+
+  await row.getByRole('link', { name: tenant }).click();
+  await expect(page).toHaveURL(new RegExp(`/tenants/${tenant}$`));
+  const add = page.getByTestId('add-member');
+  await add.getByLabel('Email').fill(viewerEmail);
+  await add.getByLabel('Role').selectOption('viewer');
+  await add.getByLabel(/Initial password/).fill(viewerPassword);
+  await add.getByRole('button', { name: 'Add member' }).click();
+  const viewerRow = page.getByTestId('members').getByRole('row', { name: new RegExp(viewerEmail) });
+  await expect(viewerRow.getByTestId('member-role')).toHaveText('viewer');
+
+  // The viewer, in a browser of their own.
+  const context = await browser.newContext();
+  const viewer = await context.newPage();
+  await signIn(viewer, viewerEmail, viewerPassword);
+  await expect(viewer.getByTestId('create-tenant')).toHaveCount(0);
+  const own = viewer.getByTestId('tenants').getByRole('row', { name: new RegExp(tenant) });
+  await expect(own).toContainText('viewer');
+  await own.getByRole('link', { name: tenant }).click();
+  await expect(viewer.getByTestId('read-only')).toBeVisible();
+  await expect(viewer.getByTestId('your-role')).toContainText('your role: viewer');
+  await expect(viewer.getByTestId('members')).toContainText(viewerEmail);
+  await expect(viewer.getByTestId('add-member')).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Change role' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Remove' })).toHaveCount(0);
+
+  // Going around the page does not help: the server applies the same policy.
+  const forged = await viewer.request.post('/api/fn/add_member', {
+    headers: { origin: baseURL, accept: 'application/json' },
+    form: { tenant, email: 'intruder@example.com', role: 'owner', password: '' },
+  });
+  expect(forged.ok()).toBe(false);
+  expect(await forged.text()).toContain('the viewer role may not');
+  const rest = await viewer.request.put(`/api/v1/tenants/${tenant}/config`, {
+    headers: { origin: baseURL },
+    data: { name: 'Hijacked', status: 'suspended', plan: 'free', quotas: { max_users: 1, max_workflows: 1 } },
+  });
+  expect(rest.status()).toBe(403);
+  await context.close();
+
+  // Nothing changed.
+  await page.reload();
+  await expect(page.getByTestId('members')).not.toContainText('intruder@example.com');
+  await expect(page.getByTestId('your-role')).toContainText('Acme Corp');
+});

@@ -1,0 +1,285 @@
+//! The pages' view of the control plane: [`app::api::ssr::ControlPlane`] implemented over the
+//! same authentication, [`authorize`] policy and domain services as the REST API.
+
+use app::{
+    api::{
+        access::{MeView, MemberView, TenantView},
+        ssr::{BoxFuture, ControlPlane},
+    },
+    error::AppError,
+};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use tower_sessions::Session;
+
+use crate::{
+    auth::{
+        self, AuthState, Me, Principal, RequestMeta, login,
+        policy::{Action, Resource, authorize},
+    },
+    db,
+    domain::{
+        Role, TenantId,
+        tenants::{self, NewMember, NewTenant},
+    },
+    error::ApiError,
+    routes::api::initial_password_hash,
+};
+
+/// The implementation handed to the Leptos app through its server context.
+pub struct Backend {
+    pub auth: AuthState,
+}
+
+impl From<ApiError> for AppError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unauthenticated => AppError::Unauthenticated,
+            ApiError::Database(error) => {
+                tracing::error!(%error, "database error");
+                AppError::DatabaseUnavailable
+            }
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error");
+                AppError::Internal
+            }
+            ApiError::Invalid(field) => AppError::Refused(field.to_string()),
+            other => AppError::Refused(other.to_string()),
+        }
+    }
+}
+
+fn me_view(me: Me) -> MeView {
+    MeView {
+        label: me.label,
+        platform_admin: me.platform_admin,
+        must_change_password: me.must_change_password,
+        memberships: me
+            .memberships
+            .into_iter()
+            .map(|m| (m.tenant_id, m.role.as_str().to_owned()))
+            .collect(),
+    }
+}
+
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    role.parse()
+        .map_err(|error: crate::domain::UnknownRole| ApiError::BadRequest(error.to_string()))
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
+}
+
+impl Backend {
+    async fn principal(&self, mut parts: Parts) -> Result<(Principal, RequestMeta), ApiError> {
+        let principal = Principal::from_request_parts(&mut parts, &self.auth).await?;
+        let Ok(meta) = RequestMeta::from_request_parts(&mut parts, &()).await;
+        Ok((principal, meta))
+    }
+}
+
+fn boxed<T: Send + 'static>(
+    future: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> BoxFuture<T> {
+    Box::pin(async move { future.await.map_err(AppError::from) })
+}
+
+impl ControlPlane for Backend {
+    fn me(&self, parts: Parts) -> BoxFuture<Option<MeView>> {
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let backend = Backend { auth };
+            match backend.principal(parts).await {
+                Ok((principal, _)) => Ok(Some(me_view(Me::from(&principal)))),
+                Err(ApiError::Unauthenticated) => Ok(None),
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+
+    fn sign_in(&self, parts: Parts, email: String, password: String) -> BoxFuture<MeView> {
+        let auth = self.auth.clone();
+        boxed(async move {
+            let session = parts
+                .extensions
+                .get::<Session>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no session layer")))?;
+            let credentials = login::Credentials { email, password };
+            let user_id = login::check_credentials(&auth.pool, &auth.config, credentials).await?;
+            login::start_session(&session, user_id).await?;
+            let principal = auth::load_user(&auth.pool, user_id).await?;
+            Ok(me_view(Me::from(&principal)))
+        })
+    }
+
+    fn sign_out(&self, parts: Parts) -> BoxFuture<()> {
+        boxed(async move {
+            if let Some(session) = parts.extensions.get::<Session>() {
+                login::end_session(session).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn tenants(&self, parts: Parts) -> BoxFuture<Vec<TenantView>> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let pool = &backend.auth.pool;
+            let mut visible = Vec::new();
+            if authorize(&principal, Action::ListAllTenants, Resource::Platform).is_ok() {
+                let mut tx = db::begin_platform(pool).await?;
+                visible = tenants::list(&mut tx).await?;
+                tx.commit().await?;
+            } else {
+                for id in principal.memberships.keys() {
+                    let tenant = tenant_id(id)?;
+                    authorize(&principal, Action::ReadTenant, Resource::Tenant(&tenant))?;
+                    let mut tx = db::begin_tenant(pool, &tenant, principal.user_id).await?;
+                    visible.push(tenants::get(&mut tx, &tenant).await?);
+                    tx.commit().await?;
+                }
+            }
+            Ok(visible
+                .into_iter()
+                .map(|tenant| {
+                    let id = TenantId::new(tenant.id.as_str()).ok();
+                    let can_manage = id.as_ref().is_some_and(|id| {
+                        authorize(&principal, Action::ManageMembers, Resource::Tenant(id)).is_ok()
+                    });
+                    TenantView {
+                        role: id
+                            .as_ref()
+                            .and_then(|id| principal.role_in(id))
+                            .map(|role| role.as_str().to_owned()),
+                        can_manage,
+                        status: tenant.status.as_str().to_owned(),
+                        plan: tenant.plan.as_str().to_owned(),
+                        id: tenant.id,
+                        name: tenant.name,
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn create_tenant(&self, parts: Parts, id: String, name: String) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            authorize(&principal, Action::CreateTenant, Resource::Platform)
+                .map_err(ApiError::from)?;
+            let new: NewTenant =
+                serde_json::from_value(serde_json::json!({ "id": id, "name": name }))
+                    .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+            let mut tx = db::begin_platform(&backend.auth.pool).await?;
+            tenants::create(&mut tx, new, principal.user_id, &meta.actor(&principal)).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn members(&self, parts: Parts, tenant: String) -> BoxFuture<Vec<MemberView>> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ListMembers, Resource::Tenant(&tenant))?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            let members = tenants::list_members(&mut tx, &tenant).await?;
+            tx.commit().await?;
+            Ok(members
+                .into_iter()
+                .map(|m| MemberView {
+                    user_id: m.user_id.to_string(),
+                    email: m.email,
+                    name: m.name,
+                    role: m.role.as_str().to_owned(),
+                })
+                .collect())
+        })
+    }
+
+    fn add_member(
+        &self,
+        parts: Parts,
+        tenant: String,
+        email: String,
+        role: String,
+        password: Option<String>,
+    ) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+            let role = parse_role(&role)?;
+            let password_hash = initial_password_hash(password).await?;
+            let new = NewMember {
+                email,
+                name: None,
+                role,
+                password: None,
+            };
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            tenants::add_member(
+                &mut tx,
+                &tenant,
+                new,
+                password_hash,
+                &meta.actor(&principal),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn change_role(
+        &self,
+        parts: Parts,
+        tenant: String,
+        user_id: String,
+        role: String,
+    ) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+            let role = parse_role(&role)?;
+            let user = user_id.parse().map_err(|_| ApiError::NotFound("member"))?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            tenants::change_role(&mut tx, &tenant, user, role, &meta.actor(&principal)).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn remove_member(&self, parts: Parts, tenant: String, user_id: String) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ManageMembers, Resource::Tenant(&tenant))?;
+            let user = user_id.parse().map_err(|_| ApiError::NotFound("member"))?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            tenants::remove_member(&mut tx, &tenant, user, &meta.actor(&principal)).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
