@@ -33,6 +33,10 @@ start_test_postgres
 step "Rust tests"
 cargo test --workspace --exclude frontend --no-fail-fast
 
+# `cargo test` built astraflow-engine along with the engine's integration tests.
+step "Engine conformance with real Zeebe clients (pyzeebe, zeebe-node)"
+ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" engine/conformance/run.sh
+
 step "BPMN interchange models round-trip (bpmn-roundtrip)"
 miwg=../shared/bpmn/miwg
 if compgen -G "$miwg/*.bpmn" >/dev/null; then
