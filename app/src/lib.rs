@@ -18,7 +18,7 @@ use leptos_router::{
 
 use crate::components::layout::AppLayout;
 use crate::routes::{
-    access::{SignInPage, TenantPage, TenantsPage},
+    access::{AccountPage, SignInPage, TenantPage, TenantsPage},
     home::HomePage,
     not_found::NotFound,
     sections::{
@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tenants/:id") view=TenantPage />
                     <Route path=path!("/login") view=SignInPage />
+                    <Route path=path!("/account") view=AccountPage />
                     <Route path=path!("/actions") view=ActionsPage />
                     <Route path=path!("/control-center") view=ControlCenterPage />
                 </Routes>

@@ -78,7 +78,20 @@ test('an administrator creates a tenant and adds a viewer, who cannot change any
     data: { name: 'Hijacked', status: 'suspended', plan: 'free', quotas: { max_users: 1, max_workflows: 1 } },
   });
   expect(rest.status()).toBe(403);
+
+  // The viewer may still change their own password, and sign in with it.
+  const newPassword = randomBytes(18).toString('base64url');
+  await viewer.getByRole('link', { name: 'All tenants' }).click();
+  await viewer.getByRole('link', { name: 'Account' }).click();
+  await expect(viewer).toHaveURL(/\/account$/);
+  const change = viewer.getByTestId('change-password');
+  await change.getByLabel('Current password').fill(viewerPassword);
+  await change.getByLabel(/New password/).fill(newPassword);
+  await change.getByRole('button', { name: 'Change password' }).click();
+  await expect(viewer.getByTestId('password-changed')).toBeVisible();
   await context.close();
+  const again = await (await browser.newContext()).newPage();
+  await signIn(again, viewerEmail, newPassword);
 
   // Nothing changed.
   await page.reload();

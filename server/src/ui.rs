@@ -122,6 +122,28 @@ impl ControlPlane for Backend {
         })
     }
 
+    fn change_password(
+        &self,
+        parts: Parts,
+        current_password: String,
+        new_password: String,
+    ) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let (Some(user_id), None) = (principal.user_id, &principal.token_tenant) else {
+                return Err(ApiError::Unauthenticated);
+            };
+            let change = login::PasswordChange {
+                current_password,
+                new_password,
+            };
+            login::change_password(&backend.auth.pool, user_id, change).await
+        })
+    }
+
     fn tenants(&self, parts: Parts) -> BoxFuture<Vec<TenantView>> {
         let backend = Backend {
             auth: self.auth.clone(),

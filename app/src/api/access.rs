@@ -68,6 +68,17 @@ pub async fn sign_out() -> Result<(), AppError> {
     control.sign_out(parts).await
 }
 
+#[server(prefix = "/api/fn", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control
+        .change_password(parts, current_password, new_password)
+        .await
+}
+
 #[server(prefix = "/api/fn", endpoint = "tenants")]
 pub async fn list_tenants() -> Result<Vec<TenantView>, AppError> {
     let (control, parts) = backend()?;

@@ -25,6 +25,12 @@ pub mod ssr {
         fn me(&self, request: Parts) -> BoxFuture<Option<MeView>>;
         fn sign_in(&self, request: Parts, email: String, password: String) -> BoxFuture<MeView>;
         fn sign_out(&self, request: Parts) -> BoxFuture<()>;
+        fn change_password(
+            &self,
+            request: Parts,
+            current_password: String,
+            new_password: String,
+        ) -> BoxFuture<()>;
         fn tenants(&self, request: Parts) -> BoxFuture<Vec<TenantView>>;
         fn create_tenant(&self, request: Parts, id: String, name: String) -> BoxFuture<()>;
         fn members(&self, request: Parts, tenant: String) -> BoxFuture<Vec<MemberView>>;

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::access::{
-    AddMember, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut, TenantView,
-    current_user, list_members, list_tenants,
+    AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut,
+    TenantView, current_user, list_members, list_tenants,
 };
 use crate::error::AppError;
 
@@ -44,8 +44,13 @@ pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = sign_in.value().get() {
-            navigate("/tenants", Default::default());
+        if let Some(Ok(me)) = sign_in.value().get() {
+            let next = if me.must_change_password {
+                "/account"
+            } else {
+                "/tenants"
+            };
+            navigate(next, Default::default());
         }
     });
     view! {
@@ -68,6 +73,54 @@ pub fn SignInPage() -> impl IntoView {
             <p class="muted">
                 "Single sign-on (OIDC) is not configured in this build; use your local account."
             </p>
+        </section>
+    }
+}
+
+/// The signed-in user's own settings: the password.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Account" />
+        <h1>"Account"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! {
+                        <p>"Signed in as " <strong>{me.label}</strong></p>
+                        {me.must_change_password.then(|| view! {
+                            <p class="notice" data-testid="must-change-password">
+                                "You signed in with a one-time password. Choose your own to continue."
+                            </p>
+                        })}
+                    }
+                    .into_any(),
+                    Ok(None) => error_view(AppError::Unauthenticated),
+                    Err(error) => error_view(error),
+                }
+            })}
+        </Transition>
+        <section class="card narrow">
+            <h2>"Change password"</h2>
+            <ActionForm action=change attr:class="form" attr:data-testid="change-password">
+                <label>
+                    "Current password"
+                    <input type="password" name="current_password" autocomplete="current-password" required />
+                </label>
+                <label>
+                    "New password (at least 12 characters)"
+                    <input type="password" name="new_password" autocomplete="new-password" required minlength="12" />
+                </label>
+                <button class="button primary" type="submit">"Change password"</button>
+            </ActionForm>
+            {action_error(change.value())}
+            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! {
+                <p role="status" data-testid="password-changed">
+                    "Password changed. " <a href="/tenants">"Continue to your tenants"</a>
+                </p>
+            })}
         </section>
     }
 }
@@ -104,6 +157,14 @@ pub fn TenantsPage() -> impl IntoView {
                     Ok(None) => return error_view(AppError::Unauthenticated),
                     Err(error) => return error_view(error),
                 };
+                if me.must_change_password {
+                    return view! {
+                        <p class="notice" data-testid="must-change-password">
+                            "Choose your own password first: " <a href="/account">"Account"</a>
+                        </p>
+                    }
+                    .into_any();
+                }
                 let list = match tenants.await {
                     Ok(list) => list,
                     Err(error) => return error_view(error),
@@ -112,6 +173,7 @@ pub fn TenantsPage() -> impl IntoView {
                     <div class="who" data-testid="who">
                         "Signed in as " <strong>{me.label.clone()}</strong>
                         {me.platform_admin.then_some(" (platform administrator)")}
+                        <a href="/account">"Account"</a>
                         <SignOutButton />
                     </div>
                     <TenantSwitcher tenants=list.clone() />
