@@ -11,6 +11,8 @@
 //!   (deploy, instance, element lifecycle, job, incident, message, variables).
 //! * [`runtime`] — [`Engine`]: the processor task, group-committed log writes, replies
 //!   after durability, the record stream for in-process subscribers.
+//! * [`snapshot`] — atomically written, checksummed state snapshots that bound the
+//!   replay work at start.
 //! * [`gateway`] — the Zeebe gateway gRPC service over an [`Engine`] ([`gateway::serve`]).
 //!
 //! # Embedding
@@ -33,9 +35,10 @@ pub mod key;
 pub mod log;
 pub mod processor;
 pub mod runtime;
+pub mod snapshot;
 pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use processor::{Command, Processed, Rejection, Response, process};
-pub use runtime::{Engine, EngineConfig, EngineError, Reply};
+pub use runtime::{Engine, EngineConfig, EngineError, Recovery, Reply};
 pub use state::State;

@@ -13,6 +13,12 @@
 //! published, only after the command's log entry is durable. Each log entry holds the
 //! command and the records it produced, so a restart replays the records into a fresh
 //! state.
+//!
+//! Every [`EngineConfig::snapshot_every`] entries (and on clean shutdown) the processor
+//! encodes its state; a snapshot task writes it to `<data_dir>/snapshots/` once the
+//! entries it covers are durable (see [`crate::snapshot`]). A restart loads the newest
+//! intact snapshot and replays only the entries after it. The log itself is never
+//! compacted, because record subscribers may read it from any position.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -25,6 +31,7 @@ use crate::{
     clock::{Clock, SystemClock},
     log::{Log, LogError, LogOptions, LogWriter},
     processor::{self, Command, Rejection, Response},
+    snapshot,
     state::State,
 };
 
@@ -42,6 +49,22 @@ pub struct EngineConfig {
     /// How often time-driven work (job time-outs, back-offs, message expiry) is checked;
     /// `None` to only do it on [`Engine::tick`], as tests with a manual clock do.
     pub tick_interval: Option<Duration>,
+    /// A snapshot of the state is written to `<data_dir>/snapshots/` after this many log
+    /// entries (and on clean shutdown), so a restart replays only the entries after it;
+    /// 0 turns snapshots off.
+    pub snapshot_every: u64,
+}
+
+/// Default of [`EngineConfig::snapshot_every`].
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
+
+/// How the state was recovered at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// Log index covered by the snapshot the state started from, if any.
+    pub snapshot_index: Option<u64>,
+    /// Log entries replayed after it.
+    pub replayed_entries: u64,
 }
 
 impl EngineConfig {
@@ -54,6 +77,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             log: LogOptions::default(),
             tick_interval: Some(Duration::from_millis(100)),
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         }
     }
 }
@@ -149,6 +173,8 @@ pub struct Engine {
     log_dir: PathBuf,
     partition_id: i32,
     commit_stats: Arc<crate::log::writer::CommitStats>,
+    recovery: Recovery,
+    snapshots: watch::Receiver<u64>,
 }
 
 impl Engine {
@@ -160,29 +186,55 @@ impl Engine {
         let log_dir = config
             .data_dir
             .join(format!("partition-{}", config.partition_id));
-        let mut state = State::new(config.partition_id);
+        let snapshot_dir = config.data_dir.join("snapshots");
+        let loaded = if config.snapshot_every > 0 {
+            snapshot::load_newest(&snapshot_dir, config.partition_id, None)
+        } else {
+            None
+        };
+        let skip = loaded.as_ref().map_or(0, |l| l.log_index);
+        let mut recovery = Recovery {
+            snapshot_index: loaded.as_ref().map(|l| l.log_index),
+            replayed_entries: 0,
+        };
+        if let Some(l) = &loaded {
+            tracing::info!(path = %l.path.display(), index = l.log_index, "starting from a snapshot");
+        }
+        let mut state = loaded.map_or_else(|| State::new(config.partition_id), |l| l.state);
         let log = Log::open(&log_dir, config.log, |index, payload| {
-            let batch: LogBatch =
-                serde_json::from_slice(payload).map_err(|e| LogError::Corrupt {
-                    path: log_dir.clone(),
-                    offset: index,
-                    reason: format!("entry {index} does not decode: {e}"),
-                })?;
-            for record in &batch.records {
-                state.apply(record).map_err(|e| LogError::Corrupt {
-                    path: log_dir.clone(),
-                    offset: index,
-                    reason: e.to_string(),
-                })?;
+            if index <= skip {
+                return Ok(());
             }
-            Ok(())
+            recovery.replayed_entries += 1;
+            replay_entry(&mut state, &log_dir, index, payload)
         })?;
+        if log.next_index() - 1 < skip {
+            // The snapshot covers entries the log no longer holds: trust the log alone.
+            tracing::warn!(
+                snapshot = skip,
+                log = log.next_index() - 1,
+                "snapshot is ahead of the log; replaying the whole log instead"
+            );
+            state = State::new(config.partition_id);
+            recovery = Recovery {
+                snapshot_index: None,
+                replayed_entries: 0,
+            };
+            Log::read(&log_dir, 1, |index, payload| {
+                recovery.replayed_entries += 1;
+                replay_entry(&mut state, &log_dir, index, payload)
+            })?;
+        }
         tracing::info!(
             position = state.last_position,
             processes = state.processes.len(),
             instances = state.elements.len(),
-            "engine state recovered from the log"
+            snapshot = ?recovery.snapshot_index,
+            replayed = recovery.replayed_entries,
+            "engine state recovered"
         );
+        let last_index = log.next_index() - 1;
+        let covered = recovery.snapshot_index.unwrap_or(0);
         let writer = LogWriter::spawn(log);
         let commit_stats = writer.stats();
         let (requests, request_rx) = mpsc::unbounded_channel();
@@ -190,12 +242,32 @@ impl Engine {
         let (jobs_tx, jobs) = watch::channel(0);
         let (committed_tx, committed) = watch::channel(state.last_position);
         let (records, _) = broadcast::channel(4096);
+        let (snapshots_tx, snapshots) = watch::channel(covered);
+        let snapshot_jobs = if config.snapshot_every > 0 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(run_snapshots(
+                rx,
+                committed.clone(),
+                snapshot_dir,
+                config.partition_id,
+                snapshots_tx,
+            ));
+            Some(tx)
+        } else {
+            None
+        };
         tokio::spawn(run_processor(
             state,
             config.clock,
             writer,
             request_rx,
             pending_tx,
+            Snapshotting {
+                jobs: snapshot_jobs,
+                every: config.snapshot_every,
+                last_index,
+                since: last_index - covered.min(last_index),
+            },
         ));
         tokio::spawn(run_responder(
             pending_rx,
@@ -211,6 +283,8 @@ impl Engine {
             log_dir,
             partition_id: config.partition_id,
             commit_stats,
+            recovery,
+            snapshots,
         };
         if let Some(interval) = config.tick_interval {
             let weak = engine.requests.downgrade();
@@ -235,6 +309,18 @@ impl Engine {
             });
         }
         Ok(engine)
+    }
+
+    /// How the state was recovered at start (snapshot used, entries replayed).
+    #[must_use]
+    pub fn recovery(&self) -> Recovery {
+        self.recovery
+    }
+
+    /// A receiver of the log index covered by the newest snapshot written (or loaded).
+    #[must_use]
+    pub fn snapshot_notifications(&self) -> watch::Receiver<u64> {
+        self.snapshots.clone()
     }
 
     /// The partition this engine runs.
@@ -344,6 +430,97 @@ impl Engine {
     }
 }
 
+fn replay_entry(
+    state: &mut State,
+    log_dir: &std::path::Path,
+    index: u64,
+    payload: &[u8],
+) -> Result<(), LogError> {
+    let batch: LogBatch = serde_json::from_slice(payload).map_err(|e| LogError::Corrupt {
+        path: log_dir.to_owned(),
+        offset: index,
+        reason: format!("entry {index} does not decode: {e}"),
+    })?;
+    for record in &batch.records {
+        state.apply(record).map_err(|e| LogError::Corrupt {
+            path: log_dir.to_owned(),
+            offset: index,
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// A snapshot to write once the log is durable up to `position`.
+struct SnapshotJob {
+    log_index: u64,
+    position: i64,
+    bytes: Vec<u8>,
+}
+
+/// The processor's snapshot bookkeeping.
+struct Snapshotting {
+    jobs: Option<mpsc::UnboundedSender<SnapshotJob>>,
+    every: u64,
+    /// Index of the last entry appended.
+    last_index: u64,
+    /// Entries appended since the last snapshot.
+    since: u64,
+}
+
+impl Snapshotting {
+    fn appended(&mut self, state: &State, force: bool) {
+        self.last_index += u64::from(!force);
+        self.since += u64::from(!force);
+        let Some(jobs) = &self.jobs else {
+            return;
+        };
+        if self.since == 0 || (!force && self.since < self.every) {
+            return;
+        }
+        match snapshot::encode(state, self.last_index) {
+            Ok(bytes) => {
+                self.since = 0;
+                let _ = jobs.send(SnapshotJob {
+                    log_index: self.last_index,
+                    position: state.last_position,
+                    bytes,
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot encode a snapshot"),
+        }
+    }
+}
+
+/// Writes snapshots, each once every entry it covers is durable.
+async fn run_snapshots(
+    mut jobs: mpsc::UnboundedReceiver<SnapshotJob>,
+    mut committed: watch::Receiver<i64>,
+    dir: PathBuf,
+    partition_id: i32,
+    written: watch::Sender<u64>,
+) {
+    while let Some(job) = jobs.recv().await {
+        if committed.wait_for(|p| *p >= job.position).await.is_err() {
+            // The log stopped before the snapshot's entries were durable.
+            return;
+        }
+        let dir = dir.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            snapshot::write(&dir, partition_id, job.log_index, &job.bytes)
+        })
+        .await;
+        match result {
+            Ok(Ok(path)) => {
+                tracing::debug!(path = %path.display(), "snapshot written");
+                written.send_replace(job.log_index);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot write a snapshot"),
+            Err(e) => tracing::warn!(error = %e, "snapshot writer failed"),
+        }
+    }
+}
+
 /// Records of the log in `dir` with positions in `from..=to`.
 fn read_records(dir: &std::path::Path, from: i64, to: i64) -> Result<Vec<Record>, LogError> {
     let mut out = Vec::new();
@@ -367,6 +544,7 @@ async fn run_processor(
     writer: LogWriter,
     mut requests: mpsc::UnboundedReceiver<Request>,
     pending: mpsc::UnboundedSender<Pending>,
+    mut snapshots: Snapshotting,
 ) {
     let stats = writer.stats();
     while let Some(request) = requests.recv().await {
@@ -392,6 +570,7 @@ async fn run_processor(
         let durable =
             writer.append_with(move || serde_json::to_vec(&batch).map_err(|e| e.to_string()));
         stats.add_producer_nanos(u64::try_from(started.elapsed().as_nanos()).unwrap_or(0));
+        snapshots.appended(&state, false);
         if pending
             .send(Pending {
                 durable,
@@ -405,6 +584,8 @@ async fn run_processor(
             return;
         }
     }
+    // Clean shutdown: snapshot what was appended since the last snapshot.
+    snapshots.appended(&state, true);
 }
 
 async fn run_responder(

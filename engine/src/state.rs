@@ -10,6 +10,7 @@ use std::{
 };
 
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeebe::record::{Intent, Record, RecordType, RecordValue, TenantId, ValueType};
 
@@ -45,7 +46,7 @@ impl DeployedProcess {
 }
 
 /// Where an element instance is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifecycle {
     /// Activating: input mappings and behaviour start run here.
     Activating,
@@ -58,7 +59,7 @@ pub enum Lifecycle {
 }
 
 /// One element instance (the process itself, a task, a gateway, an event…).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ElementInstance {
     /// Element instance key.
     pub key: i64,
@@ -91,7 +92,7 @@ pub struct ElementInstance {
 }
 
 /// What a job is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobState {
     /// Waiting for a worker.
     Activatable,
@@ -106,7 +107,7 @@ pub enum JobState {
 }
 
 /// A job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     /// Job key.
     pub key: i64,
@@ -117,7 +118,7 @@ pub struct Job {
 }
 
 /// An open incident.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Incident {
     /// Incident key.
     pub key: i64,
@@ -126,7 +127,7 @@ pub struct Incident {
 }
 
 /// A buffered message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BufferedMessage {
     /// Message key.
     pub key: i64,
@@ -137,7 +138,7 @@ pub struct BufferedMessage {
 }
 
 /// One variable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
     /// Variable key.
     pub key: i64,
