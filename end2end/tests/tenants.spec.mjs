@@ -51,6 +51,19 @@ test('an administrator creates a tenant and adds a viewer, who cannot change any
   const viewerRow = page.getByTestId('members').getByRole('row', { name: new RegExp(viewerEmail) });
   await expect(viewerRow.getByTestId('member-role')).toHaveText('viewer');
 
+  // Cloud settings are validated; the owner sees why a value is refused.
+  const config = page.getByTestId('tenant-config');
+  await config.getByLabel('AWS account id').fill('12345');
+  await config.getByRole('button', { name: 'Save configuration' }).click();
+  await expect(page.getByRole('alert')).toContainText('aws_account_id');
+  await config.getByLabel('AWS account id').fill('123456789012');
+  await config.getByLabel('AWS region').fill('eu-central-1');
+  await config.getByLabel('Plan').selectOption('enterprise');
+  await config.getByRole('button', { name: 'Save configuration' }).click();
+  await expect(page.getByTestId('config-saved')).toBeVisible();
+  await page.getByTestId('verify-audit').click();
+  await expect(page.getByTestId('audit-result')).toContainText('Audit chain intact');
+
   // The viewer, in a browser of their own.
   const context = await browser.newContext();
   const viewer = await context.newPage();
@@ -65,6 +78,9 @@ test('an administrator creates a tenant and adds a viewer, who cannot change any
   await expect(viewer.getByTestId('add-member')).toHaveCount(0);
   await expect(viewer.getByRole('button', { name: 'Change role' })).toHaveCount(0);
   await expect(viewer.getByRole('button', { name: 'Remove' })).toHaveCount(0);
+  await expect(viewer.getByTestId('tenant-config')).toHaveCount(0);
+  await expect(viewer.getByTestId('config-facts')).toContainText('enterprise');
+  await expect(viewer.getByTestId('verify-audit')).toHaveCount(0);
 
   // Going around the page does not help: the server applies the same policy.
   const forged = await viewer.request.post('/api/fn/add_member', {

@@ -3,7 +3,7 @@
 
 use app::{
     api::{
-        access::{MeView, MemberView, TenantView},
+        access::{AuditCheck, ConfigForm, MeView, MemberView, TenantView},
         ssr::{BoxFuture, ControlPlane},
     },
     error::AppError,
@@ -18,8 +18,9 @@ use crate::{
     },
     db,
     domain::{
-        Role, TenantId,
-        tenants::{self, NewMember, NewTenant},
+        Role, TenantId, audit,
+        cloud::CloudConfig,
+        tenants::{self, NewMember, NewTenant, Plan, Quotas, TenantConfig, TenantStatus},
     },
     error::ApiError,
     routes::api::initial_password_hash,
@@ -64,6 +65,44 @@ fn me_view(me: Me) -> MeView {
 fn parse_role(role: &str) -> Result<Role, ApiError> {
     role.parse()
         .map_err(|error: crate::domain::UnknownRole| ApiError::BadRequest(error.to_string()))
+}
+
+/// The form's flat fields as the domain's configuration; lists are comma- or space-separated.
+fn config_from_form(form: ConfigForm) -> Result<TenantConfig, ApiError> {
+    let status = match form.status.as_str() {
+        "active" => TenantStatus::Active,
+        "suspended" => TenantStatus::Suspended,
+        other => return Err(ApiError::BadRequest(format!("unknown status {other:?}"))),
+    };
+    let plan = match form.plan.as_str() {
+        "free" => Plan::Free,
+        "standard" => Plan::Standard,
+        "enterprise" => Plan::Enterprise,
+        other => return Err(ApiError::BadRequest(format!("unknown plan {other:?}"))),
+    };
+    let optional = |value: String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+    let list = |value: &str| {
+        value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(TenantConfig {
+        name: form.name.trim().to_owned(),
+        status,
+        plan,
+        quotas: Quotas {
+            max_users: form.max_users,
+            max_workflows: form.max_workflows,
+        },
+        cloud: CloudConfig {
+            aws_account_id: optional(form.aws_account_id),
+            aws_region: optional(form.aws_region),
+            vpc_ids: list(&form.vpc_ids),
+            iam_role_arns: list(&form.iam_role_arns),
+        },
+    })
 }
 
 fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
@@ -172,7 +211,17 @@ impl ControlPlane for Backend {
                     let can_manage = id.as_ref().is_some_and(|id| {
                         authorize(&principal, Action::ManageMembers, Resource::Tenant(id)).is_ok()
                     });
+                    let can_audit = id.as_ref().is_some_and(|id| {
+                        authorize(&principal, Action::ReadAudit, Resource::Tenant(id)).is_ok()
+                    });
                     TenantView {
+                        can_audit,
+                        max_users: tenant.quotas.max_users,
+                        max_workflows: tenant.quotas.max_workflows,
+                        aws_account_id: tenant.cloud.aws_account_id,
+                        aws_region: tenant.cloud.aws_region,
+                        vpc_ids: tenant.cloud.vpc_ids,
+                        iam_role_arns: tenant.cloud.iam_role_arns,
                         role: id
                             .as_ref()
                             .and_then(|id| principal.role_in(id))
@@ -203,6 +252,47 @@ impl ControlPlane for Backend {
             tenants::create(&mut tx, new, principal.user_id, &meta.actor(&principal)).await?;
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    fn update_config(&self, parts: Parts, tenant: String, form: ConfigForm) -> BoxFuture<()> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(
+                &principal,
+                Action::UpdateTenantConfig,
+                Resource::Tenant(&tenant),
+            )?;
+            let config = config_from_form(form)?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            tenants::update_config(&mut tx, &tenant, config, &meta.actor(&principal)).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn verify_audit(&self, parts: Parts, tenant: String) -> BoxFuture<AuditCheck> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            let verification = audit::verify(&mut tx, &tenant).await?;
+            tx.commit().await?;
+            Ok(AuditCheck {
+                ok: verification.ok,
+                events_checked: verification.events_checked,
+                first_broken: verification
+                    .first_broken
+                    .map(|broken| (broken.seq, broken.reason.to_owned())),
+            })
         })
     }
 

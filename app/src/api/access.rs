@@ -27,6 +27,39 @@ pub struct TenantView {
     pub role: Option<String>,
     /// Whether the caller may change its members and configuration.
     pub can_manage: bool,
+    /// Whether the caller may read and verify its audit trail.
+    pub can_audit: bool,
+    pub max_users: i32,
+    pub max_workflows: i32,
+    pub aws_account_id: Option<String>,
+    pub aws_region: Option<String>,
+    pub vpc_ids: Vec<String>,
+    pub iam_role_arns: Vec<String>,
+}
+
+/// The outcome of verifying a tenant's audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    pub ok: bool,
+    pub events_checked: u64,
+    /// The first broken event's sequence number and why, if any.
+    pub first_broken: Option<(i64, String)>,
+}
+
+/// A tenant's editable configuration, as the form sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigForm {
+    pub name: String,
+    pub status: String,
+    pub plan: String,
+    pub max_users: i32,
+    pub max_workflows: i32,
+    pub aws_account_id: String,
+    pub aws_region: String,
+    /// Comma- or space-separated.
+    pub vpc_ids: String,
+    /// Comma- or space-separated.
+    pub iam_role_arns: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +122,18 @@ pub async fn list_tenants() -> Result<Vec<TenantView>, AppError> {
 pub async fn create_tenant(id: String, name: String) -> Result<(), AppError> {
     let (control, parts) = backend()?;
     control.create_tenant(parts, id, name).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "update_tenant_config")]
+pub async fn update_tenant_config(tenant: String, config: ConfigForm) -> Result<(), AppError> {
+    let (control, parts) = backend()?;
+    control.update_config(parts, tenant, config).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "verify_audit")]
+pub async fn verify_audit(tenant: String) -> Result<AuditCheck, AppError> {
+    let (control, parts) = backend()?;
+    control.verify_audit(parts, tenant).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "members")]

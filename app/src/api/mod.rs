@@ -13,7 +13,7 @@ pub mod ssr {
     use http::request::Parts;
     use sqlx::PgPool;
 
-    use super::access::{MeView, MemberView, TenantView};
+    use super::access::{AuditCheck, ConfigForm, MeView, MemberView, TenantView};
     use crate::error::AppResult;
 
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send>>;
@@ -33,6 +33,13 @@ pub mod ssr {
         ) -> BoxFuture<()>;
         fn tenants(&self, request: Parts) -> BoxFuture<Vec<TenantView>>;
         fn create_tenant(&self, request: Parts, id: String, name: String) -> BoxFuture<()>;
+        fn update_config(
+            &self,
+            request: Parts,
+            tenant: String,
+            config: ConfigForm,
+        ) -> BoxFuture<()>;
+        fn verify_audit(&self, request: Parts, tenant: String) -> BoxFuture<AuditCheck>;
         fn members(&self, request: Parts, tenant: String) -> BoxFuture<Vec<MemberView>>;
         fn add_member(
             &self,

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::access::{
     AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut,
-    TenantView, current_user, list_members, list_tenants,
+    TenantView, UpdateTenantConfig, VerifyAudit, current_user, list_members, list_tenants,
 };
 use crate::error::AppError;
 
@@ -278,7 +278,8 @@ pub fn TenantPage() -> impl IntoView {
     let add = ServerAction::<AddMember>::new();
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
-    let tenants = Resource::new(|| (), |_| list_tenants());
+    let update = ServerAction::<UpdateTenantConfig>::new();
+    let tenants = Resource::new(move || update.version().get(), |_| list_tenants());
     let members = Resource::new(
         move || {
             (
@@ -326,9 +327,11 @@ pub fn TenantPage() -> impl IntoView {
                         </p>
                     })}
                     <MemberTable members tenant=id.clone() manage change remove />
-                    {manage.then(|| view! { <AddMemberForm tenant=id add /> })}
+                    {manage.then(|| view! { <AddMemberForm tenant=id.clone() add /> })}
                     {action_error(change.value())}
                     {action_error(remove.value())}
+                    <ConfigSection tenant=this.clone() update />
+                    {this.can_audit.then(|| view! { <AuditSection tenant=id.clone() /> })}
                 }
                     .into_any()
             })}
@@ -394,6 +397,115 @@ fn MemberTable(
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// The tenant's configuration: a form for those who may change it, facts for everyone else.
+#[component]
+fn ConfigSection(tenant: TenantView, update: ServerAction<UpdateTenantConfig>) -> impl IntoView {
+    let account = tenant.aws_account_id.clone().unwrap_or_default();
+    let region = tenant.aws_region.clone().unwrap_or_default();
+    let vpcs = tenant.vpc_ids.join(", ");
+    let roles = tenant.iam_role_arns.join(", ");
+    if !tenant.can_manage {
+        return view! {
+            <section class="card">
+                <h2>"Configuration"</h2>
+                <dl class="facts" data-testid="config-facts">
+                    <dt>"Status"</dt>
+                    <dd>{tenant.status}</dd>
+                    <dt>"Plan"</dt>
+                    <dd>{tenant.plan}</dd>
+                    <dt>"Quotas"</dt>
+                    <dd>{format!("{} users, {} workflows", tenant.max_users, tenant.max_workflows)}</dd>
+                    <dt>"AWS account"</dt>
+                    <dd>{account}</dd>
+                    <dt>"Region"</dt>
+                    <dd>{region}</dd>
+                </dl>
+            </section>
+        }
+        .into_any();
+    }
+    let option = |value: &'static str, current: &str| {
+        view! { <option value=value selected=value == current>{value}</option> }
+    };
+    view! {
+        <section class="card">
+            <h2>"Configuration"</h2>
+            <ActionForm action=update attr:class="form" attr:data-testid="tenant-config">
+                <input type="hidden" name="tenant" value=tenant.id.clone() />
+                <label>"Name" <input name="config[name]" value=tenant.name.clone() required /></label>
+                <label>
+                    "Status"
+                    <select name="config[status]">
+                        {option("active", &tenant.status)}
+                        {option("suspended", &tenant.status)}
+                    </select>
+                </label>
+                <label>
+                    "Plan"
+                    <select name="config[plan]">
+                        {option("free", &tenant.plan)}
+                        {option("standard", &tenant.plan)}
+                        {option("enterprise", &tenant.plan)}
+                    </select>
+                </label>
+                <label>
+                    "Max users"
+                    <input type="number" name="config[max_users]" min="1" value=tenant.max_users.to_string() />
+                </label>
+                <label>
+                    "Max workflows"
+                    <input type="number" name="config[max_workflows]" min="1" value=tenant.max_workflows.to_string() />
+                </label>
+                <label>"AWS account id" <input name="config[aws_account_id]" value=account /></label>
+                <label>"AWS region" <input name="config[aws_region]" value=region /></label>
+                <label>"VPC ids" <input name="config[vpc_ids]" value=vpcs /></label>
+                <label>"IAM role ARNs" <input name="config[iam_role_arns]" value=roles /></label>
+                <button class="button primary" type="submit">"Save configuration"</button>
+            </ActionForm>
+            {action_error(update.value())}
+            {move || matches!(update.value().get(), Some(Ok(()))).then(|| view! {
+                <p role="status" data-testid="config-saved">"Configuration saved."</p>
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+/// Verifies the tenant's audit hash chain on demand.
+#[component]
+fn AuditSection(tenant: String) -> impl IntoView {
+    let verify = ServerAction::<VerifyAudit>::new();
+    view! {
+        <section class="card">
+            <h2>"Audit trail"</h2>
+            <button
+                class="button"
+                data-testid="verify-audit"
+                on:click=move |_| {
+                    verify.dispatch(VerifyAudit { tenant: tenant.clone() });
+                }
+            >
+                "Verify audit trail"
+            </button>
+            <div data-testid="audit-result" aria-live="polite">
+                {move || match verify.value().get() {
+                    None => ().into_any(),
+                    Some(Ok(check)) if check.ok => view! {
+                        <p>{format!("Audit chain intact: {} events verified.", check.events_checked)}</p>
+                    }
+                    .into_any(),
+                    Some(Ok(check)) => {
+                        let (seq, reason) = check.first_broken.unwrap_or_default();
+                        view! { <p class="error">{format!("Audit chain broken at event {seq}: {reason}.")}</p> }
+                            .into_any()
+                    }
+                    Some(Err(error)) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }}
+            </div>
+        </section>
     }
 }
 
