@@ -201,13 +201,19 @@ impl Engine {
             tracing::info!(path = %l.path.display(), index = l.log_index, "starting from a snapshot");
         }
         let mut state = loaded.map_or_else(|| State::new(config.partition_id), |l| l.state);
-        let log = Log::open(&log_dir, config.log, |index, payload| {
+        let mut log = Log::open(&log_dir, config.log, |index, payload| {
             if index <= skip {
                 return Ok(());
             }
             recovery.replayed_entries += 1;
             replay_entry(&mut state, &log_dir, index, payload)
         })?;
+        // Entries replayed from the page cache after a process crash may not be on disk
+        // yet; make them durable before anything (replies, snapshots) builds on them.
+        log.sync()?;
+        // Snapshots covering entries the log lost (e.g. taken by an engine that ran before
+        // a machine crash cut the log) would be wrong once new entries reuse those indices.
+        snapshot::remove_after(&snapshot_dir, config.partition_id, log.next_index() - 1);
         if log.next_index() - 1 < skip {
             // The snapshot covers entries the log no longer holds: trust the log alone.
             tracing::warn!(

@@ -247,6 +247,19 @@ pub fn write(
     Ok(path)
 }
 
+/// Deletes the snapshots of `partition_id` that cover more than `max_index` log entries
+/// (the log lost entries they cover, so new entries will take those indices).
+pub fn remove_after(dir: &Path, partition_id: i32, max_index: u64) {
+    for (index, path) in list(dir, partition_id).unwrap_or_default() {
+        if index > max_index {
+            tracing::warn!(path = %path.display(), "deleting a snapshot ahead of the log");
+            if let Err(e) = fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot delete a snapshot");
+            }
+        }
+    }
+}
+
 /// The newest snapshot of `partition_id` in `dir` that checks out and covers no more
 /// than `max_index` log entries; damaged ones are skipped with a warning.
 #[must_use]

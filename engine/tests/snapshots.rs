@@ -277,6 +277,54 @@ fn a_corrupt_newest_snapshot_falls_back_to_the_previous_one() {
 }
 
 #[test]
+fn snapshots_ahead_of_the_log_are_not_used_and_are_deleted() {
+    let long = tempfile::tempdir().unwrap();
+    let short = tempfile::tempdir().unwrap();
+    let expected = tempfile::tempdir().unwrap();
+    with_engine(long.path(), 2, async |engine: Engine| {
+        workload(&engine, 8).await; // 11 entries
+        engine
+            .snapshot_notifications()
+            .wait_for(|i| *i >= 10)
+            .await
+            .unwrap();
+    });
+    with_engine(short.path(), 0, async |engine: Engine| {
+        workload(&engine, 3).await; // 6 entries
+    });
+    copy_log_only(short.path(), expected.path());
+    // As if the log lost entries the snapshots cover.
+    std::fs::create_dir_all(short.path().join("snapshots")).unwrap();
+    let stale = snapshot_files(long.path());
+    assert_eq!(stale.len(), 2, "{stale:?}"); // the newest two, both past entry 6
+    for file in &stale {
+        std::fs::copy(
+            file,
+            short
+                .path()
+                .join("snapshots")
+                .join(file.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let (recovery, observed) = with_engine(short.path(), 2, observe);
+    assert_eq!(recovery.snapshot_index, None);
+    assert_eq!(recovery.replayed_entries, 6);
+    let (_, wanted) = with_engine(expected.path(), 0, observe);
+    assert_eq!(observed, wanted);
+    for file in &stale {
+        assert!(
+            !short
+                .path()
+                .join("snapshots")
+                .join(file.file_name().unwrap())
+                .exists(),
+            "{file:?} is still there"
+        );
+    }
+}
+
+#[test]
 fn all_snapshots_corrupt_means_full_replay() {
     let dir = tempfile::tempdir().unwrap();
     with_engine(dir.path(), 2, async |engine: Engine| {
