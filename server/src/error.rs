@@ -102,6 +102,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::NotFound(what),
             DomainError::Conflict(message) => ApiError::Conflict(message),
             DomainError::QuotaExceeded(message) => ApiError::QuotaExceeded(message),
+            DomainError::Forbidden(message) => ApiError::Forbidden(message),
             DomainError::Database(error) => ApiError::Database(error),
         }
     }

@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::{
     auth::{
         self, AuthState, Me, Principal, RequestMeta, login,
-        policy::{Action, Resource, authorize},
+        policy::{Action, Resource, authorize, status_change},
     },
     db,
     domain::{
@@ -269,7 +269,14 @@ impl ControlPlane for Backend {
             )?;
             let config = config_from_form(form)?;
             let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
-            tenants::update_config(&mut tx, &tenant, config, &meta.actor(&principal)).await?;
+            tenants::update_config(
+                &mut tx,
+                &tenant,
+                config,
+                status_change(&principal),
+                &meta.actor(&principal),
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         })

@@ -14,6 +14,8 @@ use super::Principal;
 pub enum Action {
     CreateTenant,
     ListAllTenants,
+    /// Suspend or reactivate a tenant.
+    ChangeTenantStatus,
     ReadTenant,
     UpdateTenantConfig,
     ListMembers,
@@ -52,6 +54,7 @@ impl Action {
         match self {
             Action::CreateTenant => "create tenants",
             Action::ListAllTenants => "list every tenant",
+            Action::ChangeTenantStatus => "suspend or reactivate tenants",
             Action::ReadTenant => "read the tenant",
             Action::UpdateTenantConfig => "change the tenant's configuration",
             Action::ListMembers => "list members",
@@ -69,7 +72,7 @@ impl Action {
                 role == Role::Owner
             }
             Action::ReadAudit => matches!(role, Role::Owner | Role::Auditor),
-            Action::CreateTenant | Action::ListAllTenants => false,
+            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus => false,
         }
     }
 }
@@ -88,8 +91,10 @@ pub fn authorize(
     let admin = principal.platform_admin && principal.token_tenant.is_none();
     match resource {
         Resource::Platform => match action {
-            Action::CreateTenant | Action::ListAllTenants if admin => Ok(()),
-            Action::CreateTenant | Action::ListAllTenants => {
+            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus if admin => {
+                Ok(())
+            }
+            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus => {
                 Err(Denied::NotPlatformAdmin(action.describe()))
             }
             // Tenant actions are always asked about a tenant.
@@ -109,6 +114,14 @@ pub fn authorize(
                 })
             }
         }
+    }
+}
+
+/// Whether the principal may change tenants' status, for [`crate::domain::tenants::update_config`].
+pub fn status_change(principal: &Principal) -> crate::domain::tenants::StatusChange {
+    match authorize(principal, Action::ChangeTenantStatus, Resource::Platform) {
+        Ok(()) => crate::domain::tenants::StatusChange::Allowed,
+        Err(_) => crate::domain::tenants::StatusChange::Refused,
     }
 }
 
@@ -171,6 +184,15 @@ mod tests {
         let mut admin = member(Role::Viewer);
         admin.platform_admin = true;
         assert!(authorize(&admin, Action::CreateTenant, Resource::Platform).is_ok());
+        assert!(authorize(&admin, Action::ChangeTenantStatus, Resource::Platform).is_ok());
+        assert!(
+            authorize(
+                &member(Role::Owner),
+                Action::ChangeTenantStatus,
+                Resource::Platform
+            )
+            .is_err()
+        );
         assert!(authorize(&admin, Action::ManageMembers, Resource::Tenant(&tenant)).is_ok());
 
         admin.must_change_password = true;

@@ -68,6 +68,7 @@ pub async fn create(
         )
         .into());
     }
+    domain::tenants::lock_active(conn, tenant).await?;
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let token = format!("{PREFIX}{}", hex::encode(secret));

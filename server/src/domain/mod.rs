@@ -89,6 +89,9 @@ pub enum DomainError {
     /// The request conflicts with the current state (duplicate id, already a member…).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's role allows the operation in general but not this particular change.
+    #[error("{0}")]
+    Forbidden(String),
     /// A quota of the tenant would be exceeded.
     #[error("{0}")]
     QuotaExceeded(String),

@@ -277,17 +277,44 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<Tenant>> {
     rows.iter().map(tenant_from_row).collect()
 }
 
-/// Replaces the tenant's configuration and records before and after.
+/// Whether the caller may change a tenant's status (suspend, reactivate) — decided by the
+/// authorisation policy before the service is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Allowed,
+    Refused,
+}
+
+impl StatusChange {
+    fn allowed(self) -> bool {
+        self == StatusChange::Allowed
+    }
+}
+
+/// Replaces the tenant's configuration and records before and after. Changing the status, and
+/// any change to a suspended tenant, needs [`StatusChange::Allowed`].
 pub async fn update_config(
     conn: &mut PgConnection,
     tenant: &TenantId,
     config: TenantConfig,
+    status_change: StatusChange,
     actor: &Actor,
 ) -> Result<Tenant> {
     validate_name("name", &config.name)?;
     config.quotas.validate()?;
     config.cloud.validate()?;
     let before = lock(conn, tenant).await?;
+    if before.status != config.status && !status_change.allowed() {
+        return Err(DomainError::Forbidden(
+            "only platform administrators may suspend or reactivate a tenant".to_owned(),
+        ));
+    }
+    if before.status == TenantStatus::Suspended && !status_change.allowed() {
+        return Err(DomainError::Conflict(format!(
+            "tenant {:?} is suspended; a platform administrator must reactivate it first",
+            tenant.as_str()
+        )));
+    }
     let row = sqlx::query(&format!(
         "update tenants set name = $2, status = $3, plan = $4, max_users = $5, \
          max_workflows = $6, aws_account_id = $7, aws_region = $8, vpc_ids = $9, \
@@ -335,6 +362,19 @@ async fn lock(conn: &mut PgConnection, tenant: &TenantId) -> Result<Tenant> {
     .await?
     .ok_or(DomainError::NotFound("tenant"))?;
     tenant_from_row(&row)
+}
+
+/// Like [`lock`], but refuses a suspended tenant: its members and tokens stay as they are
+/// until a platform administrator reactivates it.
+pub async fn lock_active(conn: &mut PgConnection, tenant: &TenantId) -> Result<Tenant> {
+    let current = lock(conn, tenant).await?;
+    if current.status == TenantStatus::Suspended {
+        return Err(DomainError::Conflict(format!(
+            "tenant {:?} is suspended; a platform administrator must reactivate it first",
+            tenant.as_str()
+        )));
+    }
+    Ok(current)
 }
 
 /// A user's membership in a tenant.
@@ -417,7 +457,7 @@ pub async fn add_member(
     if let Some(name) = &new.name {
         validate_name("name", name)?;
     }
-    let current = lock(conn, tenant).await?;
+    let current = lock_active(conn, tenant).await?;
     let members: i64 = sqlx::query_scalar("select count(*) from memberships where tenant_id = $1")
         .bind(tenant.as_str())
         .fetch_one(&mut *conn)
@@ -516,7 +556,7 @@ pub async fn change_role(
     role: Role,
     actor: &Actor,
 ) -> Result<Member> {
-    lock(conn, tenant).await?;
+    lock_active(conn, tenant).await?;
     let before = member(conn, tenant, user_id).await?;
     if before.role == role {
         return Ok(before);
@@ -551,7 +591,7 @@ pub async fn remove_member(
     user_id: Uuid,
     actor: &Actor,
 ) -> Result<()> {
-    lock(conn, tenant).await?;
+    lock_active(conn, tenant).await?;
     let before = member(conn, tenant, user_id).await?;
     ensure_an_owner_remains(conn, tenant, &before).await?;
     sqlx::query("delete from memberships where tenant_id = $1 and user_id = $2")

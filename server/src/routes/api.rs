@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     auth::{
         self, AuthState, Me, Principal, RequestMeta, login,
-        policy::{Action, Denied, Resource, authorize},
+        policy::{Action, Denied, Resource, authorize, status_change},
         tokens,
     },
     db,
@@ -180,7 +180,14 @@ async fn update_config(
         Resource::Tenant(&tenant),
     )?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let updated = tenants::update_config(&mut tx, &tenant, config, &meta.actor(&principal)).await?;
+    let updated = tenants::update_config(
+        &mut tx,
+        &tenant,
+        config,
+        status_change(&principal),
+        &meta.actor(&principal),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(updated))
 }

@@ -349,3 +349,95 @@ async fn every_endpoint_for_every_caller_in_own_and_foreign_tenant() {
     }
     world.app.stop().await;
 }
+
+#[tokio::test]
+async fn only_platform_admins_suspend_and_a_suspended_tenant_refuses_changes() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("admin@example.com", PASSWORD, true).await;
+    app.create_user("owner@example.com", PASSWORD, false).await;
+    let admin = app.sign_in("admin@example.com", PASSWORD).await;
+    let created = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "paused", "name": "Paused" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let added = admin
+        .post(app.url("/api/v1/tenants/paused/users"))
+        .json(&json!({ "email": "owner@example.com", "role": "owner" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let owner = app.sign_in("owner@example.com", PASSWORD).await;
+    let config = |status: &str, name: &str| {
+        json!({
+            "name": name,
+            "status": status,
+            "plan": "standard",
+            "quotas": { "max_users": 50, "max_workflows": 100 },
+        })
+    };
+    let put = |client: &Client, body: Value| {
+        client
+            .put(app.url("/api/v1/tenants/paused/config"))
+            .json(&body)
+            .send()
+    };
+    let add = |client: &Client| {
+        client
+            .post(app.url("/api/v1/tenants/paused/users"))
+            .json(&json!({ "email": format!("{}@example.com", Uuid::new_v4().simple()), "role": "viewer" }))
+            .send()
+    };
+
+    let refused = put(&owner, config("suspended", "Paused")).await.unwrap();
+    assert_eq!(refused.status(), 403, "an owner cannot suspend");
+    assert_eq!(
+        put(&admin, config("suspended", "Paused"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let blocked = add(&owner).await.unwrap();
+    assert_eq!(blocked.status(), 409);
+    let body: Value = blocked.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("suspended"),
+        "{body}"
+    );
+    assert_eq!(
+        put(&owner, config("suspended", "Renamed"))
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    let token = owner
+        .post(app.url("/api/v1/tenants/paused/tokens"))
+        .json(&json!({ "name": "t", "role": "viewer", "expires_in_days": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 409);
+    // Reading still works.
+    let read = owner
+        .get(app.url("/api/v1/tenants/paused"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.json::<Value>().await.unwrap()["status"], "suspended");
+
+    assert_eq!(
+        put(&admin, config("active", "Paused"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(add(&owner).await.unwrap().status(), 201);
+    app.stop().await;
+}
