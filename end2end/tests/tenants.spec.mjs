@@ -61,6 +61,10 @@ test('an administrator creates a tenant and adds a viewer, who cannot change any
   await config.getByLabel('Plan').selectOption('enterprise');
   await config.getByRole('button', { name: 'Save configuration' }).click();
   await expect(page.getByTestId('config-saved')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('audit-events')).toContainText('tenant.update_config');
+  await expect(page.getByTestId('audit-events')).toContainText('member.add');
+  await waitForHydration(page);
   await page.getByTestId('verify-audit').click();
   await expect(page.getByTestId('audit-result')).toContainText('Audit chain intact');
 

@@ -3,7 +3,7 @@
 
 use app::{
     api::{
-        access::{AuditCheck, ConfigForm, MeView, MemberView, TenantView},
+        access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView},
         ssr::{BoxFuture, ControlPlane},
     },
     error::AppError,
@@ -300,6 +300,32 @@ impl ControlPlane for Backend {
                     .first_broken
                     .map(|broken| (broken.seq, broken.reason.to_owned())),
             })
+        })
+    }
+
+    fn audit_events(&self, parts: Parts, tenant: String) -> BoxFuture<Vec<AuditRow>> {
+        let backend = Backend {
+            auth: self.auth.clone(),
+        };
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            let events = audit::latest(&mut tx, &tenant, 50).await?;
+            tx.commit().await?;
+            Ok(events
+                .into_iter()
+                .map(|event| AuditRow {
+                    seq: event.seq,
+                    occurred_at: event
+                        .occurred_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    actor: event.actor,
+                    action: event.action,
+                    target: format!("{} {}", event.target_type, event.target_id),
+                })
+                .collect())
         })
     }
 

@@ -46,6 +46,16 @@ pub struct AuditCheck {
     pub first_broken: Option<(i64, String)>,
 }
 
+/// One audit event as the audit list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub occurred_at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+}
+
 /// A tenant's editable configuration, as the form sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigForm {
@@ -134,6 +144,12 @@ pub async fn update_tenant_config(tenant: String, config: ConfigForm) -> Result<
 pub async fn verify_audit(tenant: String) -> Result<AuditCheck, AppError> {
     let (control, parts) = backend()?;
     control.verify_audit(parts, tenant).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "audit_events")]
+pub async fn recent_audit_events(tenant: String) -> Result<Vec<AuditRow>, AppError> {
+    let (control, parts) = backend()?;
+    control.audit_events(parts, tenant).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "members")]

@@ -13,7 +13,7 @@ pub mod ssr {
     use http::request::Parts;
     use sqlx::PgPool;
 
-    use super::access::{AuditCheck, ConfigForm, MeView, MemberView, TenantView};
+    use super::access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView};
     use crate::error::AppResult;
 
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send>>;
@@ -40,6 +40,8 @@ pub mod ssr {
             config: ConfigForm,
         ) -> BoxFuture<()>;
         fn verify_audit(&self, request: Parts, tenant: String) -> BoxFuture<AuditCheck>;
+        /// The most recent events, newest first.
+        fn audit_events(&self, request: Parts, tenant: String) -> BoxFuture<Vec<AuditRow>>;
         fn members(&self, request: Parts, tenant: String) -> BoxFuture<Vec<MemberView>>;
         fn add_member(
             &self,

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::access::{
     AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut,
     TenantView, UpdateTenantConfig, VerifyAudit, current_user, list_members, list_tenants,
+    recent_audit_events,
 };
 use crate::error::AppError;
 
@@ -478,9 +479,46 @@ fn ConfigSection(tenant: TenantView, update: ServerAction<UpdateTenantConfig>) -
 #[component]
 fn AuditSection(tenant: String) -> impl IntoView {
     let verify = ServerAction::<VerifyAudit>::new();
+    let for_events = tenant.clone();
+    let events = Resource::new(move || for_events.clone(), recent_audit_events);
     view! {
         <section class="card">
             <h2>"Audit trail"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Ok(rows) => view! {
+                            <table class="table" data-testid="audit-events">
+                                <thead>
+                                    <tr>
+                                        <th>"#"</th>
+                                        <th>"When (UTC)"</th>
+                                        <th>"Who"</th>
+                                        <th>"Action"</th>
+                                        <th>"Target"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|row| view! {
+                                            <tr>
+                                                <td>{row.seq}</td>
+                                                <td>{row.occurred_at}</td>
+                                                <td>{row.actor}</td>
+                                                <td>{row.action}</td>
+                                                <td>{row.target}</td>
+                                            </tr>
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                        .into_any(),
+                        Err(error) => error_view(error),
+                    }
+                })}
+            </Transition>
             <button
                 class="button"
                 data-testid="verify-audit"

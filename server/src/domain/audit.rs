@@ -263,6 +263,22 @@ pub async fn list(
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
+/// A tenant's newest `limit` events, newest first.
+pub async fn latest(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT_EVENTS} where tenant_id = $1 order by seq desc limit $2"
+    ))
+    .bind(tenant.as_str())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+}
+
 /// The result of checking a tenant's chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
