@@ -25,12 +25,24 @@ pub enum AppError {
     #[error("please sign in")]
     Unauthenticated,
     /// Refused, with the reason in words the user can act on (no permission, invalid input,
-    /// conflict, quota).
-    #[error("{0}")]
-    Refused(String),
+    /// conflict, quota) and the HTTP status the server answered with.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
     /// The request could not be sent, decoded or routed (network trouble, version skew).
     #[error("request failed: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status a server function answers with when it fails this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::DatabaseUnavailable => 503,
+            AppError::Internal | AppError::Transport(_) => 500,
+            AppError::Unauthenticated => 401,
+            AppError::Refused { status, .. } => *status,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

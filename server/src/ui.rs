@@ -43,8 +43,10 @@ impl From<ApiError> for AppError {
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 AppError::Internal
             }
-            ApiError::Invalid(field) => AppError::Refused(field.to_string()),
-            other => AppError::Refused(other.to_string()),
+            other => AppError::Refused {
+                status: other.status().as_u16(),
+                message: other.to_string(),
+            },
         }
     }
 }

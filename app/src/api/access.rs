@@ -80,35 +80,54 @@ pub struct MemberView {
     pub role: String,
 }
 
+/// Sets the failed server function's HTTP status from its error, so refusals are not 500s.
 #[cfg(feature = "ssr")]
-fn backend() -> Result<
-    (
-        std::sync::Arc<dyn crate::api::ssr::ControlPlane>,
-        http::request::Parts,
-    ),
-    AppError,
-> {
+fn with_status<T>(
+    response: Option<leptos_axum::ResponseOptions>,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    if let Err(error) = &result
+        && let Some(response) = response
+        && let Ok(status) = http::StatusCode::from_u16(error.status())
+    {
+        response.set_status(status);
+    }
+    result
+}
+
+/// What a server function needs: the control plane, the request, and where to set the status.
+#[cfg(feature = "ssr")]
+type Backend = (
+    std::sync::Arc<dyn crate::api::ssr::ControlPlane>,
+    http::request::Parts,
+    Option<leptos_axum::ResponseOptions>,
+);
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<Backend, AppError> {
     let context = use_context::<crate::api::ssr::ServerContext>().ok_or(AppError::Internal)?;
     let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-    Ok((context.control, parts))
+    // Taken now, before any await, while the server function's context is current.
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    Ok((context.control, parts, response))
 }
 
 #[server(prefix = "/api/fn", endpoint = "me")]
 pub async fn current_user() -> Result<Option<MeView>, AppError> {
-    let (control, parts) = backend()?;
-    control.me(parts).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.me(parts).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<MeView, AppError> {
-    let (control, parts) = backend()?;
-    control.sign_in(parts, email, password).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.sign_in(parts, email, password).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control.sign_out(parts).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.sign_out(parts).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_password")]
@@ -116,46 +135,49 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control
-        .change_password(parts, current_password, new_password)
-        .await
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control
+            .change_password(parts, current_password, new_password)
+            .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "tenants")]
 pub async fn list_tenants() -> Result<Vec<TenantView>, AppError> {
-    let (control, parts) = backend()?;
-    control.tenants(parts).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.tenants(parts).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_tenant")]
 pub async fn create_tenant(id: String, name: String) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control.create_tenant(parts, id, name).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.create_tenant(parts, id, name).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "update_tenant_config")]
 pub async fn update_tenant_config(tenant: String, config: ConfigForm) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control.update_config(parts, tenant, config).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.update_config(parts, tenant, config).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "verify_audit")]
 pub async fn verify_audit(tenant: String) -> Result<AuditCheck, AppError> {
-    let (control, parts) = backend()?;
-    control.verify_audit(parts, tenant).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.verify_audit(parts, tenant).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "audit_events")]
 pub async fn recent_audit_events(tenant: String) -> Result<Vec<AuditRow>, AppError> {
-    let (control, parts) = backend()?;
-    control.audit_events(parts, tenant).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.audit_events(parts, tenant).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "members")]
 pub async fn list_members(tenant: String) -> Result<Vec<MemberView>, AppError> {
-    let (control, parts) = backend()?;
-    control.members(parts, tenant).await
+    let (control, parts, response) = backend()?;
+    with_status(response, control.members(parts, tenant).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "add_member")]
@@ -165,21 +187,30 @@ pub async fn add_member(
     role: String,
     password: String,
 ) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
+    let (control, parts, response) = backend()?;
     let password = Some(password).filter(|p| !p.is_empty());
-    control
-        .add_member(parts, tenant, email, role, password)
-        .await
+    with_status(
+        response,
+        control
+            .add_member(parts, tenant, email, role, password)
+            .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_role")]
 pub async fn change_role(tenant: String, user_id: String, role: String) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control.change_role(parts, tenant, user_id, role).await
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control.change_role(parts, tenant, user_id, role).await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "remove_member")]
 pub async fn remove_member(tenant: String, user_id: String) -> Result<(), AppError> {
-    let (control, parts) = backend()?;
-    control.remove_member(parts, tenant, user_id).await
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control.remove_member(parts, tenant, user_id).await,
+    )
 }

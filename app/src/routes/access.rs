@@ -307,7 +307,10 @@ pub fn TenantPage() -> impl IntoView {
                     Err(error) => return error_view(error),
                 };
                 let Some(this) = this else {
-                    return error_view(AppError::Refused("tenant not found".to_owned()));
+                    return error_view(AppError::Refused {
+                        status: 404,
+                        message: "tenant not found".to_owned(),
+                    });
                 };
                 let members = match members.await {
                     Ok(members) => members,
