@@ -26,7 +26,9 @@ use crate::{
     routes::api::initial_password_hash,
 };
 
-/// The implementation handed to the Leptos app through its server context.
+/// The implementation handed to the Leptos app through its server context. Cheap to clone: each
+/// call moves a clone into its `'static` future.
+#[derive(Clone)]
 pub struct Backend {
     pub auth: AuthState,
 }
@@ -127,9 +129,8 @@ fn boxed<T: Send + 'static>(
 
 impl ControlPlane for Backend {
     fn me(&self, parts: Parts) -> BoxFuture<Option<MeView>> {
-        let auth = self.auth.clone();
+        let backend = self.clone();
         Box::pin(async move {
-            let backend = Backend { auth };
             match backend.principal(parts).await {
                 Ok((principal, _)) => Ok(Some(me_view(Me::from(&principal)))),
                 Err(ApiError::Unauthenticated) => Ok(None),
@@ -169,9 +170,7 @@ impl ControlPlane for Backend {
         current_password: String,
         new_password: String,
     ) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
             let (Some(user_id), None) = (principal.user_id, &principal.token_tenant) else {
@@ -186,9 +185,7 @@ impl ControlPlane for Backend {
     }
 
     fn tenants(&self, parts: Parts) -> BoxFuture<Vec<TenantView>> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
             let pool = &backend.auth.pool;
@@ -240,9 +237,7 @@ impl ControlPlane for Backend {
     }
 
     fn create_tenant(&self, parts: Parts, id: String, name: String) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
             authorize(&principal, Action::CreateTenant, Resource::Platform)
@@ -258,9 +253,7 @@ impl ControlPlane for Backend {
     }
 
     fn update_config(&self, parts: Parts, tenant: String, form: ConfigForm) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -285,9 +278,7 @@ impl ControlPlane for Backend {
     }
 
     fn verify_audit(&self, parts: Parts, tenant: String) -> BoxFuture<AuditCheck> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -306,9 +297,7 @@ impl ControlPlane for Backend {
     }
 
     fn audit_events(&self, parts: Parts, tenant: String) -> BoxFuture<Vec<AuditRow>> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -332,9 +321,7 @@ impl ControlPlane for Backend {
     }
 
     fn members(&self, parts: Parts, tenant: String) -> BoxFuture<Vec<MemberView>> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -362,9 +349,7 @@ impl ControlPlane for Backend {
         role: String,
         password: Option<String>,
     ) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -398,9 +383,7 @@ impl ControlPlane for Backend {
         user_id: String,
         role: String,
     ) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
@@ -415,9 +398,7 @@ impl ControlPlane for Backend {
     }
 
     fn remove_member(&self, parts: Parts, tenant: String, user_id: String) -> BoxFuture<()> {
-        let backend = Backend {
-            auth: self.auth.clone(),
-        };
+        let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
             let tenant = tenant_id(&tenant)?;
