@@ -110,6 +110,11 @@ wasm_opt_bin() {
   echo "$prefix/node_modules/.bin/wasm-opt"
 }
 
+# A loopback port that is free now (the kernel picks it; we release it for the caller to bind).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # A throwaway PostgreSQL cluster for the test suite, unless DATABASE_URL already names one.
 # Exports DATABASE_URL and stops the cluster when the calling script exits.
 start_test_postgres() {
@@ -125,7 +130,7 @@ start_test_postgres() {
     chown postgres: "$dir"
     as=(runuser -u postgres --)
   fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
   # Durability is pointless for a cluster that is deleted at exit; turning it off keeps
   # per-test database creation fast.

@@ -61,7 +61,7 @@ chmod 755 "$e2e_data"
 (
   cd end2end
   E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$(cd .. && cargo_target_dir)/debug/astraflow" \
-    E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+    E2E_PORT=$(free_port) \
     npx playwright test
 )
 rm -rf "$e2e_data"
