@@ -44,7 +44,9 @@ ensure_rust() {
 ensure_wasm_bindgen() {
   local want have
   want=$(locked_version wasm-bindgen)
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')
+  # `|| true`: on a fresh machine the CLI is missing, and under `set -o pipefail` the failed
+  # probe would otherwise end the calling script instead of installing it.
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
   if [[ $have != "$want" ]]; then
     step "Installing wasm-bindgen-cli $want (once per machine)"
     cargo install wasm-bindgen-cli --version "$want"
