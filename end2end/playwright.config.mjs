@@ -8,6 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
+// A real OpenID Connect provider (oidc-provider, oidc/provider.mjs) for the single sign-on test.
+const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
+const oidcIssuer = `http://127.0.0.1:${oidcPort}`;
+const oidcClient = { id: 'astraflow-e2e', secret: 'e2e-client-secret' };
+const callback = `http://127.0.0.1:${port}/auth/oidc/callback`;
 const serverBin = process.env.E2E_SERVER_BIN;
 if (!serverBin) {
   throw new Error('E2E_SERVER_BIN must name the built server binary (scripts/test.sh sets it)');
@@ -55,7 +60,19 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: {
+  webServer: [{
+    command: 'node oidc/provider.mjs',
+    url: `${oidcIssuer}/.well-known/openid-configuration`,
+    timeout: 30_000,
+    reuseExistingServer: false,
+    env: {
+      ...process.env,
+      OIDC_PORT: String(oidcPort),
+      OIDC_CLIENT_ID: oidcClient.id,
+      OIDC_CLIENT_SECRET: oidcClient.secret,
+      OIDC_REDIRECT_URIS: callback,
+    },
+  }, {
     command: serverBin,
     cwd: '..',
     url: `http://127.0.0.1:${port}/readyz`,
@@ -70,6 +87,11 @@ export default defineConfig({
       ASTRAFLOW_HTTP__PORT: String(port),
       ASTRAFLOW_DATA_DIR: dataDir,
       ASTRAFLOW_INITIAL_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
+      ASTRAFLOW_AUTH__OIDC__ISSUER_URL: oidcIssuer,
+      ASTRAFLOW_AUTH__OIDC__CLIENT_ID: oidcClient.id,
+      ASTRAFLOW_AUTH__OIDC__CLIENT_SECRET: oidcClient.secret,
+      ASTRAFLOW_AUTH__OIDC__REDIRECT_URL: callback,
+      ASTRAFLOW_AUTH__OIDC__DISPLAY_NAME: 'Test IdP',
     },
-  },
+  }],
 });

@@ -37,6 +37,9 @@ cargo test --workspace --exclude frontend --no-fail-fast
 step "Engine conformance with real Zeebe clients (pyzeebe, zeebe-node)"
 ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" engine/conformance/run.sh
 
+step "REST API against its OpenAPI document (schemathesis)"
+SERVER_BIN="$(cargo_target_dir)/debug/astraflow" server/schemathesis/run.sh
+
 step "BPMN interchange models round-trip (bpmn-roundtrip)"
 miwg=../shared/bpmn/miwg
 if compgen -G "$miwg/*.bpmn" >/dev/null; then
@@ -61,7 +64,7 @@ chmod 755 "$e2e_data"
 (
   cd end2end
   E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$(cd .. && cargo_target_dir)/debug/astraflow" \
-    E2E_PORT=$(free_port) \
+    E2E_PORT=$(free_port) E2E_OIDC_PORT=$(free_port) \
     npx playwright test
 )
 rm -rf "$e2e_data"

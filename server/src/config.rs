@@ -148,6 +148,35 @@ pub struct AuthConfig {
     pub lockout_secs: i64,
     /// Requests a minute per API token or signed-in user (seed 000 §12.2).
     pub requests_per_minute: u32,
+    /// Single sign-on with an OpenID Connect provider; off when absent.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider for single sign-on (authorization code flow with PKCE).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer, whose `/.well-known/openid-configuration` is discovered.
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// This server's callback as registered with the provider:
+    /// `<public URL>/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// Scopes to request; `openid` is always requested.
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The sign-in button says "Sign in with <display_name>".
+    #[serde(default = "default_oidc_display_name")]
+    pub display_name: String,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+fn default_oidc_display_name() -> String {
+    "SSO".to_owned()
 }
 
 impl Default for AuthConfig {
@@ -159,6 +188,7 @@ impl Default for AuthConfig {
             max_failed_logins: 5,
             lockout_secs: 30,
             requests_per_minute: 1000,
+            oidc: None,
         }
     }
 }

@@ -7,7 +7,10 @@
 
 use axum::{
     Json,
-    extract::{Request, rejection::JsonRejection},
+    extract::{
+        Request,
+        rejection::{JsonRejection, QueryRejection},
+    },
     http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -50,7 +53,8 @@ pub enum ApiError {
     /// 409
     #[error("{0}")]
     Conflict(String),
-    /// 422 with code `quota_exceeded`.
+    /// 409 with code `quota_exceeded`: the request is valid, but the tenant's current state
+    /// (how much it already holds) does not allow it.
     #[error("{0}")]
     QuotaExceeded(String),
     /// 500, logged, opaque to the client.
@@ -65,13 +69,13 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Invalid(_) | ApiError::QuotaExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => StatusCode::CONFLICT,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,10 +131,15 @@ struct PendingError {
     message: String,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error response's body.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// A stable, machine-readable code such as `not_found`, `invalid` or `rate_limited`.
     code: &'a str,
+    /// What went wrong, for a person.
     message: &'a str,
+    /// The request's id, also in the `x-request-id` response header and in the server logs.
     correlation_id: &'a str,
 }
 
@@ -185,10 +194,46 @@ pub async fn attach_correlation_id(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body.into_body())
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s, so malformed bodies get the JSON error shape.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(Json), rejection(ApiError))]
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+/// `Query<T>` whose rejections are [`ApiError`]s, like [`ApiJson`].
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// A JSON object body as `T`, with [`ApiError`] rejections so malformed bodies get the JSON
+/// error shape.
+///
+/// The body must be an object: serde's derived impls would also take a struct written as an
+/// array of its field values, which no client means and our published schema does not allow.
+/// (Nested structs are guarded by [`crate::domain::object`].)
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(object) =
+            Json::<serde_json::Map<String, serde_json::Value>>::from_request(request, state)
+                .await?;
+        serde_json::from_value(serde_json::Value::Object(object))
+            .map(ApiJson)
+            .map_err(|error| {
+                ApiError::BadRequest(format!(
+                    "Failed to deserialize the JSON body into the target type: {error}"
+                ))
+            })
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

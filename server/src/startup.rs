@@ -41,6 +41,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub server_context: ServerContext,
     pub auth: AuthState,
+    /// Single sign-on, when an OpenID Connect provider is configured.
+    pub sso: Option<Arc<auth::oidc::Sso>>,
 }
 
 /// A built application: listening, migrated, not yet serving.
@@ -133,6 +135,14 @@ impl Application {
             config: config.auth.clone(),
             limiter: Arc::new(RateLimiter::new(config.auth.requests_per_minute)),
         };
+        let sso = config
+            .auth
+            .oidc
+            .clone()
+            .map(auth::oidc::Sso::new)
+            .transpose()
+            .context("the single sign-on settings (auth.oidc)")?
+            .map(Arc::new);
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -140,8 +150,10 @@ impl Application {
                 pool: pool.clone(),
                 database_mode,
                 control: Arc::new(ui::Backend { auth: auth.clone() }),
+                sso_label: sso.as_ref().map(|sso| sso.label().to_owned()),
             },
             auth,
+            sso,
         };
         let sessions = SessionManagerLayer::new(session_store.clone())
             .with_name("astraflow_session")
@@ -229,6 +241,7 @@ where
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(api::router())
+        .merge(auth::oidc::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -254,7 +267,7 @@ where
                 tracing::info_span!(
                     "request",
                     method = %request.method(),
-                    uri = %request.uri(),
+                    uri = %loggable_uri(request.uri()),
                     request_id,
                 )
             }),
@@ -262,6 +275,16 @@ where
         // Outermost: every request has an id before anything logs or answers.
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The request URI for the logs, without the query of the single sign-on callback, whose
+/// authorization code and state are credentials however short-lived.
+fn loggable_uri(uri: &axum::http::Uri) -> std::borrow::Cow<'_, str> {
+    if uri.path() == auth::oidc::CALLBACK_PATH && uri.query().is_some() {
+        format!("{}?<redacted>", uri.path()).into()
+    } else {
+        uri.to_string().into()
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

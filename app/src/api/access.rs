@@ -118,6 +118,13 @@ pub async fn current_user() -> Result<Option<MeView>, AppError> {
     with_status(response, control.me(parts).await)
 }
 
+/// The single sign-on provider's name, when the server has one configured.
+#[server(prefix = "/api/fn", endpoint = "sso")]
+pub async fn sso_provider() -> Result<Option<String>, AppError> {
+    let context = use_context::<crate::api::ssr::ServerContext>().ok_or(AppError::Internal)?;
+    Ok(context.sso_label)
+}
+
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<MeView, AppError> {
     let (control, parts, response) = backend()?;

@@ -76,6 +76,8 @@ pub mod ssr {
         pub pool: PgPool,
         pub database_mode: DatabaseMode,
         pub control: Arc<dyn ControlPlane>,
+        /// The single sign-on provider's name, when one is configured.
+        pub sso_label: Option<String>,
     }
 
     impl std::fmt::Debug for dyn ControlPlane {

@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::access::{
     AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut,
     TenantView, UpdateTenantConfig, VerifyAudit, current_user, list_members, list_tenants,
-    recent_audit_events,
+    recent_audit_events, sso_provider,
 };
 use crate::error::AppError;
 
@@ -43,6 +43,10 @@ where
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
+    let sso = Resource::new(|| (), |_| sso_provider());
+    // Set by the server when a single sign-on attempt ends back here.
+    let query = use_query_map();
+    let sso_error = move || query.read().get("sso_error");
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(me)) = sign_in.value().get() {
@@ -71,9 +75,21 @@ pub fn SignInPage() -> impl IntoView {
                 </button>
             </ActionForm>
             {action_error(sign_in.value())}
-            <p class="muted">
-                "Single sign-on (OIDC) is not configured in this build; use your local account."
-            </p>
+            {move || sso_error().map(|message| view! {
+                <p class="error" role="alert" data-testid="sso-error">{message}</p>
+            })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // A plain link, not a client-side route: the browser leaves for the
+                    // identity provider and comes back to the server's callback.
+                    sso.await.ok().flatten().map(|label| view! {
+                        <p class="sso">
+                            <a class="button" href="/auth/oidc/login" rel="external"
+                                data-testid="sso-sign-in">{format!("Sign in with {label}")}</a>
+                        </p>
+                    })
+                })}
+            </Transition>
         </section>
     }
 }

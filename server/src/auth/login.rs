@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{SESSION_SIGNED_IN_AT, SESSION_USER, password};
 use crate::{config::AuthConfig, db, domain::FieldError, error::ApiError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub email: String,
@@ -106,10 +106,11 @@ pub async fn end_session(session: &Session) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schema(min_length = 12, max_length = 1024)]
     pub new_password: String,
 }
 

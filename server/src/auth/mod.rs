@@ -7,6 +7,7 @@
 
 pub mod csrf;
 pub mod login;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod rate_limit;
@@ -203,7 +204,7 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Principal, ApiErr
 }
 
 /// What `GET /api/v1/me` answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user_id: Option<Uuid>,
     pub label: String,
@@ -214,7 +215,7 @@ pub struct Me {
     pub token_tenant: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MembershipView {
     pub tenant_id: String,
     pub role: Role,

@@ -8,6 +8,8 @@ use rand::{Rng, distr::Alphanumeric};
 
 /// Shortest password a person may choose.
 pub const MIN_LENGTH: usize = 12;
+/// Long enough for any passphrase, short enough that hashing stays cheap.
+pub const MAX_LENGTH: usize = 1024;
 
 /// Hashes `password` with argon2id (the crate's default parameters) on a blocking thread.
 pub async fn hash(password: String) -> anyhow::Result<String> {
@@ -63,8 +65,8 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_LENGTH {
         return Err(format!("must be at least {MIN_LENGTH} characters"));
     }
-    if password.len() > 1024 {
-        return Err("must be at most 1024 bytes".to_owned());
+    if password.chars().count() > MAX_LENGTH {
+        return Err(format!("must be at most {MAX_LENGTH} characters"));
     }
     Ok(())
 }

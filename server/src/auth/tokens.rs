@@ -25,17 +25,24 @@ const PREFIX: &str = "astf_";
 pub const MAX_DAYS: i64 = 366;
 
 /// What `POST /api/v1/tenants/{id}/tokens` accepts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+    )]
     pub name: String,
     pub role: Role,
     /// Days until the token expires, 1 to 366.
+    #[serde(deserialize_with = "crate::domain::integer::deserialize")]
+    #[schema(minimum = 1, maximum = 366)]
     pub expires_in_days: i64,
 }
 
 /// A newly created token; `token` is the only time the secret is shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     pub id: Uuid,
     pub name: String,
@@ -57,10 +64,8 @@ pub async fn create(
     new: NewToken,
     actor: &Actor,
 ) -> domain::Result<CreatedToken> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(FieldError::new("name", "must be 1 to 200 characters").into());
-    }
+    let name = new.name.as_str();
+    domain::tenants::validate_name("name", name)?;
     if !(1..=MAX_DAYS).contains(&new.expires_in_days) {
         return Err(FieldError::new(
             "expires_in_days",

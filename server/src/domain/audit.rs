@@ -59,7 +59,7 @@ pub struct Change<'a> {
 }
 
 /// One stored event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub tenant_id: String,
     pub seq: i64,
@@ -74,9 +74,13 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub correlation_id: Option<String>,
+    /// The previous event's `audit_hash` (zeros for the first event), hex.
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
     pub prev_hash: Vec<u8>,
+    /// SHA-256 of `prev_hash` and the event's canonical JSON, hex.
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
     pub audit_hash: Vec<u8>,
 }
 
@@ -280,7 +284,7 @@ pub async fn latest(
 }
 
 /// The result of checking a tenant's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     /// Whether every event links to its predecessor and matches its hash.
     pub ok: bool,
@@ -290,7 +294,7 @@ pub struct Verification {
     pub first_broken: Option<BrokenLink>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     pub seq: i64,
     /// `hash_mismatch`: the event's content no longer matches its hash; `link_mismatch`: its

@@ -9,22 +9,46 @@ use super::FieldError;
 
 /// Where a tenant's execution plane lives in AWS. Every field is optional until the tenant
 /// connects its account.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloudConfig {
     /// The 12-digit AWS account id.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{12}$")]
     pub aws_account_id: Option<String>,
     /// An AWS region code such as `eu-central-1` or `us-gov-west-1`.
     #[serde(default)]
+    #[schema(pattern = "^[a-z]{2}(-[a-z]{1,12}){1,2}-[0-9]{1,2}$")]
     pub aws_region: Option<String>,
     /// VPC ids, `vpc-` followed by 8 or 17 lowercase hex digits.
     #[serde(default)]
+    #[schema(max_items = 50, value_type = Vec<VpcId>)]
     pub vpc_ids: Vec<String>,
     /// IAM role ARNs the control plane may assume, `arn:aws:iam::<account>:role/<path/>name`.
     #[serde(default)]
+    #[schema(max_items = 50, value_type = Vec<RoleArn>)]
     pub iam_role_arns: Vec<String>,
 }
+
+/// A VPC id, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")]
+#[expect(
+    dead_code,
+    reason = "only describes the strings in CloudConfig::vpc_ids"
+)]
+pub struct VpcId(String);
+
+/// An IAM role ARN, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(
+    pattern = "^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$"
+)]
+#[expect(
+    dead_code,
+    reason = "only describes the strings in CloudConfig::iam_role_arns"
+)]
+pub struct RoleArn(String);
 
 /// Most VPCs or roles one tenant may list; more is a mistake, not a configuration.
 const MAX_ENTRIES: usize = 50;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use zeebe::tenant::{InvalidTenantId, TenantId};
 
 /// What a member may do in a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything in the tenant, including its members and configuration.
@@ -57,6 +57,46 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// Integer fields of request bodies. JSON has one number type, and JSON Schema counts `3.0` as
+/// the integer 3; so do we, rather than refusing what our published schema allows.
+pub(crate) mod integer {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64>,
+    {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        let whole = number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                // Beyond 2^53 a float no longer names one integer.
+                .filter(|value| value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_992.0)
+                .map(|value| value as i64)
+        });
+        let Some(whole) = whole else {
+            return Err(D::Error::custom(format!("{number} is not an integer")));
+        };
+        T::try_from(whole).map_err(|_| D::Error::custom(format!("{number} is out of range")))
+    }
+}
+
+/// Struct-typed fields of request bodies, which must be JSON objects: serde's derived impls
+/// would also take an array of the struct's field values.
+pub(crate) mod object {
+    use serde::{Deserialize, Deserializer, de::DeserializeOwned, de::Error};
+
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned,
+    {
+        let object = serde_json::Map::deserialize(deserializer)?;
+        T::deserialize(serde_json::Value::Object(object)).map_err(D::Error::custom)
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, Row, postgres::PgRow};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
@@ -12,7 +13,7 @@ use super::{
     cloud::CloudConfig,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantStatus {
     Active,
@@ -29,7 +30,7 @@ impl TenantStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     Free,
@@ -48,10 +49,14 @@ impl Plan {
 }
 
 /// Limits on what one tenant may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Quotas {
+    #[serde(deserialize_with = "super::integer::deserialize")]
+    #[schema(minimum = 1, maximum = 100_000)]
     pub max_users: i32,
+    #[serde(deserialize_with = "super::integer::deserialize")]
+    #[schema(minimum = 1, maximum = 100_000)]
     pub max_workflows: i32,
 }
 
@@ -83,7 +88,7 @@ impl Quotas {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
@@ -96,16 +101,23 @@ pub struct Tenant {
 }
 
 /// What `POST /api/v1/tenants` accepts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    /// Zeebe's tenant id rule: at most 31 of `A-Z a-z 0-9 . _ -`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,31}$")]
     pub id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+    )]
     pub name: String,
     #[serde(default = "default_plan")]
     pub plan: Plan,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::deserialize")]
     pub quotas: Quotas,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::deserialize")]
     pub cloud: CloudConfig,
 }
 
@@ -114,23 +126,36 @@ fn default_plan() -> Plan {
 }
 
 /// What `PUT /api/v1/tenants/{id}/config` accepts: the whole configuration, replaced.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+    )]
     pub name: String,
     pub status: TenantStatus,
     pub plan: Plan,
+    #[serde(deserialize_with = "super::object::deserialize")]
     pub quotas: Quotas,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::deserialize")]
     pub cloud: CloudConfig,
 }
 
-fn validate_name(field: &str, name: &str) -> Result<(), FieldError> {
-    let length = name.trim().chars().count();
-    if length == 0 || length > 200 || name.trim() != name {
+/// Names of tenants, members and tokens: 1 to 200 characters, no control characters (they
+/// break displays and logs, and PostgreSQL cannot store NUL), no spaces at either end.
+pub(crate) fn validate_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let length = name.chars().count();
+    if length == 0
+        || length > 200
+        || name.trim() != name
+        || name.chars().any(|c| c.is_ascii_control())
+    {
         return Err(FieldError::new(
             field,
-            "must be 1 to 200 characters without leading or trailing spaces",
+            "must be 1 to 200 characters without control characters or leading or trailing \
+             spaces",
         ));
     }
     Ok(())
@@ -378,7 +403,7 @@ pub async fn lock_active(conn: &mut PgConnection, tenant: &TenantId) -> Result<T
 }
 
 /// A user's membership in a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Member {
     pub user_id: Uuid,
     pub email: String,
@@ -389,24 +414,36 @@ pub struct Member {
 
 /// What `POST /api/v1/tenants/{id}/users` accepts. An unknown email creates an account that
 /// signs in through SSO or gets a password later.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+    )]
     pub email: String,
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+    )]
     pub name: Option<String>,
     pub role: Role,
     /// An initial password for a new local account (ignored for an existing account).
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
 
 fn validate_email(email: &str) -> Result<(), FieldError> {
-    let valid = email.len() <= 254
+    let valid = email.chars().count() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
         })
-        && !email.chars().any(char::is_whitespace);
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_ascii_control());
     if valid {
         Ok(())
     } else {
@@ -452,7 +489,7 @@ pub async fn add_member(
     password_hash: Option<String>,
     actor: &Actor,
 ) -> Result<Member> {
-    let email = new.email.trim().to_owned();
+    let email = new.email.clone();
     validate_email(&email)?;
     if let Some(name) = &new.name {
         validate_name("name", name)?;

@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post, put},
@@ -12,6 +12,7 @@ use axum::{
 use serde::Deserialize;
 use sqlx::PgPool;
 use tower_sessions::Session;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
@@ -25,7 +26,7 @@ use crate::{
         Role, TenantId, audit,
         tenants::{self, NewMember, NewTenant, TenantConfig},
     },
-    error::{ApiError, ApiJson, Result},
+    error::{ApiError, ApiJson, ApiQuery, ErrorBody, Result},
     startup::AppState,
 };
 
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tenants/{tenant}/tokens", post(create_token))
         .route("/api/v1/tenants/{tenant}/audit", get(list_audit))
         .route("/api/v1/tenants/{tenant}/audit/verify", get(verify_audit))
+        .route("/api/v1/openapi.json", get(super::openapi::serve))
         .route("/api/v1/{*rest}", axum::routing::any(unknown_endpoint))
 }
 
@@ -74,6 +76,13 @@ fn user_id(raw: &str) -> Result<Uuid> {
     raw.parse().map_err(|_| ApiError::NotFound("member"))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(),
+    request_body = login::Credentials,
+    responses(
+        (status = 200, description = "Signed in; the response sets the session cookie", body = Me),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 423, description = "Locked after repeated failures; see `Retry-After`", body = ErrorBody),
+    ))]
 async fn sign_in(
     State(auth): State<AuthState>,
     session: Session,
@@ -86,16 +95,26 @@ async fn sign_in(
     Ok(Json(Me::from(&principal)))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(),
+    responses((status = 204, description = "The session, if any, has ended")))]
 async fn sign_out(session: Session) -> Result<StatusCode> {
     login::end_session(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)))]
 /// The caller itself; needs no permission beyond being authenticated.
 async fn me(principal: Principal) -> Json<Me> {
     Json(Me::from(&principal))
 }
 
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth",
+    request_body = login::PasswordChange,
+    responses(
+        (status = 204, description = "Changed; the one-time flag is cleared"),
+        (status = 422, description = "The new password is too weak", body = ErrorBody),
+    ))]
 async fn change_password(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -110,6 +129,8 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+    responses((status = 200, description = "The tenants the caller may see", body = Vec<tenants::Tenant>)))]
 /// Every tenant for a platform administrator; otherwise the caller's own tenants.
 async fn list_tenants(
     State(pool): State<PgPool>,
@@ -140,6 +161,13 @@ async fn list_tenants(
     Ok(Json(visible))
 }
 
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants",
+    request_body = NewTenant,
+    responses(
+        (status = 201, description = "Created; the caller is its owner", body = tenants::Tenant),
+        (status = 409, description = "A tenant with this id exists", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
 async fn create_tenant(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -153,6 +181,9 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The tenant", body = tenants::Tenant)))]
 async fn get_tenant(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -166,6 +197,14 @@ async fn get_tenant(
     Ok(Json(found))
 }
 
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/config", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    request_body = TenantConfig,
+    responses(
+        (status = 200, description = "The updated tenant", body = tenants::Tenant),
+        (status = 409, description = "The tenant is suspended", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
 async fn update_config(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -192,6 +231,9 @@ async fn update_config(
     Ok(Json(updated))
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "members",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The tenant's members", body = Vec<tenants::Member>)))]
 async fn list_members(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -205,6 +247,14 @@ async fn list_members(
     Ok(Json(members))
 }
 
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "members",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    request_body = NewMember,
+    responses(
+        (status = 201, description = "Added", body = tenants::Member),
+        (status = 409, description = "Already a member, the user quota is used up (`quota_exceeded`), or the tenant is suspended", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
 async fn add_member(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -238,12 +288,22 @@ pub(crate) async fn initial_password_hash(password: Option<String>) -> Result<Op
     Ok(Some(auth::password::hash(password).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RoleChange {
+pub(crate) struct RoleChange {
     role: Role,
 }
 
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "members",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("user" = Uuid, Path, description = "The member's user id"),
+    ),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The member with the new role", body = tenants::Member),
+        (status = 409, description = "The last owner keeps the owner role, or the tenant is suspended", body = ErrorBody),
+    ))]
 async fn change_role(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -261,6 +321,15 @@ async fn change_role(
     Ok(Json(member))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "members",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("user" = Uuid, Path, description = "The member's user id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 409, description = "The last owner stays, or the tenant is suspended", body = ErrorBody),
+    ))]
 async fn remove_member(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -276,6 +345,14 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    request_body = tokens::NewToken,
+    responses(
+        (status = 201, description = "Created; `token` is shown only now", body = tokens::CreatedToken),
+        (status = 409, description = "The tenant is suspended", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
 async fn create_token(
     State(pool): State<PgPool>,
     principal: Principal,
@@ -304,6 +381,7 @@ struct AuditPage {
     /// Events after this sequence number.
     #[serde(default)]
     after: i64,
+    /// How many events, 1 to 1000.
     #[serde(default = "default_limit")]
     limit: i64,
 }
@@ -312,26 +390,52 @@ fn default_limit() -> i64 {
     100
 }
 
+impl AuditPage {
+    const MAX_LIMIT: i64 = 1000;
+
+    fn validate(&self) -> Result<(), crate::domain::FieldError> {
+        use crate::domain::FieldError;
+        if self.after < 0 {
+            return Err(FieldError::new("after", "must not be negative"));
+        }
+        if !(1..=Self::MAX_LIMIT).contains(&self.limit) {
+            return Err(FieldError::new(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "audit",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("after" = Option<i64>, Query, minimum = 0, description = "Events after this sequence number (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "How many events (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Events in sequence order", body = Vec<audit::AuditEvent>),
+        (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),
+    ))]
 async fn list_audit(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(tenant): Path<String>,
-    Query(page): Query<AuditPage>,
+    ApiQuery(page): ApiQuery<AuditPage>,
 ) -> Result<Json<Vec<audit::AuditEvent>>> {
     let tenant = tenant_id(&tenant)?;
     authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+    page.validate()?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let events = audit::list(
-        &mut tx,
-        &tenant,
-        page.after.max(0),
-        page.limit.clamp(1, 1000),
-    )
-    .await?;
+    let events = audit::list(&mut tx, &tenant, page.after, page.limit).await?;
     tx.commit().await?;
     Ok(Json(events))
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit/verify", tag = "audit",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "Whether the chain holds, or its first broken event", body = audit::Verification)))]
 async fn verify_audit(
     State(pool): State<PgPool>,
     principal: Principal,

@@ -2,9 +2,11 @@
 
 mod audit;
 mod auth;
+mod contract;
 mod embedded;
 mod health;
 mod helpers;
 mod matrix;
+mod oidc;
 mod pages;
 mod tenancy;

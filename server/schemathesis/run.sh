@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Property-based API testing: schemathesis (PyPI) generates requests from the OpenAPI document
+# the server publishes, valid and invalid, and checks every answer against it (no 5xx, only
+# documented statuses and content types, bodies matching their schemas, invalid input refused,
+# authentication enforced).
+#
+#   SERVER_BIN=path/to/astraflow DATABASE_URL=postgres://… server/schemathesis/run.sh
+#
+# Starts the server on a free port against a fresh database on DATABASE_URL's server, signs in
+# as the first-start administrator, creates an owner token for the demo tenant and runs
+# schemathesis with it. Installs schemathesis into server/schemathesis/.venv once.
+# Exits non-zero when schemathesis reports a failure.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+source "$ROOT/scripts/lib.sh"
+VENV="$HERE/.venv"
+: "${SERVER_BIN:?set SERVER_BIN to the astraflow binary}"
+: "${DATABASE_URL:?set DATABASE_URL to a PostgreSQL server on which databases may be created}"
+MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-40}"
+
+REQS="$HERE/requirements.txt"
+if [[ ! -x "$VENV/bin/st" ]] || ! cmp -s "$REQS" "$VENV/.installed-requirements"; then
+  echo "schemathesis: installing into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
+  cp "$REQS" "$VENV/.installed-requirements"
+fi
+
+# A database of its own, so generated tenants and members never meet another test's data.
+base="${DATABASE_URL%/*}"
+database="schemathesis_$(date +%s)_$$"
+psql_url="$DATABASE_URL"
+"$(pg_bin_dir)/psql" -q "$psql_url" -c "create database $database" >/dev/null
+
+work=$(mktemp -d /tmp/astraflow-schemathesis.XXXXXX)
+chmod 755 "$work"
+port=$(free_port)
+password="st-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  "$(pg_bin_dir)/psql" -q "$psql_url" -c "drop database if exists $database with (force)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The limit is raised so that the generated traffic measures behaviour, not the rate limiter
+# (which has its own tests).
+DATABASE_URL="$base/$database" \
+  ASTRAFLOW_DATA_DIR="$work" \
+  ASTRAFLOW_HTTP__PORT="$port" \
+  ASTRAFLOW_INITIAL_ADMIN_PASSWORD="$password" \
+  ASTRAFLOW_AUTH__REQUESTS_PER_MINUTE=1000000 \
+  ASTRAFLOW_SITE__ROOT="$work/site" \
+  RUST_LOG="${RUST_LOG:-warn}" \
+  "$SERVER_BIN" >"$work/server.log" 2>&1 &
+server_pid=$!
+
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 150); do
+  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
+  sleep 0.2
+done
+curl -fsS "$url/readyz" >/dev/null || { cat "$work/server.log" >&2; die "the server did not become ready"; }
+
+jar="$work/cookies"
+curl -fsS -c "$jar" -H 'content-type: application/json' -H "origin: $url" \
+  -d "{\"email\":\"admin@astraflow.local\",\"password\":\"$password\"}" \
+  "$url/api/v1/auth/login" >/dev/null
+token=$(curl -fsS -b "$jar" -H 'content-type: application/json' -H "origin: $url" \
+  -d '{"name":"schemathesis","role":"owner","expires_in_days":1}' \
+  "$url/api/v1/tenants/demo/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+status=0
+"$VENV/bin/st" --config-file "$HERE/schemathesis.toml" run "$url/api/v1/openapi.json" \
+  --header "Authorization: Bearer $token" \
+  --max-examples "$MAX_EXAMPLES" \
+  --seed 1 \
+  --no-color || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "--- server log (last 50 lines) ---" >&2
+  tail -n 50 "$work/server.log" >&2
+fi
+exit "$status"

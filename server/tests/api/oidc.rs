@@ -1,0 +1,312 @@
+//! Single sign-on end to end against a real OpenID Connect provider: panva's `oidc-provider`
+//! (npm), started from `end2end/oidc/provider.mjs` for each test.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use server::config::OidcConfig;
+
+use crate::helpers::{TestApp, create_database, shared_tempdir, test_config};
+
+const CLIENT_ID: &str = "astraflow-test";
+const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
+const PASSWORD: &str = "correct horse battery";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The identity provider, stopped when dropped.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Provider {
+    fn start(redirect_uri: &str) -> Provider {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/oidc/provider.mjs");
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(&script)
+            .env("OIDC_PORT", port.to_string())
+            .env("OIDC_CLIENT_ID", CLIENT_ID)
+            .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
+            .env("OIDC_REDIRECT_URIS", redirect_uri)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs end2end/oidc/provider.mjs (scripts/test.sh installs its packages)");
+        // The provider prints one line once it accepts connections.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("listening"),
+            "oidc-provider did not start: {line:?}"
+        );
+        Provider {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An app configured for single sign-on with a freshly started provider.
+async fn app_with_sso() -> (TestApp, Provider, tempfile::TempDir) {
+    let dir = shared_tempdir();
+    let port = free_port();
+    let redirect_url = format!("http://127.0.0.1:{port}/auth/oidc/callback");
+    let provider = Provider::start(&redirect_url);
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.http.port = port;
+    config.auth.oidc = Some(OidcConfig {
+        issuer_url: provider.issuer.clone(),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        redirect_url,
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        display_name: "Test IdP".to_owned(),
+    });
+    (TestApp::spawn(config).await, provider, dir)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    let base = response.url().clone();
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("{} {} has no Location", response.status(), base))
+        .to_str()
+        .unwrap();
+    base.join(location).unwrap().to_string()
+}
+
+/// The value of `name="…"`'s `value` or the form's `action` in the provider's login page.
+fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> &'a str {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let rest = &html[start..];
+    let key = format!("{attribute}=\"");
+    let value = &rest[rest.find(&key).unwrap() + key.len()..];
+    &value[..value.find('"').unwrap()]
+}
+
+/// Runs the whole flow as a browser would, typing `login` at the provider; returns the
+/// browser and where the app sent it at the end.
+async fn sign_in_with_sso(app: &TestApp, login: &str) -> (reqwest::Client, String) {
+    let browser = app.browser();
+    let started = browser
+        .get(app.url("/auth/oidc/login?next=/tenants/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let authorize = location(&started);
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
+    assert!(authorize.contains("nonce="), "{authorize}");
+    assert!(authorize.contains("state="), "{authorize}");
+
+    let to_interaction = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(to_interaction.status(), 303, "{authorize}");
+    let page = browser.get(location(&to_interaction)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = attribute_after(&html, "<form", "action").to_owned();
+    let submitted = browser
+        .post(&action)
+        .form(&[
+            ("prompt", "login"),
+            ("login", login),
+            ("password", "anything"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 303);
+    let resumed = browser.get(location(&submitted)).send().await.unwrap();
+    assert_eq!(resumed.status(), 303);
+    let callback = location(&resumed);
+    assert!(
+        callback.starts_with(&app.url("/auth/oidc/callback?")),
+        "{callback}"
+    );
+    let finished = browser.get(&callback).send().await.unwrap();
+    assert_eq!(finished.status(), 303);
+    (browser, location(&finished))
+}
+
+async fn me(browser: &reqwest::Client, app: &TestApp) -> (u16, Value) {
+    let response = browser.get(app.url("/api/v1/me")).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn sso_links_an_invited_account_by_verified_email_and_signs_it_in() {
+    let (app, _provider, _dir) = app_with_sso().await;
+    app.create_user("owner@example.com", PASSWORD, true).await;
+    let owner = app.sign_in("owner@example.com", PASSWORD).await;
+    let created = owner
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "demo", "name": "Demo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // Invited by email before the first sign-in: no password, no SSO identity yet.
+    let invited = owner
+        .post(app.url("/api/v1/tenants/demo/users"))
+        .json(&json!({ "email": "grace.hopper@example.test", "role": "viewer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let invited: Value = invited.json().await.unwrap();
+
+    let (browser, landed) = sign_in_with_sso(&app, "grace.hopper").await;
+    assert_eq!(
+        landed,
+        app.url("/tenants/demo"),
+        "back where the flow started"
+    );
+    let (status, me_body) = me(&browser, &app).await;
+    assert_eq!(status, 200, "{me_body}");
+    assert_eq!(me_body["user_id"], invited["user_id"], "{me_body}");
+    assert_eq!(me_body["label"], "grace.hopper@example.test");
+    assert_eq!(
+        me_body["memberships"],
+        json!([{ "tenant_id": "demo", "role": "viewer" }])
+    );
+
+    // The identity is linked now: the next sign-in finds the account by issuer and subject.
+    let pool = app.owner_pool().await;
+    let (issuer, subject): (Option<String>, Option<String>) =
+        sqlx::query_as("select oidc_issuer, oidc_subject from users where email = $1")
+            .bind("grace.hopper@example.test")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(issuer.as_deref(), Some(_provider.issuer.as_str()));
+    assert_eq!(subject.as_deref(), Some("grace.hopper"));
+    let (again, _) = sign_in_with_sso(&app, "grace.hopper").await;
+    assert_eq!(me(&again, &app).await.1["user_id"], invited["user_id"]);
+    let accounts: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 2, "no duplicate account");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_sso_identity_gets_an_account_without_any_tenant() {
+    let (app, _provider, _dir) = app_with_sso().await;
+    let (browser, _) = sign_in_with_sso(&app, "alan.turing@example.test").await;
+    let (status, body) = me(&browser, &app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["label"], "alan.turing@example.test");
+    assert_eq!(body["memberships"], json!([]));
+    assert_eq!(body["platform_admin"], false);
+    let tenants = browser
+        .get(app.url("/api/v1/tenants"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tenants.json::<Value>().await.unwrap(), json!([]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_callback_with_a_forged_state_or_replayed_code_signs_nobody_in() {
+    let (app, _provider, _dir) = app_with_sso().await;
+    let browser = app.browser();
+    let started = browser
+        .get(app.url("/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let forged = browser
+        .get(app.url("/auth/oidc/callback?code=stolen&state=not-the-one-we-sent"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 303);
+    let back = location(&forged);
+    assert!(back.starts_with(&app.url("/login?sso_error=")), "{back}");
+    assert_eq!(me(&browser, &app).await.0, 401);
+
+    // A callback URL that worked once is worthless afterwards, even in the same browser.
+    let browser = app.browser();
+    let started = browser
+        .get(app.url("/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    let to_interaction = browser.get(location(&started)).send().await.unwrap();
+    let page = browser.get(location(&to_interaction)).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let action = attribute_after(&html, "<form", "action").to_owned();
+    let submitted = browser
+        .post(&action)
+        .form(&[("prompt", "login"), ("login", "mallory"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    let resumed = browser.get(location(&submitted)).send().await.unwrap();
+    let callback = location(&resumed);
+    let first = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&first), app.url("/tenants"));
+    browser
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    let replayed = browser.get(&callback).send().await.unwrap();
+    assert!(
+        location(&replayed).starts_with(&app.url("/login?sso_error=")),
+        "{}",
+        location(&replayed)
+    );
+    assert_eq!(me(&browser, &app).await.0, 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_provider_configured_sso_says_so() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app
+        .browser()
+        .get(app.url("/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        app.url("/login?sso_error=single+sign-on+is+not+configured")
+    );
+    app.stop().await;
+}
