@@ -74,14 +74,48 @@ token=$(curl -fsS -b "$jar" -H 'content-type: application/json' -H "origin: $url
   -d '{"name":"schemathesis","role":"owner","expires_in_days":1}' \
   "$url/api/v1/tenants/demo/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# A workflow deployed to dev, so the operations on a workflow or a deployment reach their
+# logic (schemathesis.toml binds the `workflow` and `deployment` path parameters to these).
+auth=(-H "Authorization: Bearer $token" -H 'content-type: application/json')
+bpmn='<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><bpmn:process id="contract" isExecutable="true"><bpmn:startEvent id="s" /></bpmn:process></bpmn:definitions>'
+workflow=$(curl -fsS "${auth[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"bpmn_xml": sys.argv[1]}))' "$bpmn")" \
+  "$url/api/v1/workflows" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workflow"]["id"])')
+deployment=$(curl -fsS "${auth[@]}" -d "{\"workflow_id\":\"$workflow\",\"environment\":\"dev\"}" \
+  "$url/api/v1/deployments" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 1 100); do
+  state=$(curl -fsS "${auth[@]}" "$url/api/v1/deployments/$deployment/status" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+  [[ $state == deployed ]] && break
+  [[ $state == failed ]] && die "the seed deployment failed"
+  sleep 0.1
+done
+[[ $state == deployed ]] || die "the seed deployment did not finish"
+
+# Two runs. The first generates everything, valid and invalid. The second sends only valid
+# requests, with the workflow and deployment above bound to the `workflow` and `deployment`
+# path parameters, so operations on them reach their logic instead of answering 404 for random
+# ids (binding them in the first run would turn its invalid ids back into valid ones).
+seeded="$work/seeded.toml"
+cat "$HERE/schemathesis.toml" - >"$seeded" <<EOF
+
+[parameters]
+"path.workflow" = "$workflow"
+"path.deployment" = "$deployment"
+EOF
 status=0
-"$VENV/bin/st" --config-file "$HERE/schemathesis.toml" run "$url/api/v1/openapi.json" \
-  --header "Authorization: Bearer $token" \
-  --max-examples "$MAX_EXAMPLES" \
-  --seed 1 \
-  --no-color || status=$?
+for run in "$HERE/schemathesis.toml" "$seeded"; do
+  mode=all
+  [[ $run == "$seeded" ]] && mode=positive
+  echo "schemathesis: $mode requests" >&2
+  "$VENV/bin/st" --config-file "$run" run "$url/api/v1/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --max-examples "$MAX_EXAMPLES" \
+    --mode "$mode" \
+    --seed 1 \
+    --no-color ${SCHEMATHESIS_ARGS:-} || status=$?
+done
 if [[ $status -ne 0 ]]; then
   echo "--- server log (last 50 lines) ---" >&2
-  tail -n 50 "$work/server.log" >&2
+  grep -v "malformed session id" "$work/server.log" | tail -n 50 >&2
 fi
 exit "$status"

@@ -57,6 +57,15 @@ pub enum ApiError {
     /// (how much it already holds) does not allow it.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// 422: a BPMN document that cannot be stored, with the element to blame if any.
+    #[error("{}", .0.message)]
+    InvalidBpmn(crate::domain::workflows::BpmnProblem),
+    /// 503: the workflow engine could not be reached (after retries).
+    #[error("{0}")]
+    EngineUnavailable(String),
+    /// 422: the workflow engine refused the request and said why.
+    #[error("{0}")]
+    EngineRefused(String),
     /// 500, logged, opaque to the client.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -69,7 +78,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::InvalidBpmn(_) | ApiError::EngineRefused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::EngineUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -94,6 +106,9 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::QuotaExceeded(_) => "quota_exceeded",
+            ApiError::InvalidBpmn(problem) => problem.code,
+            ApiError::EngineUnavailable(_) => "engine_unavailable",
+            ApiError::EngineRefused(_) => "engine_refused",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -108,6 +123,28 @@ impl From<DomainError> for ApiError {
             DomainError::QuotaExceeded(message) => ApiError::QuotaExceeded(message),
             DomainError::Forbidden(message) => ApiError::Forbidden(message),
             DomainError::Database(error) => ApiError::Database(error),
+        }
+    }
+}
+
+impl From<crate::domain::workflows::WorkflowError> for ApiError {
+    fn from(error: crate::domain::workflows::WorkflowError) -> Self {
+        match error {
+            crate::domain::workflows::WorkflowError::Bpmn(problem) => {
+                ApiError::InvalidBpmn(problem)
+            }
+            crate::domain::workflows::WorkflowError::Domain(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::engines::EngineError> for ApiError {
+    fn from(error: crate::engines::EngineError) -> Self {
+        match error {
+            crate::engines::EngineError::Refused { .. } => {
+                ApiError::EngineRefused(error.to_string())
+            }
+            other => ApiError::EngineUnavailable(other.to_string()),
         }
     }
 }
@@ -129,6 +166,7 @@ impl From<tower_sessions::session::Error> for ApiError {
 struct PendingError {
     code: &'static str,
     message: String,
+    element_id: Option<String>,
 }
 
 /// Every error response's body.
@@ -141,6 +179,9 @@ pub struct ErrorBody<'a> {
     message: &'a str,
     /// The request's id, also in the `x-request-id` response header and in the server logs.
     correlation_id: &'a str,
+    /// The BPMN element at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element_id: Option<&'a str>,
 }
 
 impl IntoResponse for ApiError {
@@ -159,9 +200,14 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        let element_id = match &self {
+            ApiError::InvalidBpmn(problem) => problem.element_id.clone(),
+            _ => None,
+        };
         response.extensions_mut().insert(PendingError {
             code: self.code(),
             message: self.to_string(),
+            element_id,
         });
         response
     }
@@ -184,6 +230,7 @@ pub async fn attach_correlation_id(request: Request, next: Next) -> Response {
         code: pending.code,
         message: &pending.message,
         correlation_id: &request_id,
+        element_id: pending.element_id.as_deref(),
     })
     .into_response();
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -26,8 +26,10 @@ use crate::{
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
+    engines::Engines,
     error,
-    routes::{api, health},
+    pipeline::Pipeline,
+    routes::{api, health, workflows},
     seed, ui,
 };
 
@@ -43,6 +45,8 @@ pub struct AppState {
     pub auth: AuthState,
     /// Single sign-on, when an OpenID Connect provider is configured.
     pub sso: Option<Arc<auth::oidc::Sso>>,
+    /// Deployments on their way to the engines, and the engines.
+    pub pipeline: Arc<Pipeline>,
 }
 
 /// A built application: listening, migrated, not yet serving.
@@ -52,6 +56,8 @@ pub struct Application {
     pool: PgPool,
     embedded_postgres: Option<EmbeddedPostgres>,
     session_store: PostgresStore,
+    engines: Arc<Engines>,
+    pipeline: Arc<Pipeline>,
 }
 
 impl Application {
@@ -143,6 +149,12 @@ impl Application {
             .transpose()
             .context("the single sign-on settings (auth.oidc)")?
             .map(Arc::new);
+        let engines = Arc::new(Engines::new(config.data_dir.join("engines")));
+        let pipeline = Arc::new(Pipeline::new(pool.clone(), engines.clone()));
+        pipeline
+            .resume_unfinished()
+            .await
+            .context("resuming unfinished deployments")?;
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -154,7 +166,9 @@ impl Application {
             },
             auth,
             sso,
+            pipeline: pipeline.clone(),
         };
+        let state_pipeline = pipeline;
         let sessions = SessionManagerLayer::new(session_store.clone())
             .with_name("astraflow_session")
             .with_http_only(true)
@@ -171,6 +185,8 @@ impl Application {
             pool,
             embedded_postgres,
             session_store,
+            engines,
+            pipeline: state_pipeline,
         })
     }
 
@@ -182,6 +198,16 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address().port()
+    }
+
+    /// The workflow engines the server deploys to (tests run workers against them).
+    pub fn engines(&self) -> Arc<Engines> {
+        self.engines.clone()
+    }
+
+    /// The deployment pipeline (tests subscribe to its progress).
+    pub fn pipeline(&self) -> Arc<Pipeline> {
+        self.pipeline.clone()
     }
 
     /// The embedded database, when the server runs one (tests stop and restart it).
@@ -201,6 +227,8 @@ impl Application {
             pool,
             mut embedded_postgres,
             session_store,
+            engines,
+            pipeline: _,
         } = self;
         let cleanup = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SESSION_CLEANUP_PERIOD);
@@ -218,6 +246,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        engines.shutdown().await;
         pool.close().await;
         if let Some(instance) = embedded_postgres.as_mut() {
             instance
@@ -241,6 +270,7 @@ where
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(api::router())
+        .merge(workflows::router())
         .merge(auth::oidc::router())
         .leptos_routes_with_context(
             &state,

@@ -22,6 +22,17 @@ pub enum Action {
     ManageMembers,
     ManageTokens,
     ReadAudit,
+    ReadWorkflows,
+    /// Create, change and delete workflows and their versions.
+    EditWorkflows,
+    ManageJobTypes,
+    /// Engine targets and approval policies.
+    ManageEnvironments,
+    RequestDeployment,
+    /// Approve a deployment; the environment's own policy then says which roles count.
+    ApproveDeployment,
+    RollbackDeployment,
+    StartExecution,
 }
 
 /// What it is done to.
@@ -61,13 +72,30 @@ impl Action {
             Action::ManageMembers => "add, change or remove members",
             Action::ManageTokens => "create API tokens",
             Action::ReadAudit => "read the audit trail",
+            Action::ReadWorkflows => "read workflows and deployments",
+            Action::EditWorkflows => "create or change workflows",
+            Action::ManageJobTypes => "declare job types",
+            Action::ManageEnvironments => "change environments",
+            Action::RequestDeployment => "deploy workflows",
+            Action::ApproveDeployment => "approve deployments",
+            Action::RollbackDeployment => "roll deployments back",
+            Action::StartExecution => "start workflow executions",
         }
     }
 
     /// Whether a member with `role` may do this in their tenant.
     fn allowed_for(self, role: Role) -> bool {
         match self {
-            Action::ReadTenant | Action::ListMembers => true,
+            Action::ReadTenant
+            | Action::ListMembers
+            | Action::ReadWorkflows
+            | Action::ApproveDeployment => true,
+            Action::EditWorkflows
+            | Action::ManageJobTypes
+            | Action::RequestDeployment
+            | Action::RollbackDeployment
+            | Action::StartExecution => matches!(role, Role::Owner | Role::Editor),
+            Action::ManageEnvironments => role == Role::Owner,
             Action::UpdateTenantConfig | Action::ManageMembers | Action::ManageTokens => {
                 role == Role::Owner
             }

@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod cloud;
+pub mod deployments;
 pub mod tenants;
+pub mod workflows;
 
 use std::{fmt, str::FromStr};
 

@@ -246,6 +246,7 @@ pub async fn create(
         }
     })?;
     let tenant = tenant_from_row(&row)?;
+    super::deployments::create_default_environments(conn, &id).await?;
     audit::append(
         conn,
         &id,
@@ -379,8 +380,11 @@ pub async fn update_config(
 /// Reads the tenant and locks its row until the transaction ends, so quota checks and
 /// configuration changes of one tenant do not interleave.
 async fn lock(conn: &mut PgConnection, tenant: &TenantId) -> Result<Tenant> {
+    // `no key update`, not `update`: the tenant id is never changed, and a full row lock would
+    // block the foreign-key checks of other transactions' inserts (an audit event of the
+    // deployment pipeline, say) that already hold the tenant's audit lock — a deadlock.
     let row = sqlx::query(&format!(
-        "select {TENANT_COLUMNS} from tenants where id = $1 for update"
+        "select {TENANT_COLUMNS} from tenants where id = $1 for no key update"
     ))
     .bind(tenant.as_str())
     .fetch_optional(&mut *conn)

@@ -15,13 +15,15 @@ use utoipa::{
     },
 };
 
-use super::api;
+use super::{api, workflows};
 use crate::{
     auth::{Me, MembershipView, login, tokens},
     domain::{
         Role, audit,
         cloud::{CloudConfig, RoleArn, VpcId},
+        deployments as dep,
         tenants::{Member, NewMember, Plan, Quotas, Tenant, TenantConfig, TenantStatus},
+        workflows as wf,
     },
     error::ErrorBody,
 };
@@ -52,6 +54,28 @@ use crate::{
         api::create_token,
         api::list_audit,
         api::verify_audit,
+        workflows::list_workflows,
+        workflows::create_workflow,
+        workflows::get_workflow,
+        workflows::update_workflow,
+        workflows::delete_workflow,
+        workflows::list_versions,
+        workflows::add_version,
+        workflows::get_version,
+        workflows::list_executions,
+        workflows::start_execution,
+        workflows::list_deployments,
+        workflows::request_deployment,
+        workflows::get_deployment,
+        workflows::deployment_status,
+        workflows::list_approvals,
+        workflows::approve_deployment,
+        workflows::rollback_deployment,
+        workflows::list_environments,
+        workflows::update_environment,
+        workflows::list_job_types,
+        workflows::add_job_type,
+        workflows::remove_job_type,
     ),
     components(schemas(
         ErrorBody,
@@ -75,6 +99,25 @@ use crate::{
         audit::AuditEvent,
         audit::Verification,
         audit::BrokenLink,
+        wf::Workflow,
+        wf::NewWorkflow,
+        wf::WorkflowUpdate,
+        wf::VersionSummary,
+        wf::Version,
+        wf::NewVersion,
+        wf::JobType,
+        workflows::CreatedWorkflow,
+        workflows::DeploymentStatus,
+        dep::State,
+        dep::Environment,
+        dep::EngineSettings,
+        dep::EnvironmentUpdate,
+        dep::Deployment,
+        dep::Approval,
+        dep::NewDeployment,
+        dep::NewApproval,
+        dep::Execution,
+        dep::NewExecution,
     )),
     modifiers(&Conventions),
     security(("bearer" = []), ("session" = [])),
@@ -84,6 +127,10 @@ use crate::{
         (name = "members", description = "Who belongs to a tenant, in which role"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "The tenant's tamper-evident audit trail"),
+        (name = "workflows", description = "Workflows and their immutable versions"),
+        (name = "deployments", description = "Deploying versions to environments: validation, approvals, rollback"),
+        (name = "environments", description = "A tenant's environments and the job types its workers serve"),
+        (name = "executions", description = "Starting workflow instances"),
     ),
 )]
 struct ApiDoc;
@@ -122,7 +169,9 @@ impl Modify for Conventions {
         );
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let in_tenant = path.contains("{tenant}");
+            let in_tenant = ["{tenant}", "{workflow}", "{deployment}"]
+                .iter()
+                .any(|parameter| path.contains(parameter));
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -174,7 +223,7 @@ fn add_common_responses(operation: &mut Operation, in_tenant: bool) {
         );
     }
     if in_tenant {
-        add("404", "No such tenant, or the caller is not a member of it");
+        add("404", "Not found in the caller's tenants");
     }
 }
 

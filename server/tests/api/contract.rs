@@ -166,3 +166,45 @@ async fn control_characters_in_names_are_refused_not_stored() {
     assert_eq!(tenant["name"], "Acme");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_tenant_at_its_workflow_quota_refuses_another_workflow_with_409() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("admin@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("admin@example.com", PASSWORD).await;
+    let created = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({
+            "id": "small",
+            "name": "Small",
+            "quotas": { "max_users": 10, "max_workflows": 1 },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let workflow = |id: &str| {
+        admin
+            .post(app.url("/api/v1/workflows"))
+            .json(&json!({
+                "tenant_id": "small",
+                "bpmn_xml": format!(
+                    r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><bpmn:process id="{id}" isExecutable="true"><bpmn:startEvent id="s" /></bpmn:process></bpmn:definitions>"#
+                ),
+            }))
+            .send()
+    };
+    assert_eq!(workflow("first").await.unwrap().status(), 201);
+    let (status, code) = status_and_code(workflow("second").await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "quota_exceeded"));
+    let listed: Vec<Value> = admin
+        .get(app.url("/api/v1/workflows?tenant=small"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "nothing stored for the refused workflow");
+    app.stop().await;
+}

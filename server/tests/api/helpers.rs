@@ -60,6 +60,10 @@ pub struct TestApp {
     /// The external database the app uses, if it was given one.
     pub database_url: Option<String>,
     pub client: reqwest::Client,
+    /// The server's workflow engines (for test workers and the record stream).
+    pub engines: std::sync::Arc<server::engines::Engines>,
+    /// The deployment pipeline (to subscribe to its progress events).
+    pub pipeline: std::sync::Arc<server::pipeline::Pipeline>,
     shutdown: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -75,12 +79,16 @@ impl TestApp {
             .await
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
+        let engines = application.engines();
+        let pipeline = application.pipeline();
         let (shutdown, stop) = oneshot::channel();
         let served = tokio::spawn(application.run_until(async {
             let _ = stop.await;
         }));
         TestApp {
             address,
+            engines,
+            pipeline,
             database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

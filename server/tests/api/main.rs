@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod contract;
+mod deployments;
 mod embedded;
 mod health;
 mod helpers;

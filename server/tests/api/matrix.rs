@@ -42,6 +42,7 @@ enum Allowed {
     AnyMember,
     OwnerOnly,
     OwnerOrAuditor,
+    OwnerOrEditor,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,9 +56,27 @@ enum Endpoint {
     CreateToken,
     ListAudit,
     VerifyAudit,
+    ListWorkflows,
+    CreateWorkflow,
+    GetWorkflow,
+    UpdateWorkflow,
+    ListVersions,
+    AddVersion,
+    GetVersion,
+    ListExecutions,
+    ListDeployments,
+    RequestDeployment,
+    GetDeployment,
+    DeploymentStatus,
+    ListApprovals,
+    ListEnvironments,
+    UpdateEnvironment,
+    ListJobTypes,
+    AddJobType,
+    RemoveJobType,
 }
 
-const ENDPOINTS: [(Endpoint, Allowed, u16); 9] = [
+const ENDPOINTS: [(Endpoint, Allowed, u16); 27] = [
     (Endpoint::GetTenant, Allowed::AnyMember, 200),
     (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
     (Endpoint::ListUsers, Allowed::AnyMember, 200),
@@ -67,7 +86,32 @@ const ENDPOINTS: [(Endpoint, Allowed, u16); 9] = [
     (Endpoint::CreateToken, Allowed::OwnerOnly, 201),
     (Endpoint::ListAudit, Allowed::OwnerOrAuditor, 200),
     (Endpoint::VerifyAudit, Allowed::OwnerOrAuditor, 200),
+    (Endpoint::ListWorkflows, Allowed::AnyMember, 200),
+    (Endpoint::CreateWorkflow, Allowed::OwnerOrEditor, 201),
+    (Endpoint::GetWorkflow, Allowed::AnyMember, 200),
+    (Endpoint::UpdateWorkflow, Allowed::OwnerOrEditor, 200),
+    (Endpoint::ListVersions, Allowed::AnyMember, 200),
+    (Endpoint::AddVersion, Allowed::OwnerOrEditor, 201),
+    (Endpoint::GetVersion, Allowed::AnyMember, 200),
+    (Endpoint::ListExecutions, Allowed::AnyMember, 200),
+    (Endpoint::ListDeployments, Allowed::AnyMember, 200),
+    (Endpoint::RequestDeployment, Allowed::OwnerOrEditor, 202),
+    (Endpoint::GetDeployment, Allowed::AnyMember, 200),
+    (Endpoint::DeploymentStatus, Allowed::AnyMember, 200),
+    (Endpoint::ListApprovals, Allowed::AnyMember, 200),
+    (Endpoint::ListEnvironments, Allowed::AnyMember, 200),
+    (Endpoint::UpdateEnvironment, Allowed::OwnerOnly, 200),
+    (Endpoint::ListJobTypes, Allowed::AnyMember, 200),
+    (Endpoint::AddJobType, Allowed::OwnerOrEditor, 201),
+    (Endpoint::RemoveJobType, Allowed::OwnerOrEditor, 204),
 ];
+
+/// A one-task process whose id and name vary, so every call stores something new.
+fn process(id: &str, name: &str) -> String {
+    format!(
+        r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><bpmn:process id="{id}" name="{name}" isExecutable="true"><bpmn:startEvent id="s" /></bpmn:process></bpmn:definitions>"#
+    )
+}
 
 fn expected(caller: Caller, own_tenant: bool, allowed: Allowed, success: u16) -> u16 {
     use Caller::*;
@@ -79,11 +123,15 @@ fn expected(caller: Caller, own_tenant: bool, allowed: Allowed, success: u16) ->
         Owner | OwnerToken => success,
         Auditor => match allowed {
             Allowed::AnyMember | Allowed::OwnerOrAuditor => success,
-            Allowed::OwnerOnly => 403,
+            Allowed::OwnerOnly | Allowed::OwnerOrEditor => 403,
         },
-        Editor | Viewer | ViewerToken => match allowed {
-            Allowed::AnyMember => success,
+        Editor => match allowed {
+            Allowed::AnyMember | Allowed::OwnerOrEditor => success,
             Allowed::OwnerOnly | Allowed::OwnerOrAuditor => 403,
+        },
+        Viewer | ViewerToken => match allowed {
+            Allowed::AnyMember => success,
+            Allowed::OwnerOnly | Allowed::OwnerOrAuditor | Allowed::OwnerOrEditor => 403,
         },
     }
 }
@@ -93,6 +141,8 @@ struct World {
     clients: Vec<(Caller, Client, Option<String>)>,
     /// Per tenant: a member whose role the matrix changes back and forth.
     spare: [(String, Uuid); 2],
+    /// Per tenant: a workflow and one of its deployments.
+    workflows: [(String, String, String); 2],
     _dir: tempfile::TempDir,
 }
 
@@ -126,9 +176,27 @@ impl World {
         id
     }
 
+    /// A job type to remove, declared directly in the database.
+    async fn disposable_job_type(&self, tenant: &str) -> String {
+        let pool = self.app.owner_pool().await;
+        let job_type = format!("worker-{}", Uuid::new_v4().simple());
+        sqlx::query("insert into job_types (tenant_id, type) values ($1, $2)")
+            .bind(tenant)
+            .bind(&job_type)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        job_type
+    }
+
     async fn request(&self, caller: Caller, endpoint: Endpoint, tenant: &str) -> reqwest::Response {
         let base = format!("/api/v1/tenants/{tenant}");
         let spare = self.spare.iter().find(|(t, _)| t == tenant).unwrap().1;
+        let (_, workflow, deployment) = self.workflows.iter().find(|(t, ..)| t == tenant).unwrap();
+        let workflow_path = format!("/api/v1/workflows/{workflow}");
+        let deployment_path = format!("/api/v1/deployments/{deployment}");
+        let fresh = Uuid::new_v4().simple().to_string();
         let request = match endpoint {
             Endpoint::GetTenant => self.call(caller, Method::GET, &base),
             Endpoint::PutConfig => self
@@ -160,6 +228,72 @@ impl World {
             Endpoint::ListAudit => self.call(caller, Method::GET, &format!("{base}/audit")),
             Endpoint::VerifyAudit => {
                 self.call(caller, Method::GET, &format!("{base}/audit/verify"))
+            }
+            Endpoint::ListWorkflows => self.call(
+                caller,
+                Method::GET,
+                &format!("/api/v1/workflows?tenant={tenant}"),
+            ),
+            Endpoint::CreateWorkflow => {
+                self.call(caller, Method::POST, "/api/v1/workflows")
+                    .json(&json!({
+                        "tenant_id": tenant,
+                        "bpmn_xml": process(&format!("p{fresh}"), "New"),
+                    }))
+            }
+            Endpoint::GetWorkflow => self.call(caller, Method::GET, &workflow_path),
+            Endpoint::UpdateWorkflow => self
+                .call(caller, Method::PUT, &workflow_path)
+                .json(&json!({ "name": format!("Renamed {fresh}"), "description": "" })),
+            Endpoint::ListVersions => {
+                self.call(caller, Method::GET, &format!("{workflow_path}/versions"))
+            }
+            Endpoint::AddVersion => self
+                .call(caller, Method::POST, &format!("{workflow_path}/versions"))
+                .json(&json!({ "bpmn_xml": process("matrix", &fresh) })),
+            Endpoint::GetVersion => {
+                self.call(caller, Method::GET, &format!("{workflow_path}/versions/1"))
+            }
+            Endpoint::ListExecutions => {
+                self.call(caller, Method::GET, &format!("{workflow_path}/executions"))
+            }
+            Endpoint::ListDeployments => self.call(
+                caller,
+                Method::GET,
+                &format!("/api/v1/deployments?tenant={tenant}"),
+            ),
+            Endpoint::RequestDeployment => self
+                .call(caller, Method::POST, "/api/v1/deployments")
+                .json(&json!({ "workflow_id": workflow, "environment": "dev" })),
+            Endpoint::GetDeployment => self.call(caller, Method::GET, &deployment_path),
+            Endpoint::DeploymentStatus => {
+                self.call(caller, Method::GET, &format!("{deployment_path}/status"))
+            }
+            Endpoint::ListApprovals => {
+                self.call(caller, Method::GET, &format!("{deployment_path}/approvals"))
+            }
+            Endpoint::ListEnvironments => {
+                self.call(caller, Method::GET, &format!("{base}/environments"))
+            }
+            Endpoint::UpdateEnvironment => self
+                .call(caller, Method::PUT, &format!("{base}/environments/staging"))
+                .json(&json!({
+                    "approvals_required": 1,
+                    "approver_roles": ["owner", "editor"],
+                    "require_owner_approval": false,
+                    "engine_kind": "embedded",
+                })),
+            Endpoint::ListJobTypes => self.call(caller, Method::GET, &format!("{base}/job-types")),
+            Endpoint::AddJobType => self
+                .call(caller, Method::POST, &format!("{base}/job-types"))
+                .json(&json!({ "type": format!("worker-{fresh}") })),
+            Endpoint::RemoveJobType => {
+                let job_type = self.disposable_job_type(tenant).await;
+                self.call(
+                    caller,
+                    Method::DELETE,
+                    &format!("{base}/job-types/{job_type}"),
+                )
             }
         };
         request.send().await.unwrap()
@@ -248,10 +382,35 @@ async fn world() -> World {
         // Token clients keep no cookies and send no Origin: they are not browsers.
         clients.push((caller, Client::new(), Some(token)));
     }
+    let mut workflows = Vec::new();
+    for tenant in ["own", "foreign"] {
+        let created: Value = admin
+            .post(app.url("/api/v1/workflows"))
+            .json(&json!({ "tenant_id": tenant, "bpmn_xml": process("matrix", "Matrix") }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let workflow = created["workflow"]["id"].as_str().unwrap().to_owned();
+        let deployment: Value = admin
+            .post(app.url("/api/v1/deployments"))
+            .json(&json!({ "workflow_id": workflow, "environment": "staging" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let deployment = deployment["id"].as_str().unwrap().to_owned();
+        workflows.push((tenant.to_owned(), workflow, deployment));
+    }
     World {
         app,
         clients,
         spare: [spare[0].clone(), spare[1].clone()],
+        workflows: [workflows[0].clone(), workflows[1].clone()],
         _dir: dir,
     }
 }

@@ -1,0 +1,400 @@
+//! Reaching Zeebe: the server's embedded engines and a gRPC client for any Zeebe gateway.
+//!
+//! Every call goes over the Zeebe gateway protocol, also to the embedded engines (each serves
+//! the gateway on a loopback port), so the path exercised in a laptop install is the one that
+//! drives a Camunda 8 cluster. Channels are made once per target and reused; every call has a
+//! deadline, is retried with backoff while the gateway answers UNAVAILABLE or
+//! RESOURCE_EXHAUSTED, carries an OAuth bearer token for an external cluster, and names the
+//! tenant.
+//!
+//! In the embedded default each environment *name* gets its own engine (its own log and state
+//! under `<data dir>/engines/<name>`), started at first use: what is deployed to `dev` is
+//! never seen by `prod`. Tenants within one engine are separated by Zeebe's multi-tenancy.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use tonic::{Code, Request, Status, transport::Channel};
+use zeebe::gateway::{
+    CreateProcessInstanceRequest, CreateProcessInstanceResponse, DeployResourceRequest,
+    GatewayClient, ProcessMetadata, Resource, TopologyRequest, deployment::Metadata,
+};
+
+use crate::domain::TenantId;
+
+/// How long one gRPC call may take.
+const CALL_DEADLINE: Duration = Duration::from_secs(15);
+/// Attempts for a call the gateway could not take (UNAVAILABLE, RESOURCE_EXHAUSTED).
+const ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Where an environment's engine is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The server's own engine for this environment name.
+    Embedded(String),
+    /// A Zeebe gateway, e.g. `https://…zeebe.camunda.io:443` or `http://127.0.0.1:26500`.
+    External {
+        address: String,
+        oauth: Option<OAuth>,
+    },
+}
+
+/// OAuth client credentials for a Camunda 8 cluster.
+#[derive(Debug, Clone)]
+pub struct OAuth {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub audience: Option<String>,
+}
+
+impl PartialEq for OAuth {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.token_url, &self.client_id, &self.audience)
+            == (&other.token_url, &other.client_id, &other.audience)
+            && self.client_secret.expose_secret() == other.client_secret.expose_secret()
+    }
+}
+
+impl Eq for OAuth {}
+
+impl std::hash::Hash for OAuth {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.token_url, &self.client_id, &self.audience).hash(state);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine could not be reached or did not answer in time, even after retries.
+    #[error("the engine is unavailable: {0}")]
+    Unavailable(String),
+    /// The engine refused the request (e.g. an invalid resource); says why.
+    #[error("the engine refused the request: {message}")]
+    Refused { code: Code, message: String },
+    #[error("the engine's OAuth token could not be obtained: {0}")]
+    Auth(String),
+    #[error("the embedded engine could not be started: {0}")]
+    Start(String),
+}
+
+impl From<Status> for EngineError {
+    fn from(status: Status) -> Self {
+        match status.code() {
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                EngineError::Unavailable(status.message().to_owned())
+            }
+            code => EngineError::Refused {
+                code,
+                message: status.message().to_owned(),
+            },
+        }
+    }
+}
+
+/// A running embedded engine and its gateway.
+struct Embedded {
+    address: SocketAddr,
+    engine: engine::Engine,
+    gateway: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// One client per target, and the embedded engines behind the embedded targets.
+pub struct Engines {
+    data_dir: PathBuf,
+    embedded: Mutex<HashMap<String, Embedded>>,
+    clients: Mutex<HashMap<Target, Arc<Client>>>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engines")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engines {
+    /// Embedded engines keep their data under `data_dir/<environment name>`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("a plain HTTP client builds");
+        Self {
+            data_dir,
+            embedded: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+            http,
+        }
+    }
+
+    /// The client for `target`, connecting (and for an embedded target, starting the engine)
+    /// on first use.
+    pub async fn client(&self, target: &Target) -> Result<Arc<Client>, EngineError> {
+        let mut clients = self.clients.lock().await;
+        if let Some(client) = clients.get(target) {
+            return Ok(client.clone());
+        }
+        let (address, oauth) = match target {
+            Target::Embedded(name) => (format!("http://{}", self.embedded(name).await?), None),
+            Target::External { address, oauth } => (address.clone(), oauth.clone()),
+        };
+        let endpoint = Channel::from_shared(address.clone())
+            .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_DEADLINE)
+            .tcp_nodelay(true);
+        // Lazy: the first call connects, so an engine that is down now can come up later.
+        let channel = endpoint.connect_lazy();
+        let client = Arc::new(Client {
+            grpc: GatewayClient::new(channel),
+            oauth: oauth.map(|oauth| TokenSource {
+                oauth,
+                http: self.http.clone(),
+                cached: Mutex::new(None),
+            }),
+        });
+        clients.insert(target.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// The gateway address of the embedded engine for `environment`, starting it if needed.
+    pub async fn embedded(&self, environment: &str) -> Result<SocketAddr, EngineError> {
+        let mut embedded = self.embedded.lock().await;
+        if let Some(running) = embedded.get(environment) {
+            return Ok(running.address);
+        }
+        let data_dir = self.data_dir.join(environment);
+        // Recovery reads the log and snapshot from disk.
+        let engine = tokio::task::spawn_blocking(move || {
+            engine::Engine::start(engine::EngineConfig::new(data_dir))
+        })
+        .await
+        .map_err(|error| EngineError::Start(error.to_string()))?
+        .map_err(|error| EngineError::Start(format!("{error:#}")))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|error| EngineError::Start(error.to_string()))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| EngineError::Start(error.to_string()))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = engine.clone();
+        let gateway = tokio::spawn(async move {
+            if let Err(error) = engine::gateway::serve(served, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            {
+                tracing::error!(%error, "embedded engine gateway stopped");
+            }
+        });
+        tracing::info!(environment, %address, "embedded engine started");
+        embedded.insert(
+            environment.to_owned(),
+            Embedded {
+                address,
+                engine,
+                gateway,
+                stop,
+            },
+        );
+        Ok(address)
+    }
+
+    /// The in-process engine for `environment`, if it runs (the monitor subscribes to its
+    /// record stream).
+    pub async fn embedded_engine(&self, environment: &str) -> Option<engine::Engine> {
+        self.embedded
+            .lock()
+            .await
+            .get(environment)
+            .map(|running| running.engine.clone())
+    }
+
+    /// Stops the embedded engines' gateways (the engines flush on drop).
+    pub async fn shutdown(&self) {
+        self.clients.lock().await.clear();
+        let running: Vec<Embedded> = self.embedded.lock().await.drain().map(|(_, e)| e).collect();
+        for embedded in running {
+            let _ = embedded.stop.send(());
+            let _ = embedded.gateway.await;
+        }
+    }
+}
+
+/// OAuth client-credentials tokens, cached until shortly before they expire.
+struct TokenSource {
+    oauth: OAuth,
+    http: reqwest::Client,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl TokenSource {
+    async fn token(&self) -> Result<String, EngineError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", self.oauth.client_id.clone()),
+            (
+                "client_secret",
+                self.oauth.client_secret.expose_secret().to_owned(),
+            ),
+        ];
+        if let Some(audience) = &self.oauth.audience {
+            form.push(("audience", audience.clone()));
+        }
+        let response = self
+            .http
+            .post(&self.oauth.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| EngineError::Auth(error.to_string()))?;
+        if !response.status().is_success() {
+            return Err(EngineError::Auth(format!(
+                "the token endpoint answered {}",
+                response.status()
+            )));
+        }
+        let body: TokenResponse = response
+            .json()
+            .await
+            .map_err(|error| EngineError::Auth(error.to_string()))?;
+        // Renewed a little early, so a token never expires on its way to the gateway.
+        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(300).saturating_sub(30));
+        *cached = Some((body.access_token.clone(), Instant::now() + lifetime));
+        Ok(body.access_token)
+    }
+}
+
+/// A Zeebe gateway client for one target.
+pub struct Client {
+    grpc: GatewayClient<Channel>,
+    oauth: Option<TokenSource>,
+}
+
+impl Client {
+    async fn request<T>(&self, message: T) -> Result<Request<T>, EngineError> {
+        let mut request = Request::new(message);
+        request.set_timeout(CALL_DEADLINE);
+        if let Some(source) = &self.oauth {
+            let value = format!("Bearer {}", source.token().await?)
+                .parse()
+                .map_err(|_| EngineError::Auth("the token is not a valid header".to_owned()))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+
+    /// Runs `call` until it succeeds, is refused, or the attempts are used up.
+    async fn with_retries<T, R, F, Fut>(&self, message: T, call: F) -> Result<R, EngineError>
+    where
+        T: Clone,
+        F: Fn(GatewayClient<Channel>, Request<T>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let request = self.request(message.clone()).await?;
+            match call(self.grpc.clone(), request).await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status)
+                    if attempt < ATTEMPTS
+                        && matches!(status.code(), Code::Unavailable | Code::ResourceExhausted) =>
+                {
+                    tracing::debug!(attempt, code = ?status.code(), "engine busy or unreachable; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                Err(status) => return Err(status.into()),
+            }
+        }
+    }
+
+    /// Checks that the gateway answers.
+    pub async fn topology(&self) -> Result<(), EngineError> {
+        self.with_retries(TopologyRequest {}, |mut grpc, request| async move {
+            grpc.topology(request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Deploys one BPMN resource for `tenant` and returns its process's metadata.
+    pub async fn deploy_process(
+        &self,
+        tenant: &TenantId,
+        resource_name: &str,
+        xml: &str,
+    ) -> Result<ProcessMetadata, EngineError> {
+        let message = DeployResourceRequest {
+            resources: vec![Resource {
+                name: resource_name.to_owned(),
+                content: xml.as_bytes().to_vec(),
+            }],
+            tenant_id: tenant.as_str().to_owned(),
+        };
+        let response = self
+            .with_retries(message, |mut grpc, request| async move {
+                grpc.deploy_resource(request).await
+            })
+            .await?;
+        response
+            .deployments
+            .into_iter()
+            .find_map(|deployment| match deployment.metadata {
+                Some(Metadata::Process(process)) => Some(process),
+                _ => None,
+            })
+            .ok_or_else(|| EngineError::Refused {
+                code: Code::Internal,
+                message: "the deployment holds no process".to_owned(),
+            })
+    }
+
+    /// Starts an instance of a deployed process definition with `variables` (a JSON object).
+    pub async fn create_instance(
+        &self,
+        tenant: &TenantId,
+        process_definition_key: i64,
+        variables: &serde_json::Value,
+    ) -> Result<CreateProcessInstanceResponse, EngineError> {
+        let message = CreateProcessInstanceRequest {
+            process_definition_key,
+            variables: variables.to_string(),
+            tenant_id: tenant.as_str().to_owned(),
+            ..CreateProcessInstanceRequest::default()
+        };
+        self.with_retries(message, |mut grpc, request| async move {
+            grpc.create_process_instance(request).await
+        })
+        .await
+    }
+}
