@@ -69,6 +69,10 @@ create table environments (
     oauth_client_id        text check (length(oauth_client_id) <= 500),
     oauth_client_secret    text check (length(oauth_client_secret) <= 2000),
     oauth_audience         text check (length(oauth_audience) <= 500),
+    -- The tenant id sent to an external engine: `<default>` for a cluster without
+    -- multi-tenancy (Camunda 8's default), or the tenant's id in a multi-tenant cluster.
+    -- Embedded engines always get the tenant's own id.
+    engine_tenant_id       text check (engine_tenant_id ~ '^(<default>|[A-Za-z0-9._-]{1,31})$'),
     approvals_required     integer not null default 0 check (approvals_required between 0 and 10),
     approver_roles         text[] not null default '{owner,editor}'
         check (approver_roles <@ array['owner', 'editor', 'viewer', 'auditor']),
@@ -95,14 +99,18 @@ create table deployments (
     requested_by           uuid references users (id) on delete set null,
     requested_by_label     text not null,
     -- Set on a deployment made by rolling back: the deployment it replaced.
-    rollback_of            uuid references deployments (id),
+    rollback_of            uuid,
     diagnostics            jsonb not null default '[]',
     error                  text,
     process_definition_key bigint,
     process_version        integer,
+    -- When it reached `deployed`: the newest deployed one of a workflow in an environment is
+    -- what new instances start on, and a rollback returns to the one deployed before it.
+    deployed_at            timestamptz,
     created_at             timestamptz not null default now(),
     updated_at             timestamptz not null default now(),
     unique (tenant_id, id),
+    foreign key (tenant_id, rollback_of) references deployments (tenant_id, id),
     foreign key (tenant_id, workflow_id) references workflows (tenant_id, id),
     foreign key (tenant_id, version_id) references workflow_versions (tenant_id, id),
     foreign key (tenant_id, environment_id) references environments (tenant_id, id)

@@ -21,9 +21,8 @@ use crate::routes::{
     access::{AccountPage, SignInPage, TenantPage, TenantsPage},
     home::HomePage,
     not_found::NotFound,
-    sections::{
-        ActionsPage, AuditPage, ControlCenterPage, DeploymentsPage, MonitorPage, StudioPage,
-    },
+    sections::{ActionsPage, AuditPage, ControlCenterPage, MonitorPage, StudioPage},
+    workflows::{DeploymentsPage, TenantWorkflowsPage, WorkflowPage},
 };
 
 /// Name of the generated JS/WASM bundle and stylesheet under `/pkg`.
@@ -67,6 +66,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tenants/:id") view=TenantPage />
+                    <Route path=path!("/tenants/:id/workflows") view=TenantWorkflowsPage />
+                    <Route path=path!("/workflows/:id") view=WorkflowPage />
                     <Route path=path!("/login") view=SignInPage />
                     <Route path=path!("/account") view=AccountPage />
                     <Route path=path!("/actions") view=ActionsPage />

@@ -37,11 +37,11 @@ test('round-trips a server function to the database', async ({ page }) => {
 test('navigates client-side between sections', async ({ page }) => {
   await page.goto('/');
   await waitForHydration(page);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
-  await expect(page).toHaveURL(/\/deployments$/);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Deployments');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Monitor' }).click();
+  await expect(page).toHaveURL(/\/monitor$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Monitor');
   await expect(page.getByTestId('not-available')).toContainText('Not available yet');
-  await expect(page).toHaveTitle('Deployments · ASTRAflow');
+  await expect(page).toHaveTitle('Monitor · ASTRAflow');
 });
 
 test('unknown routes get the app 404 page with status 404', async ({ page }) => {

@@ -379,6 +379,19 @@ impl Client {
             })
     }
 
+    /// Cancels a process instance (to undo one the control plane could not record).
+    pub async fn cancel_instance(&self, process_instance_key: i64) -> Result<(), EngineError> {
+        let message = zeebe::gateway::CancelProcessInstanceRequest {
+            process_instance_key,
+            ..Default::default()
+        };
+        self.with_retries(message, |mut grpc, request| async move {
+            grpc.cancel_process_instance(request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Starts an instance of a deployed process definition with `variables` (a JSON object).
     pub async fn create_instance(
         &self,

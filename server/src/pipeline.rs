@@ -208,7 +208,9 @@ impl Pipeline {
                 )
                 .await;
         }
-        let next = if environment.approvals_required > 0 && deployment.rollback_of.is_none() {
+        // Rollbacks too: going back to a version is still a change of what runs in prod, and
+        // nobody should be able to toggle versions there alone.
+        let next = if environment.approvals_required > 0 {
             State::AwaitingApproval
         } else {
             State::Deploying
@@ -233,7 +235,11 @@ impl Pipeline {
         let result = async {
             let client = self.engines.client(&target(&environment, secret)).await?;
             client
-                .deploy_process(tenant, &resource, &version.bpmn_xml)
+                .deploy_process(
+                    &deployments::engine_tenant(&environment, tenant),
+                    &resource,
+                    &version.bpmn_xml,
+                )
                 .await
         }
         .await;
@@ -254,25 +260,50 @@ impl Pipeline {
                     .await;
             }
         };
-        let deployed = self
-            .move_to(
-                tenant,
-                deployment.id,
-                State::Deployed,
-                Outcome {
-                    process_definition_key: Some(process.process_definition_key),
-                    process_version: Some(process.version),
-                    ..Outcome::default()
-                },
-            )
-            .await?;
-        if deployed.is_some()
-            && let Some(replaced) = deployment.rollback_of
+        // Deployed, and for a rollback the replaced deployment rolled back, in one transaction:
+        // there is never a moment with two active deployments, or none.
+        let outcome = Outcome {
+            process_definition_key: Some(process.process_definition_key),
+            process_version: Some(process.version),
+            ..Outcome::default()
+        };
+        let mut tx = db::begin_tenant(&self.pool, tenant, None).await?;
+        let actor = pipeline_actor();
+        let deployed = match deployments::transition(
+            &mut tx,
+            tenant,
+            deployment.id,
+            State::Deployed,
+            outcome,
+            &actor,
+        )
+        .await
         {
-            self.move_to(tenant, replaced, State::RolledBack, Outcome::default())
-                .await?;
+            Ok(deployed) => deployed,
+            Err(DomainError::Conflict(_)) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let replaced = match deployment.rollback_of {
+            Some(replaced) => Some(
+                deployments::transition(
+                    &mut tx,
+                    tenant,
+                    replaced,
+                    State::RolledBack,
+                    Outcome::default(),
+                    &actor,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        tx.commit().await?;
+        tracing::info!(deployment.id = %deployment.id, "deployment moved to deployed");
+        self.publish(&deployed);
+        if let Some(replaced) = &replaced {
+            self.publish(replaced);
         }
-        Ok(deployed)
+        Ok(Some(deployed))
     }
 }
 

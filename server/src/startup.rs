@@ -29,7 +29,7 @@ use crate::{
     engines::Engines,
     error,
     pipeline::Pipeline,
-    routes::{api, health, workflows},
+    routes::{api, health, uploads, workflows},
     seed, ui,
 };
 
@@ -161,7 +161,10 @@ impl Application {
             server_context: ServerContext {
                 pool: pool.clone(),
                 database_mode,
-                control: Arc::new(ui::Backend { auth: auth.clone() }),
+                control: Arc::new(ui::Backend {
+                    auth: auth.clone(),
+                    pipeline: pipeline.clone(),
+                }),
                 sso_label: sso.as_ref().map(|sso| sso.label().to_owned()),
             },
             auth,
@@ -271,6 +274,7 @@ where
         .route("/readyz", get(health::readyz))
         .merge(api::router())
         .merge(workflows::router())
+        .merge(uploads::router())
         .merge(auth::oidc::router())
         .leptos_routes_with_context(
             &state,
@@ -284,6 +288,8 @@ where
         .layer(axum::middleware::from_fn(auth::csrf::same_origin_only))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(body_limit))
+        // axum's extractors have a 2 MiB limit of their own; ours is the one above.
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(error::attach_correlation_id))
         .layer(PropagateRequestIdLayer::x_request_id())

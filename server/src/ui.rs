@@ -22,8 +22,18 @@ use crate::{
         cloud::CloudConfig,
         tenants::{self, NewMember, NewTenant, Plan, Quotas, TenantConfig, TenantStatus},
     },
-    error::ApiError,
-    routes::api::initial_password_hash,
+    error::{ApiError, ApiQuery},
+    routes::{
+        api::initial_password_hash,
+        workflows::{self as rest, DeploymentFilter, TenantFilter},
+    },
+};
+use app::api::workflows::{
+    DeploymentRow, EnvironmentRow, VersionRow, WorkflowList, WorkflowRow, WorkflowView,
+};
+use axum::{
+    Json,
+    extract::{Path, State},
 };
 
 /// The implementation handed to the Leptos app through its server context. Cheap to clone: each
@@ -31,6 +41,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Backend {
     pub auth: AuthState,
+    pub pipeline: std::sync::Arc<crate::pipeline::Pipeline>,
 }
 
 impl From<ApiError> for AppError {
@@ -410,4 +421,265 @@ impl ControlPlane for Backend {
             Ok(())
         })
     }
+
+    fn tenant_workflows(&self, parts: Parts, tenant: String) -> BoxFuture<WorkflowList> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let id = tenant_id(&tenant)?;
+            let can_edit =
+                authorize(&principal, Action::EditWorkflows, Resource::Tenant(&id)).is_ok();
+            let Json(list) = rest::list_workflows(
+                State(backend.auth.pool.clone()),
+                principal,
+                ApiQuery(TenantFilter {
+                    tenant: Some(tenant),
+                }),
+            )
+            .await?;
+            Ok(WorkflowList {
+                workflows: list.into_iter().map(workflow_row).collect(),
+                can_edit,
+            })
+        })
+    }
+
+    fn environments(&self, parts: Parts, tenant: String) -> BoxFuture<Vec<EnvironmentRow>> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let Json(list) =
+                rest::list_environments(State(backend.auth.pool.clone()), principal, Path(tenant))
+                    .await?;
+            Ok(list.into_iter().map(environment_row).collect())
+        })
+    }
+
+    fn workflow(&self, parts: Parts, id: String) -> BoxFuture<WorkflowView> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let pool = backend.auth.pool.clone();
+            let Json(workflow) =
+                rest::get_workflow(State(pool.clone()), principal.clone(), Path(id.clone()))
+                    .await?;
+            let Json(versions) =
+                rest::list_versions(State(pool.clone()), principal.clone(), Path(id)).await?;
+            let Json(deployments) = rest::list_deployments(
+                State(pool.clone()),
+                principal.clone(),
+                ApiQuery(DeploymentFilter {
+                    tenant: Some(workflow.tenant_id.clone()),
+                    workflow_id: Some(workflow.id),
+                }),
+            )
+            .await?;
+            let Json(environments) = rest::list_environments(
+                State(pool),
+                principal.clone(),
+                Path(workflow.tenant_id.clone()),
+            )
+            .await?;
+            let tenant = tenant_id(&workflow.tenant_id)?;
+            let may = |action| authorize(&principal, action, Resource::Tenant(&tenant)).is_ok();
+            let can_edit = may(Action::EditWorkflows);
+            let can_roll_back = may(Action::RollbackDeployment);
+            let role = principal.role_in(&tenant).unwrap_or(Role::Owner);
+            // What new instances start on: per environment, the most recently deployed.
+            let active: Vec<uuid::Uuid> = environments
+                .iter()
+                .filter_map(|environment| {
+                    deployments
+                        .iter()
+                        .filter(|d| d.environment == environment.name)
+                        .filter(|d| d.state == crate::domain::deployments::State::Deployed)
+                        .max_by_key(|d| (d.updated_at, d.created_at))
+                        .map(|d| d.id)
+                })
+                .collect();
+            let rows = deployments
+                .iter()
+                .map(|deployment| {
+                    let environment = environments
+                        .iter()
+                        .find(|environment| environment.name == deployment.environment);
+                    let can_approve = match (environment, principal.user_id) {
+                        (Some(environment), Some(user)) if principal.token_tenant.is_none() => {
+                            crate::domain::deployments::may_approve(
+                                environment,
+                                deployment,
+                                user,
+                                role,
+                            )
+                            .is_ok()
+                        }
+                        _ => false,
+                    };
+                    let is_active = active.contains(&deployment.id);
+                    DeploymentRow {
+                        id: deployment.id.to_string(),
+                        version: deployment.version,
+                        environment: deployment.environment.clone(),
+                        state: deployment.state.as_str().to_owned(),
+                        approvals_missing: deployment.approvals_missing,
+                        approvers: deployment
+                            .approvals
+                            .iter()
+                            .map(|approval| approval.approver.clone())
+                            .collect(),
+                        requested_by: deployment.requested_by.clone(),
+                        error: deployment.error.clone(),
+                        diagnostics: diagnostic_lines(&deployment.diagnostics),
+                        rollback_of: deployment.rollback_of.map(|id| id.to_string()),
+                        created_at: deployment
+                            .created_at
+                            .format("%Y-%m-%d %H:%M:%S UTC")
+                            .to_string(),
+                        active: is_active,
+                        can_approve,
+                        can_roll_back: can_roll_back && is_active,
+                    }
+                })
+                .collect();
+            Ok(WorkflowView {
+                workflow: workflow_row(workflow),
+                versions: versions
+                    .into_iter()
+                    .map(|version| VersionRow {
+                        version: version.version,
+                        author: version.author,
+                        message: version.message,
+                        created_at: version
+                            .created_at
+                            .format("%Y-%m-%d %H:%M:%S UTC")
+                            .to_string(),
+                    })
+                    .collect(),
+                deployments: rows,
+                environments: environments.into_iter().map(environment_row).collect(),
+                can_edit,
+            })
+        })
+    }
+
+    fn deploy(
+        &self,
+        parts: Parts,
+        workflow: String,
+        version: i32,
+        environment: String,
+    ) -> BoxFuture<String> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let workflow_id = workflow
+                .parse()
+                .map_err(|_| ApiError::NotFound("workflow"))?;
+            let (_, Json(deployment)) = rest::request_deployment(
+                State(backend.auth.pool.clone()),
+                State(backend.pipeline.clone()),
+                principal,
+                meta,
+                crate::error::ApiJson(crate::domain::deployments::NewDeployment {
+                    workflow_id,
+                    version: Some(version),
+                    environment,
+                }),
+            )
+            .await?;
+            Ok(deployment.id.to_string())
+        })
+    }
+
+    fn approve(&self, parts: Parts, deployment: String, comment: String) -> BoxFuture<()> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let _approved = rest::approve_deployment(
+                State(backend.auth.pool.clone()),
+                State(backend.pipeline.clone()),
+                principal,
+                meta,
+                Path(deployment),
+                crate::error::ApiJson(crate::domain::deployments::NewApproval { comment }),
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn roll_back(&self, parts: Parts, deployment: String) -> BoxFuture<String> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let (_, Json(rollback)) = rest::rollback_deployment(
+                State(backend.auth.pool.clone()),
+                State(backend.pipeline.clone()),
+                principal,
+                meta,
+                Path(deployment),
+            )
+            .await?;
+            Ok(rollback.id.to_string())
+        })
+    }
+}
+
+fn workflow_row(workflow: crate::domain::workflows::Workflow) -> WorkflowRow {
+    WorkflowRow {
+        id: workflow.id.to_string(),
+        tenant_id: workflow.tenant_id,
+        key: workflow.key,
+        name: workflow.name,
+        description: workflow.description,
+        latest_version: workflow.latest_version,
+        updated_at: workflow
+            .updated_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    }
+}
+
+fn environment_row(environment: crate::domain::deployments::Environment) -> EnvironmentRow {
+    EnvironmentRow {
+        name: environment.name,
+        approvals_required: environment.approvals_required,
+        approver_roles: environment
+            .approver_roles
+            .iter()
+            .map(|role| role.as_str().to_owned())
+            .collect(),
+        require_owner_approval: environment.require_owner_approval,
+        engine: match environment.engine {
+            crate::domain::deployments::EngineSettings::Embedded => "embedded".to_owned(),
+            crate::domain::deployments::EngineSettings::External { address, .. } => address,
+        },
+    }
+}
+
+/// Validation findings as lines for the page.
+fn diagnostic_lines(diagnostics: &serde_json::Value) -> Vec<String> {
+    diagnostics
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let text = |key: &str| item[key].as_str().unwrap_or_default().to_owned();
+                    let element = text("element_id");
+                    format!(
+                        "{} {}{}: {}",
+                        text("severity"),
+                        text("code"),
+                        if element.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" at {element}")
+                        },
+                        text("message")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

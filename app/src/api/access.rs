@@ -82,7 +82,7 @@ pub struct MemberView {
 
 /// Sets the failed server function's HTTP status from its error, so refusals are not 500s.
 #[cfg(feature = "ssr")]
-fn with_status<T>(
+pub(crate) fn with_status<T>(
     response: Option<leptos_axum::ResponseOptions>,
     result: Result<T, AppError>,
 ) -> Result<T, AppError> {
@@ -97,14 +97,14 @@ fn with_status<T>(
 
 /// What a server function needs: the control plane, the request, and where to set the status.
 #[cfg(feature = "ssr")]
-type Backend = (
+pub(crate) type Backend = (
     std::sync::Arc<dyn crate::api::ssr::ControlPlane>,
     http::request::Parts,
     Option<leptos_axum::ResponseOptions>,
 );
 
 #[cfg(feature = "ssr")]
-fn backend() -> Result<Backend, AppError> {
+pub(crate) fn backend() -> Result<Backend, AppError> {
     let context = use_context::<crate::api::ssr::ServerContext>().ok_or(AppError::Internal)?;
     let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
     // Taken now, before any await, while the server function's context is current.

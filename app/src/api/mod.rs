@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod status;
+pub mod workflows;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -14,6 +15,7 @@ pub mod ssr {
     use sqlx::PgPool;
 
     use super::access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView};
+    use super::workflows::{EnvironmentRow, WorkflowList, WorkflowView};
     use crate::error::AppResult;
 
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send>>;
@@ -59,6 +61,20 @@ pub mod ssr {
             role: String,
         ) -> BoxFuture<()>;
         fn remove_member(&self, request: Parts, tenant: String, user_id: String) -> BoxFuture<()>;
+        fn tenant_workflows(&self, request: Parts, tenant: String) -> BoxFuture<WorkflowList>;
+        fn environments(&self, request: Parts, tenant: String) -> BoxFuture<Vec<EnvironmentRow>>;
+        fn workflow(&self, request: Parts, id: String) -> BoxFuture<WorkflowView>;
+        /// Requests a deployment; returns its id.
+        fn deploy(
+            &self,
+            request: Parts,
+            workflow: String,
+            version: i32,
+            environment: String,
+        ) -> BoxFuture<String>;
+        fn approve(&self, request: Parts, deployment: String, comment: String) -> BoxFuture<()>;
+        /// Rolls the deployment back; returns the new deployment's id.
+        fn roll_back(&self, request: Parts, deployment: String) -> BoxFuture<String>;
     }
 
     /// Where the control plane's database lives; shown to operators on the status card.

@@ -314,6 +314,10 @@ pub fn TenantPage() -> impl IntoView {
         <h1>{move || format!("Tenant {}", tenant())}</h1>
         <p>
             <a href="/tenants">"All tenants"</a>
+            " · "
+            <a href=move || format!("/tenants/{}/workflows", tenant()) data-testid="workflows-link">
+                "Workflows"
+            </a>
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -4,3 +4,4 @@ pub mod access;
 pub mod home;
 pub mod not_found;
 pub mod sections;
+pub mod workflows;

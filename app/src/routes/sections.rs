@@ -39,21 +39,6 @@ pub fn StudioPage() -> impl IntoView {
 }
 
 #[component]
-pub fn DeploymentsPage() -> impl IntoView {
-    view! {
-        <NotYetAvailable
-            title="Deployments"
-            summary="Promotion of workflow versions through dev, staging and prod."
-            planned=&[
-                "Validation before deploy",
-                "Approvals for staging and prod; nobody approves their own request",
-                "Rollback to the previous version",
-            ]
-        />
-    }
-}
-
-#[component]
 pub fn MonitorPage() -> impl IntoView {
     view! {
         <NotYetAvailable

@@ -50,7 +50,7 @@ pub async fn check_credentials(
     let mut tx = db::begin_platform(pool).await?;
     let row = sqlx::query(
         "select id, password_hash, failed_logins, locked_until from users \
-         where lower(email) = lower($1) for update",
+         where lower(email) = lower($1) for no key update",
     )
     .bind(credentials.email.trim())
     .fetch_optional(&mut *tx)
@@ -129,7 +129,7 @@ pub async fn change_password(
     }
     let mut tx = db::begin_platform(pool).await?;
     let hash: Option<String> =
-        sqlx::query_scalar("select password_hash from users where id = $1 for update")
+        sqlx::query_scalar("select password_hash from users where id = $1 for no key update")
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?

@@ -5,9 +5,10 @@
 //! sends the browser to the provider; `GET /auth/oidc/callback` checks `state`, exchanges the
 //! code with the PKCE verifier, verifies the ID token (signature, issuer, audience, expiry,
 //! nonce) and signs the matching account in. An account is matched by the token's issuer and
-//! subject; failing that, by its verified email, which links the identity to the account (so
-//! an owner can add a colleague by email before their first SSO sign-in); failing both, a new
-//! account without tenants is created. Errors end at the sign-in page with a message, never
+//! subject; failing that, by its verified email, which links the identity to an account made
+//! for SSO (an owner added the colleague by email, without a password, before their first SSO
+//! sign-in) — never to one that has a password or is a platform administrator; failing both, a
+//! new account without tenants is created. Errors end at the sign-in page with a message, never
 //! with a half-made session.
 
 use std::time::{Duration, Instant};
@@ -72,6 +73,11 @@ pub enum SsoError {
     NoEmail,
     #[error("this email belongs to an account linked to another single sign-on identity")]
     Conflict,
+    #[error(
+        "this email belongs to an account that signs in with a password; sign in with it, or \
+         ask an administrator to link single sign-on"
+    )]
+    LinkRefused,
     #[error("the sign-in could not be completed")]
     Internal(#[source] anyhow::Error),
 }
@@ -223,16 +229,14 @@ impl Sso {
             .code
             .ok_or_else(|| SsoError::Provider("no authorization code".to_owned()))?;
 
-        let identity = match self.redeem(&flow, &code, false).await {
-            // The provider may have rotated its keys since the metadata was cached.
-            Err(SsoError::Verification(_)) => self.redeem(&flow, &code, true).await,
-            other => other,
-        };
-        Ok((identity?, flow.next))
+        Ok((self.redeem(&flow, &code).await?, flow.next))
     }
 
-    async fn redeem(&self, flow: &Flow, code: &str, refresh: bool) -> Result<Identity, SsoError> {
-        let client = self.client(self.metadata(refresh).await?)?;
+    /// Exchanges the code (once: a code is single-use) and verifies the ID token, against
+    /// freshly fetched keys if the cached ones do not verify it (the provider may have rotated
+    /// them).
+    async fn redeem(&self, flow: &Flow, code: &str) -> Result<Identity, SsoError> {
+        let client = self.client(self.metadata(false).await?)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|error| SsoError::Internal(error.into()))?
@@ -248,9 +252,17 @@ impl Sso {
         let id_token = response.id_token().ok_or_else(|| {
             SsoError::Verification(anyhow::anyhow!("the token response has no ID token"))
         })?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce.clone()))
-            .map_err(|error| SsoError::Verification(error.into()))?;
+        let nonce = Nonce::new(flow.nonce.clone());
+        let refreshed;
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims,
+            Err(_) => {
+                refreshed = self.client(self.metadata(true).await?)?;
+                id_token
+                    .claims(&refreshed.id_token_verifier(), &nonce)
+                    .map_err(|error| SsoError::Verification(error.into()))?
+            }
+        };
         Ok(Identity {
             issuer: claims.issuer().as_str().to_owned(),
             subject: claims.subject().as_str().to_owned(),
@@ -291,18 +303,28 @@ pub async fn account_for(pool: &PgPool, identity: &Identity) -> Result<Uuid, Sso
         .as_deref()
         .filter(|_| identity.email_verified)
         .ok_or(SsoError::NoEmail)?;
-    let by_email =
-        sqlx::query("select id, oidc_subject from users where lower(email) = lower($1) for update")
-            .bind(email)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(internal)?;
+    let by_email = sqlx::query(
+        "select u.id, u.oidc_subject, u.password_hash is not null as has_password, \
+         exists (select 1 from platform_admins a where a.user_id = u.id) as platform_admin \
+         from users u where lower(u.email) = lower($1) for no key update",
+    )
+    .bind(email)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal)?;
     let id = match by_email {
         Some(row) => {
             let id: Uuid = row.try_get("id").map_err(internal)?;
             let subject: Option<String> = row.try_get("oidc_subject").map_err(internal)?;
             if subject.is_some() {
                 return Err(SsoError::Conflict);
+            }
+            // An identity provider's word that it verified an email is not enough to take
+            // over an account that signs in with a password, or a platform administrator's.
+            let has_password: bool = row.try_get("has_password").map_err(internal)?;
+            let platform_admin: bool = row.try_get("platform_admin").map_err(internal)?;
+            if has_password || platform_admin {
+                return Err(SsoError::LinkRefused);
             }
             sqlx::query("update users set oidc_issuer = $2, oidc_subject = $3 where id = $1")
                 .bind(id)
@@ -356,9 +378,15 @@ struct Start {
 
 /// A path on this site to go to after signing in; anything else (another origin, a
 /// protocol-relative `//host`) becomes the tenants page.
+/// Browsers drop tabs and newlines while parsing a URL, so `/\t/evil.example` would become
+/// `//evil.example`: only printable ASCII is followed.
 fn safe_next(next: Option<String>) -> String {
     next.filter(|next| {
-        next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512
+        next.starts_with('/')
+            && !next.starts_with("//")
+            && !next.contains('\\')
+            && next.len() < 512
+            && next.bytes().all(|b| b.is_ascii_graphic())
     })
     .unwrap_or_else(|| "/tenants".to_owned())
 }
@@ -438,6 +466,9 @@ mod tests {
             "https://evil.example",
             "//evil.example",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
             "",
         ] {
             assert_eq!(safe_next(Some(hostile.into())), "/tenants", "{hostile}");

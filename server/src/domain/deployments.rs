@@ -107,6 +107,9 @@ pub enum EngineSettings {
         oauth_audience: Option<String>,
         /// Whether a client secret is stored.
         has_client_secret: bool,
+        /// The tenant id the engine is called with (`<default>` for a cluster without
+        /// multi-tenancy).
+        tenant_id: String,
     },
 }
 
@@ -132,13 +135,19 @@ pub struct EnvironmentUpdate {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub oauth_client_id: Option<String>,
-    /// Left out: the stored secret stays.
+    /// Left out: the stored secret stays, as long as the address, token URL and client id
+    /// stay the same (a secret is never sent anywhere it was not entered for).
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub oauth_client_secret: Option<String>,
     #[serde(default)]
     #[schema(max_length = 500)]
     pub oauth_audience: Option<String>,
+    /// For an external engine: the tenant id to call it with; `<default>` (the default) for a
+    /// cluster without multi-tenancy.
+    #[serde(default)]
+    #[schema(pattern = r"^(<default>|[A-Za-z0-9._-]{1,31})$")]
+    pub engine_tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -161,6 +170,8 @@ pub struct Deployment {
     pub error: Option<String>,
     pub process_definition_key: Option<i64>,
     pub process_version: Option<i32>,
+    /// When it reached `deployed`.
+    pub deployed_at: Option<DateTime<Utc>>,
     pub approvals: Vec<Approval>,
     /// Approvals still needed before it deploys (0 once it has them).
     pub approvals_missing: i32,
@@ -275,7 +286,7 @@ pub fn approvals_satisfied(environment: &Environment, approvals: &[Approval]) ->
 
 const ENVIRONMENT_COLUMNS: &str = "id, tenant_id, name, position, engine_kind, engine_address, \
     oauth_token_url, oauth_client_id, oauth_client_secret is not null as has_client_secret, \
-    oauth_audience, approvals_required, approver_roles, require_owner_approval";
+    oauth_audience, engine_tenant_id, approvals_required, approver_roles, require_owner_approval";
 
 fn environment_from_row(row: &PgRow) -> Result<Environment> {
     let kind: String = row.try_get("engine_kind")?;
@@ -286,6 +297,9 @@ fn environment_from_row(row: &PgRow) -> Result<Environment> {
             oauth_client_id: row.try_get("oauth_client_id")?,
             oauth_audience: row.try_get("oauth_audience")?,
             has_client_secret: row.try_get("has_client_secret")?,
+            tenant_id: row
+                .try_get::<Option<String>, _>("engine_tenant_id")?
+                .unwrap_or_else(|| "<default>".to_owned()),
         }
     } else {
         EngineSettings::Embedded
@@ -343,6 +357,17 @@ pub async fn environment(
     environment_from_row(&row)
 }
 
+/// The tenant id an environment's engine is called with: the tenant's own in the embedded
+/// engines (shared by all tenants), the configured one (by default `<default>`) outside.
+pub fn engine_tenant(environment: &Environment, tenant: &TenantId) -> TenantId {
+    match &environment.engine {
+        EngineSettings::Embedded => tenant.clone(),
+        EngineSettings::External { tenant_id, .. } => {
+            TenantId::new(tenant_id).unwrap_or_else(|_| tenant.clone())
+        }
+    }
+}
+
 /// The engine target and, for an external one, its secret, for the pipeline.
 pub async fn engine_secret(conn: &mut PgConnection, environment: Uuid) -> Result<Option<String>> {
     Ok(
@@ -387,6 +412,24 @@ pub async fn update_environment(
     }
     if update.approver_roles.is_empty() {
         return Err(FieldError::new("approver_roles", "name at least one role").into());
+    }
+    if update.require_owner_approval && !update.approver_roles.contains(&Role::Owner) {
+        return Err(FieldError::new(
+            "approver_roles",
+            "an owner's approval is required, so owners must be among the approvers",
+        )
+        .into());
+    }
+    let engine_tenant = optional_text("engine_tenant_id", update.engine_tenant_id, 31)?;
+    if let Some(engine_tenant) = &engine_tenant
+        && engine_tenant != "<default>"
+        && TenantId::new(engine_tenant).is_err()
+    {
+        return Err(FieldError::new(
+            "engine_tenant_id",
+            "must be <default> or at most 31 of A-Z a-z 0-9 . _ -",
+        )
+        .into());
     }
     let address = optional_text("engine_address", update.engine_address, 500)?;
     let token_url = optional_text("oauth_token_url", update.oauth_token_url, 500)?;
@@ -433,9 +476,13 @@ pub async fn update_environment(
         "update environments set approvals_required = $3, approver_roles = $4, \
          require_owner_approval = $5, engine_kind = $6, engine_address = $7, \
          oauth_token_url = $8, oauth_client_id = $9, \
-         oauth_client_secret = case when $6 = 'embedded' then null \
-                                    else coalesce($10, oauth_client_secret) end, \
-         oauth_audience = $11, updated_at = now() \
+         oauth_client_secret = case \
+             when $6 = 'embedded' then null \
+             when $10::text is not null then $10 \
+             when (engine_address, oauth_token_url, oauth_client_id) \
+                  is not distinct from ($7, $8, $9) then oauth_client_secret \
+             else null end, \
+         oauth_audience = $11, engine_tenant_id = $12, updated_at = now() \
          where tenant_id = $1 and name = $2",
     )
     .bind(tenant.as_str())
@@ -449,6 +496,7 @@ pub async fn update_environment(
     .bind(client_id.filter(|_| external))
     .bind(secret.filter(|_| external))
     .bind(audience.filter(|_| external))
+    .bind(engine_tenant.filter(|_| external))
     .execute(&mut *conn)
     .await?;
     let after = environment(conn, tenant, name).await?;
@@ -471,7 +519,7 @@ pub async fn update_environment(
 const DEPLOYMENT_SELECT: &str = "select d.id, d.tenant_id, d.workflow_id, w.key as workflow_key, \
     v.version, d.version_id, e.name as environment, d.environment_id, d.state, \
     d.requested_by_label, d.requested_by, d.rollback_of, d.diagnostics, d.error, \
-    d.process_definition_key, d.process_version, d.created_at, d.updated_at \
+    d.process_definition_key, d.process_version, d.deployed_at, d.created_at, d.updated_at \
     from deployments d \
     join workflows w on w.id = d.workflow_id \
     join workflow_versions v on v.id = d.version_id \
@@ -512,6 +560,7 @@ async fn deployment_from_row(conn: &mut PgConnection, row: &PgRow) -> Result<Dep
         error: row.try_get("error")?,
         process_definition_key: row.try_get("process_definition_key")?,
         process_version: row.try_get("process_version")?,
+        deployed_at: row.try_get("deployed_at")?,
         approvals,
         approvals_missing,
         created_at: row.try_get("created_at")?,
@@ -694,7 +743,9 @@ pub async fn transition(
         "update deployments set state = $3, \
          diagnostics = coalesce($4, diagnostics), error = coalesce($5, error), \
          process_definition_key = coalesce($6, process_definition_key), \
-         process_version = coalesce($7, process_version), updated_at = now() \
+         process_version = coalesce($7, process_version), \
+         deployed_at = case when $3 = 'deployed' then now() else deployed_at end, \
+         updated_at = now() \
          where tenant_id = $1 and id = $2",
     )
     .bind(tenant.as_str())
@@ -738,7 +789,11 @@ pub async fn approve(
     actor: &Actor,
 ) -> Result<(Deployment, bool)> {
     if approval.comment.chars().count() > 2000 || approval.comment.contains('\0') {
-        return Err(FieldError::new("comment", "must be at most 2000 characters").into());
+        return Err(FieldError::new(
+            "comment",
+            "must be at most 2000 characters, without NUL characters",
+        )
+        .into());
     }
     lock_active(conn, tenant).await?;
     sqlx::query("select 1 from deployments where tenant_id = $1 and id = $2 for no key update")
@@ -790,7 +845,7 @@ pub async fn active(
     let row = sqlx::query(&format!(
         "{DEPLOYMENT_SELECT} where d.tenant_id = $1 and d.workflow_id = $2 \
          and d.environment_id = $3 and d.state = 'deployed' \
-         order by d.updated_at desc, d.created_at desc limit 1"
+         order by d.deployed_at desc limit 1"
     ))
     .bind(tenant.as_str())
     .bind(workflow)
@@ -803,26 +858,30 @@ pub async fn active(
     }
 }
 
-/// The version a rollback of `deployment` returns to: the newest other version that was
-/// deployed to the same environment before it.
+/// The version a rollback of `deployment` returns to: the other version that was deployed to
+/// the same environment most recently before it (by when each was deployed, not requested:
+/// approvals can make the two orders differ).
 pub async fn rollback_target(
     conn: &mut PgConnection,
     tenant: &TenantId,
     deployment: &Deployment,
 ) -> Result<Option<i32>> {
+    let Some(deployed_at) = deployment.deployed_at else {
+        return Ok(None);
+    };
     let version: Option<i32> = sqlx::query_scalar(
         "select v.version from deployments d join workflow_versions v on v.id = d.version_id \
          join environments e on e.id = d.environment_id \
          where d.tenant_id = $1 and d.workflow_id = $2 and e.name = $3 \
          and d.state in ('deployed', 'rolled_back') and d.version_id <> $4 \
-         and d.created_at < $5 \
-         order by d.created_at desc limit 1",
+         and d.deployed_at < $5 \
+         order by d.deployed_at desc limit 1",
     )
     .bind(tenant.as_str())
     .bind(deployment.workflow_id)
     .bind(&deployment.environment)
     .bind(deployment.version_id)
-    .bind(deployment.created_at)
+    .bind(deployed_at)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(version)
@@ -1043,6 +1102,7 @@ mod tests {
             error: None,
             process_definition_key: None,
             process_version: None,
+            deployed_at: None,
             approvals: vec![],
             approvals_missing: 2,
             created_at: Utc::now(),

@@ -148,8 +148,8 @@ pub struct ParsedBpmn {
 /// Why a BPMN document cannot be stored; carries the element when one is to blame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BpmnProblem {
-    /// `bpmn_unreadable`, `bpmn_no_executable_process`, `bpmn_several_processes` or
-    /// `bpmn_process_id_changed`.
+    /// `bpmn_unreadable`, `bpmn_no_executable_process`, `bpmn_several_processes`,
+    /// `bpmn_invalid_process_id` or `bpmn_process_id_changed`.
     pub code: &'static str,
     pub message: String,
     pub element_id: Option<String>,
@@ -192,6 +192,25 @@ pub fn parse_bpmn(xml: &str) -> std::result::Result<ParsedBpmn, BpmnProblem> {
         }
     };
     let process_id = process.id.as_str().to_owned();
+    // What the workflows table and Zeebe's bpmnProcessId accept.
+    let valid_id = process_id.len() <= 200
+        && process_id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && process_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid_id {
+        return Err(BpmnProblem {
+            code: "bpmn_invalid_process_id",
+            message: format!(
+                "the process id {process_id:?} must start with a letter or _ and have at most \
+                 200 of A-Z a-z 0-9 . _ -"
+            ),
+            element_id: Some(process_id),
+        });
+    }
     let process_name = process.name.clone();
     Ok(ParsedBpmn {
         definitions,
@@ -771,5 +790,10 @@ mod tests {
         assert_eq!(problem.code, "bpmn_several_processes");
         assert_eq!(problem.element_id.as_deref(), Some("second"));
         assert_eq!(parse_bpmn("<not-bpmn").unwrap_err().code, "bpmn_unreadable");
+        let umlaut = ORDER.replace(r#"id="order""#, r#"id="Bestellung_ä""#);
+        assert_eq!(
+            parse_bpmn(&umlaut).unwrap_err().code,
+            "bpmn_invalid_process_id"
+        );
     }
 }

@@ -3,4 +3,5 @@
 pub mod api;
 pub mod health;
 pub mod openapi;
+pub mod uploads;
 pub mod workflows;

@@ -6,11 +6,12 @@
 //! tenant the caller is not in answers "not found", exactly like an id that does not exist),
 //! and only then opens the tenant transaction.
 
+use std::sync::Arc;
+
 use axum::{
     Json, Router,
     extract::{Path, State},
     http::StatusCode,
-    response::IntoResponse,
     routing::{delete, get, post, put},
 };
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ use crate::{
         },
     },
     error::{ApiError, ApiJson, ApiQuery, ErrorBody, Result},
-    pipeline,
+    pipeline::{self, Pipeline},
     startup::AppState,
 };
 
@@ -169,8 +170,8 @@ fn path_uuid(raw: &str, what: &'static str) -> Result<Uuid> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TenantFilter {
-    tenant: Option<String>,
+pub(crate) struct TenantFilter {
+    pub(crate) tenant: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows",
@@ -180,7 +181,7 @@ struct TenantFilter {
         (status = 404, description = "No such tenant, or the caller is not a member of it", body = ErrorBody),
         (status = 422, description = "The tenant must be named", body = ErrorBody),
     ))]
-async fn list_workflows(
+pub(crate) async fn list_workflows(
     State(pool): State<PgPool>,
     principal: Principal,
     ApiQuery(filter): ApiQuery<TenantFilter>,
@@ -196,8 +197,8 @@ async fn list_workflows(
 /// A workflow with its first version.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedWorkflow {
-    workflow: Workflow,
-    version: VersionSummary,
+    pub workflow: Workflow,
+    pub version: VersionSummary,
 }
 
 #[utoipa::path(post, path = "/api/v1/workflows", tag = "workflows",
@@ -208,12 +209,12 @@ pub struct CreatedWorkflow {
         (status = 409, description = "The process has a workflow already, the workflow quota is used up (`quota_exceeded`), or the tenant is suspended", body = ErrorBody),
         (status = 422, description = "The BPMN cannot be read or has not exactly one executable process (`element_id` names the element), or a field is invalid", body = ErrorBody),
     ))]
-async fn create_workflow(
+pub(crate) async fn create_workflow(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
     ApiJson(new): ApiJson<NewWorkflow>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<CreatedWorkflow>)> {
     let tenant = chosen_tenant(&principal, new.tenant_id.as_deref())?;
     authorize(&principal, Action::EditWorkflows, Resource::Tenant(&tenant))?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
@@ -232,7 +233,7 @@ async fn create_workflow(
         (status = 200, description = "The workflow", body = Workflow),
         (status = 404, description = "No such workflow in the caller's tenants", body = ErrorBody),
     ))]
-async fn get_workflow(
+pub(crate) async fn get_workflow(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(workflow): Path<String>,
@@ -254,7 +255,7 @@ async fn get_workflow(
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
-async fn update_workflow(
+pub(crate) async fn update_workflow(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
@@ -276,7 +277,7 @@ async fn update_workflow(
         (status = 404, description = "No such workflow in the caller's tenants", body = ErrorBody),
         (status = 409, description = "It has deployments, or the tenant is suspended", body = ErrorBody),
     ))]
-async fn delete_workflow(
+pub(crate) async fn delete_workflow(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
@@ -296,7 +297,7 @@ async fn delete_workflow(
         (status = 200, description = "Versions, newest first, with author, message and time", body = Vec<VersionSummary>),
         (status = 404, description = "No such workflow in the caller's tenants", body = ErrorBody),
     ))]
-async fn list_versions(
+pub(crate) async fn list_versions(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(workflow): Path<String>,
@@ -319,13 +320,13 @@ async fn list_versions(
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
         (status = 422, description = "The BPMN cannot be read, or is another process (`element_id` names it)", body = ErrorBody),
     ))]
-async fn add_version(
+pub(crate) async fn add_version(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
     Path(workflow): Path<String>,
     ApiJson(new): ApiJson<NewVersion>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<VersionSummary>)> {
     let id = path_uuid(&workflow, "workflow")?;
     let tenant = workflow_tenant(&pool, &principal, id, Action::EditWorkflows).await?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
@@ -349,7 +350,7 @@ async fn add_version(
         (status = 200, description = "The version with its BPMN XML", body = Version),
         (status = 404, description = "No such workflow or version in the caller's tenants", body = ErrorBody),
     ))]
-async fn get_version(
+pub(crate) async fn get_version(
     State(pool): State<PgPool>,
     principal: Principal,
     Path((workflow, version)): Path<(String, String)>,
@@ -369,7 +370,7 @@ async fn get_version(
         (status = 200, description = "Instances started through the control plane, newest first", body = Vec<Execution>),
         (status = 404, description = "No such workflow in the caller's tenants", body = ErrorBody),
     ))]
-async fn list_executions(
+pub(crate) async fn list_executions(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(workflow): Path<String>,
@@ -392,14 +393,15 @@ async fn list_executions(
         (status = 422, description = "The variables cannot be stored (NUL characters, over 1 MiB), or the engine refused the instance", body = ErrorBody),
         (status = 503, description = "The engine cannot be reached", body = ErrorBody),
     ))]
-async fn start_execution(
-    State(state): State<AppState>,
+pub(crate) async fn start_execution(
+    State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
     principal: Principal,
     meta: RequestMeta,
     Path(workflow): Path<String>,
     ApiJson(new): ApiJson<NewExecution>,
-) -> Result<impl IntoResponse> {
-    let pool = &state.pool;
+) -> Result<(StatusCode, Json<Execution>)> {
+    let pool = &pool;
     let id = path_uuid(&workflow, "workflow")?;
     let tenant = workflow_tenant(pool, &principal, id, Action::StartExecution).await?;
     deployments::validate_variables(&new.variables)?;
@@ -417,40 +419,56 @@ async fn start_execution(
     let secret = deployments::engine_secret(&mut tx, environment.id).await?;
     tx.commit().await?;
 
-    let client = state
-        .pipeline
+    let client = pipeline
         .engines()
         .client(&pipeline::target(&environment, secret))
         .await?;
     let variables = serde_json::Value::Object(new.variables);
     let created = client
         .create_instance(
-            &tenant,
+            &deployments::engine_tenant(&environment, &tenant),
             active.process_definition_key.unwrap_or_default(),
             &variables,
         )
         .await?;
 
-    let mut tx = db::begin_tenant(pool, &tenant, principal.user_id).await?;
-    let execution = deployments::record_execution(
-        &mut tx,
-        &tenant,
-        &active,
-        environment.id,
-        created.process_instance_key,
-        variables,
-        &meta.actor(&principal),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(execution)))
+    let recorded = async {
+        let mut tx = db::begin_tenant(pool, &tenant, principal.user_id).await?;
+        let execution = deployments::record_execution(
+            &mut tx,
+            &tenant,
+            &active,
+            environment.id,
+            created.process_instance_key,
+            variables,
+            &meta.actor(&principal),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(execution)
+    }
+    .await;
+    match recorded {
+        Ok(execution) => Ok((StatusCode::CREATED, Json(execution))),
+        Err(error) => {
+            // Nothing runs that the control plane has no record of.
+            if let Err(cancel) = client.cancel_instance(created.process_instance_key).await {
+                tracing::error!(
+                    process_instance_key = created.process_instance_key,
+                    %cancel,
+                    "an instance was started but could not be recorded or cancelled"
+                );
+            }
+            Err(error)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DeploymentFilter {
-    tenant: Option<String>,
-    workflow_id: Option<Uuid>,
+pub(crate) struct DeploymentFilter {
+    pub(crate) tenant: Option<String>,
+    pub(crate) workflow_id: Option<Uuid>,
 }
 
 #[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments",
@@ -463,7 +481,7 @@ struct DeploymentFilter {
         (status = 404, description = "No such tenant, or the caller is not a member of it", body = ErrorBody),
         (status = 422, description = "The tenant must be named", body = ErrorBody),
     ))]
-async fn list_deployments(
+pub(crate) async fn list_deployments(
     State(pool): State<PgPool>,
     principal: Principal,
     ApiQuery(filter): ApiQuery<DeploymentFilter>,
@@ -483,25 +501,26 @@ async fn list_deployments(
         (status = 404, description = "No such workflow, version or environment in the caller's tenants", body = ErrorBody),
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
     ))]
-async fn request_deployment(
-    State(state): State<AppState>,
+pub(crate) async fn request_deployment(
+    State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
     principal: Principal,
     meta: RequestMeta,
     ApiJson(new): ApiJson<NewDeployment>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<Deployment>)> {
     let tenant = workflow_tenant(
-        &state.pool,
+        &pool,
         &principal,
         new.workflow_id,
         Action::RequestDeployment,
     )
     .await?;
-    let mut tx = db::begin_tenant(&state.pool, &tenant, principal.user_id).await?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let deployment =
         deployments::request(&mut tx, &tenant, &new, None, &meta.actor(&principal)).await?;
     tx.commit().await?;
-    state.pipeline.publish(&deployment);
-    state.pipeline.spawn(tenant, deployment.id);
+    pipeline.publish(&deployment);
+    pipeline.spawn(tenant, deployment.id);
     Ok((StatusCode::ACCEPTED, Json(deployment)))
 }
 
@@ -511,7 +530,7 @@ async fn request_deployment(
         (status = 200, description = "The deployment with its diagnostics and approvals", body = Deployment),
         (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
     ))]
-async fn get_deployment(
+pub(crate) async fn get_deployment(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(deployment): Path<String>,
@@ -540,7 +559,7 @@ pub struct DeploymentStatus {
         (status = 200, description = "Its state", body = DeploymentStatus),
         (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
     ))]
-async fn deployment_status(
+pub(crate) async fn deployment_status(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(deployment): Path<String>,
@@ -561,7 +580,7 @@ async fn deployment_status(
         (status = 200, description = "Its approvals", body = Vec<deployments::Approval>),
         (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
     ))]
-async fn list_approvals(
+pub(crate) async fn list_approvals(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(deployment): Path<String>,
@@ -575,19 +594,21 @@ async fn list_approvals(
     request_body = NewApproval,
     responses(
         (status = 201, description = "Approved; with enough approvals it deploys", body = Deployment),
+        (status = 422, description = "The comment is too long or contains NUL characters", body = ErrorBody),
         (status = 403, description = "Not an approver here: the requester, an approver already, a role the environment does not count, or not awaiting approval", body = ErrorBody),
         (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
     ))]
-async fn approve_deployment(
-    State(state): State<AppState>,
+pub(crate) async fn approve_deployment(
+    State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
     principal: Principal,
     meta: RequestMeta,
     Path(deployment): Path<String>,
     ApiJson(approval): ApiJson<NewApproval>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<Deployment>)> {
     let id = path_uuid(&deployment, "deployment")?;
-    let tenant = deployment_tenant(&state.pool, &principal, id, Action::ApproveDeployment).await?;
+    let tenant = deployment_tenant(&pool, &principal, id, Action::ApproveDeployment).await?;
     let approver = principal.user_id.ok_or_else(|| {
         ApiError::Forbidden("approvals are given by people, not API tokens".to_owned())
     })?;
@@ -598,7 +619,7 @@ async fn approve_deployment(
     }
     // A platform administrator outside the tenant approves with an owner's standing.
     let role = principal.role_in(&tenant).unwrap_or(Role::Owner);
-    let mut tx = db::begin_tenant(&state.pool, &tenant, principal.user_id).await?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let (approved, ready) = deployments::approve(
         &mut tx,
         &tenant,
@@ -623,9 +644,9 @@ async fn approve_deployment(
         approved
     };
     tx.commit().await?;
-    state.pipeline.publish(&approved);
+    pipeline.publish(&approved);
     if ready {
-        state.pipeline.spawn(tenant, id);
+        pipeline.spawn(tenant, id);
     }
     Ok((StatusCode::CREATED, Json(approved)))
 }
@@ -637,15 +658,16 @@ async fn approve_deployment(
         (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
         (status = 409, description = "It is not the active deployment, no earlier version was deployed there, or the tenant is suspended", body = ErrorBody),
     ))]
-async fn rollback_deployment(
-    State(state): State<AppState>,
+pub(crate) async fn rollback_deployment(
+    State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
     principal: Principal,
     meta: RequestMeta,
     Path(deployment): Path<String>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<Deployment>)> {
     let id = path_uuid(&deployment, "deployment")?;
-    let tenant = deployment_tenant(&state.pool, &principal, id, Action::RollbackDeployment).await?;
-    let mut tx = db::begin_tenant(&state.pool, &tenant, principal.user_id).await?;
+    let tenant = deployment_tenant(&pool, &principal, id, Action::RollbackDeployment).await?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let current = deployments::get(&mut tx, &tenant, id).await?;
     let environment = deployments::environment(&mut tx, &tenant, &current.environment).await?;
     let active = deployments::active(&mut tx, &tenant, current.workflow_id, environment.id).await?;
@@ -677,15 +699,15 @@ async fn rollback_deployment(
     )
     .await?;
     tx.commit().await?;
-    state.pipeline.publish(&rollback);
-    state.pipeline.spawn(tenant, rollback.id);
+    pipeline.publish(&rollback);
+    pipeline.spawn(tenant, rollback.id);
     Ok((StatusCode::ACCEPTED, Json(rollback)))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/environments", tag = "environments",
     params(("tenant" = String, Path, description = "The tenant's id")),
     responses((status = 200, description = "Environments in promotion order", body = Vec<Environment>)))]
-async fn list_environments(
+pub(crate) async fn list_environments(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(tenant): Path<String>,
@@ -709,8 +731,8 @@ async fn list_environments(
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
-async fn update_environment(
-    State(state): State<AppState>,
+pub(crate) async fn update_environment(
+    State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
     Path((tenant, environment)): Path<(String, String)>,
@@ -722,7 +744,7 @@ async fn update_environment(
         Action::ManageEnvironments,
         Resource::Tenant(&tenant),
     )?;
-    let mut tx = db::begin_tenant(&state.pool, &tenant, principal.user_id).await?;
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let updated = deployments::update_environment(
         &mut tx,
         &tenant,
@@ -738,7 +760,7 @@ async fn update_environment(
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/job-types", tag = "environments",
     params(("tenant" = String, Path, description = "The tenant's id")),
     responses((status = 200, description = "Job types the tenant's own workers serve (connectors need no declaration)", body = Vec<JobType>)))]
-async fn list_job_types(
+pub(crate) async fn list_job_types(
     State(pool): State<PgPool>,
     principal: Principal,
     Path(tenant): Path<String>,
@@ -759,13 +781,13 @@ async fn list_job_types(
         (status = 409, description = "Declared already, or the tenant is suspended", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
-async fn add_job_type(
+pub(crate) async fn add_job_type(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,
     Path(tenant): Path<String>,
     ApiJson(job_type): ApiJson<JobType>,
-) -> Result<impl IntoResponse> {
+) -> Result<(StatusCode, Json<JobType>)> {
     let tenant = path_tenant(&tenant)?;
     authorize(
         &principal,
@@ -788,7 +810,7 @@ async fn add_job_type(
         (status = 204, description = "Removed"),
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
     ))]
-async fn remove_job_type(
+pub(crate) async fn remove_job_type(
     State(pool): State<PgPool>,
     principal: Principal,
     meta: RequestMeta,

@@ -719,3 +719,152 @@ async fn another_tenants_workflows_and_deployments_are_not_found() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_engine_secret_is_never_shown_and_does_not_follow_a_new_target() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let put = |body: Value| {
+        owner
+            .put(app.url("/api/v1/tenants/acme/environments/prod"))
+            .json(&body)
+            .send()
+    };
+    let external = |token_url: &str, secret: Option<&str>| {
+        let mut body = json!({
+            "approvals_required": 2,
+            "approver_roles": ["owner", "editor"],
+            "require_owner_approval": true,
+            "engine_kind": "external",
+            "engine_address": "https://zeebe.example.com:443",
+            "oauth_token_url": token_url,
+            "oauth_client_id": "astraflow",
+            "oauth_audience": "zeebe-api",
+        });
+        if let Some(secret) = secret {
+            body["oauth_client_secret"] = json!(secret);
+        }
+        body
+    };
+    let saved = json_of(
+        put(external(
+            "https://login.example.com/oauth/token",
+            Some("s3cret"),
+        ))
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(saved["engine"]["kind"], "external");
+    assert_eq!(saved["engine"]["has_client_secret"], true);
+    assert_eq!(saved["engine"]["tenant_id"], "<default>");
+    assert!(!saved.to_string().contains("s3cret"), "{saved}");
+
+    // The same target without a secret keeps it.
+    let kept = json_of(
+        put(external("https://login.example.com/oauth/token", None))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(kept["engine"]["has_client_secret"], true);
+    // A new token URL without a new secret drops it: it was entered for the old one.
+    let moved = json_of(
+        put(external("https://elsewhere.example.net/token", None))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(moved["engine"]["has_client_secret"], false);
+
+    // Neither the API nor the audit trail ever carries the secret.
+    let audit = owner
+        .get(app.url("/api/v1/tenants/acme/audit?limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("environment.update"));
+    assert!(!audit.contains("s3cret"));
+
+    // A policy that can never be met is refused.
+    let unsatisfiable = put(json!({
+        "approvals_required": 1,
+        "approver_roles": ["editor"],
+        "require_owner_approval": true,
+        "engine_kind": "embedded",
+    }))
+    .await
+    .unwrap();
+    let body = json_of(unsatisfiable, 422).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("owners"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rollback_in_an_environment_with_approvals_waits_for_them() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    declare_payments(&app, &owner).await;
+    let editor = member(&app, &owner, "editor@example.com", "editor").await;
+    let workflow = create_workflow(&app, &editor, &order_bpmn("v1")).await;
+    let id = workflow["id"].as_str().unwrap();
+    let added = editor
+        .post(app.url(&format!("/api/v1/workflows/{id}/versions")))
+        .json(&json!({ "bpmn_xml": order_bpmn("v2") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    // staging needs one approval; the owner gives it for both versions.
+    let mut last = String::new();
+    for version in [1, 2] {
+        let requested = deploy(
+            &app,
+            &editor,
+            json!({ "workflow_id": id, "environment": "staging", "version": version }),
+        )
+        .await;
+        let deployment = requested["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            settled(&app, &editor, &deployment).await["state"],
+            "awaiting_approval"
+        );
+        let approved = owner
+            .post(app.url(&format!("/api/v1/deployments/{deployment}/approvals")))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(approved.status(), 201);
+        assert_eq!(
+            settled(&app, &editor, &deployment).await["state"],
+            "deployed"
+        );
+        last = deployment;
+    }
+    let rollback = json_of(
+        editor
+            .post(app.url(&format!("/api/v1/deployments/{last}/rollback")))
+            .send()
+            .await
+            .unwrap(),
+        202,
+    )
+    .await;
+    let waiting = settled(&app, &editor, rollback["id"].as_str().unwrap()).await;
+    assert_eq!(
+        waiting["state"], "awaiting_approval",
+        "an editor cannot roll back alone"
+    );
+    assert_eq!(waiting["version"], 1);
+    app.stop().await;
+}

@@ -310,3 +310,36 @@ async fn without_a_provider_configured_sso_says_so() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sso_never_takes_over_an_account_that_has_a_password() {
+    let (app, _provider, _dir) = app_with_sso().await;
+    app.create_user("carol@example.test", PASSWORD, false).await;
+    let browser = app.browser();
+    let started = browser
+        .get(app.url("/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    let to_interaction = browser.get(location(&started)).send().await.unwrap();
+    let page = browser.get(location(&to_interaction)).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let action = attribute_after(&html, "<form", "action").to_owned();
+    let submitted = browser
+        .post(&action)
+        .form(&[
+            ("prompt", "login"),
+            ("login", "carol@example.test"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let resumed = browser.get(location(&submitted)).send().await.unwrap();
+    let finished = browser.get(location(&resumed)).send().await.unwrap();
+    let back = location(&finished);
+    assert!(back.starts_with(&app.url("/login?sso_error=")), "{back}");
+    assert!(back.contains("password"), "{back}");
+    assert_eq!(me(&browser, &app).await.0, 401);
+    app.stop().await;
+}

@@ -1,0 +1,154 @@
+//! BPMN file uploads from the pages: plain HTML multipart forms, so importing works before the
+//! page has hydrated and needs no script to read the file. Each handler hands the document to
+//! the same REST handler the API uses and answers with a redirect: to the workflow on success,
+//! back to the form's page with the reason otherwise.
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Multipart, Path, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+};
+use sqlx::PgPool;
+
+use crate::{
+    auth::{Principal, RequestMeta},
+    domain::workflows::{MAX_BPMN_BYTES, NewVersion, NewWorkflow},
+    error::{ApiError, ApiJson},
+    routes::workflows as rest,
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenants/{tenant}/workflows/import", post(import_workflow))
+        .route(
+            "/workflows/{workflow}/versions/import",
+            post(import_version),
+        )
+        // Room for the largest document we store plus the form's other fields.
+        .layer(DefaultBodyLimit::max(MAX_BPMN_BYTES + 64 * 1024))
+}
+
+/// The form's file (as text) and message.
+struct Upload {
+    xml: String,
+    message: Option<String>,
+}
+
+async fn read_upload(mut form: Multipart) -> Result<Upload, String> {
+    let mut xml = None;
+    let mut message = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|error| format!("the upload was cut off or malformed: {error}"))?
+    {
+        match field.name() {
+            Some("file") => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|error| format!("the file could not be read: {error}"))?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| "the file is not UTF-8 text (a BPMN file is XML)".to_owned())?;
+                xml = Some(text);
+            }
+            Some("message") => {
+                let text = field.text().await.map_err(|error| error.to_string())?;
+                message = Some(text).filter(|text| !text.trim().is_empty());
+            }
+            _ => {}
+        }
+    }
+    let xml = xml
+        .filter(|xml| !xml.trim().is_empty())
+        .ok_or_else(|| "choose a BPMN file to import".to_owned())?;
+    Ok(Upload { xml, message })
+}
+
+fn back_with_error(page: &str, message: &str) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", message)
+        .finish();
+    Redirect::to(&format!("{page}?{query}")).into_response()
+}
+
+fn refused(page: &str, error: &ApiError) -> Response {
+    match error {
+        ApiError::Unauthenticated => Redirect::to("/login").into_response(),
+        other => back_with_error(page, &other.to_string()),
+    }
+}
+
+async fn import_workflow(
+    State(pool): State<PgPool>,
+    principal: Result<Principal, ApiError>,
+    meta: RequestMeta,
+    Path(tenant): Path<String>,
+    form: Multipart,
+) -> Response {
+    let page = format!("/tenants/{tenant}/workflows");
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(error) => return refused(&page, &error),
+    };
+    let upload = match read_upload(form).await {
+        Ok(upload) => upload,
+        Err(message) => return back_with_error(&page, &message),
+    };
+    let created = rest::create_workflow(
+        State(pool),
+        principal,
+        meta,
+        ApiJson(NewWorkflow {
+            tenant_id: Some(tenant),
+            name: None,
+            description: None,
+            bpmn_xml: upload.xml,
+            message: upload.message,
+        }),
+    )
+    .await;
+    match created {
+        Ok((_, Json(created))) => {
+            Redirect::to(&format!("/workflows/{}", created.workflow.id)).into_response()
+        }
+        Err(error) => refused(&page, &error),
+    }
+}
+
+async fn import_version(
+    State(pool): State<PgPool>,
+    principal: Result<Principal, ApiError>,
+    meta: RequestMeta,
+    Path(workflow): Path<String>,
+    form: Multipart,
+) -> Response {
+    let page = format!("/workflows/{workflow}");
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(error) => return refused(&page, &error),
+    };
+    let upload = match read_upload(form).await {
+        Ok(upload) => upload,
+        Err(message) => return back_with_error(&page, &message),
+    };
+    let added = rest::add_version(
+        State(pool),
+        principal,
+        meta,
+        Path(workflow.clone()),
+        ApiJson(NewVersion {
+            bpmn_xml: upload.xml,
+            message: upload.message,
+        }),
+    )
+    .await;
+    match added {
+        Ok((_, Json(version))) => {
+            Redirect::to(&format!("{page}?imported={}", version.version)).into_response()
+        }
+        Err(error) => refused(&page, &error),
+    }
+}
