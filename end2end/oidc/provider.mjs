@@ -36,6 +36,18 @@ const clientId = required('OIDC_CLIENT_ID');
 const clientSecret = required('OIDC_CLIENT_SECRET');
 const redirectUris = required('OIDC_REDIRECT_URIS').split(',').map((uri) => uri.trim()).filter(Boolean);
 const issuer = `http://127.0.0.1:${port}`;
+// Optionally a machine client for the client-credentials grant, as a Camunda 8 cluster's OAuth
+// server issues tokens to the control plane (OIDC_SERVICE_CLIENT_ID, OIDC_SERVICE_CLIENT_SECRET).
+const serviceClient = process.env.OIDC_SERVICE_CLIENT_ID
+  ? [{
+    client_id: process.env.OIDC_SERVICE_CLIENT_ID,
+    client_secret: required('OIDC_SERVICE_CLIENT_SECRET'),
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_post',
+  }]
+  : [];
 
 // "ada.lovelace@example.test" -> "Ada Lovelace", "bob" -> "Bob".
 function nameFrom(login) {
@@ -57,7 +69,7 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
     // oidc-provider takes the secret in the body (client_secret_post) for this client as well.
     token_endpoint_auth_method: 'client_secret_basic',
-  }],
+  }, ...serviceClient],
   // Confidential clients may skip PKCE by default; ours must not (S256 is the only method).
   pkce: { required: () => true },
   async findAccount(_ctx, sub) {
@@ -99,9 +111,10 @@ const provider = new Provider(issuer, {
   features: {
     // The built-in login (and consent) pages: accept any login, check no password.
     devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
   },
   // Lifetimes in seconds, set so oidc-provider does not print a notice about each default.
-  ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, AccessToken: 3600, IdToken: 3600 },
+  ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, AccessToken: 3600, IdToken: 3600, ClientCredentials: 600 },
   jwks: { keys: [{ ...signingKey, use: 'sig', alg: 'RS256' }] },
   // Cookies are signed with these. Over plain http oidc-provider leaves them not `Secure`
   // (it only adds that when the request is https), so http://127.0.0.1 works as is.

@@ -17,6 +17,9 @@ use crate::helpers::{TestApp, create_database, shared_tempdir, test_config};
 const CLIENT_ID: &str = "astraflow-test";
 const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
 const PASSWORD: &str = "correct horse battery";
+/// A machine client for the client-credentials grant, as a cluster's OAuth server has.
+const SERVICE_CLIENT_ID: &str = "astraflow-control-plane";
+const SERVICE_CLIENT_SECRET: &str = "a-service-secret-for-tests-only";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -42,6 +45,8 @@ impl Provider {
             .env("OIDC_CLIENT_ID", CLIENT_ID)
             .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
             .env("OIDC_REDIRECT_URIS", redirect_uri)
+            .env("OIDC_SERVICE_CLIENT_ID", SERVICE_CLIENT_ID)
+            .env("OIDC_SERVICE_CLIENT_SECRET", SERVICE_CLIENT_SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -341,5 +346,114 @@ async fn sso_never_takes_over_an_account_that_has_a_password() {
     assert!(back.starts_with(&app.url("/login?sso_error=")), "{back}");
     assert!(back.contains("password"), "{back}");
     assert_eq!(me(&browser, &app).await.0, 401);
+    app.stop().await;
+}
+
+/// An environment pointed at an external Zeebe gateway with OAuth client credentials: the
+/// server fetches a token from a real OAuth server (oidc-provider's client-credentials grant)
+/// and deploys over gRPC to the gateway, as it would to a Camunda 8 cluster. The gateway here is
+/// one of our engines on loopback standing in for the cluster; it does not check tokens, so a
+/// wrong secret shows up as the token request failing.
+#[tokio::test]
+async fn deployments_reach_an_external_engine_with_an_oauth_token() {
+    let (app, provider, _dir) = app_with_sso().await;
+    app.create_user("owner@example.com", PASSWORD, true).await;
+    let owner = app.sign_in("owner@example.com", PASSWORD).await;
+    let created = owner
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "acme", "name": "Acme" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let cluster = app.engines.embedded("stand-in-cluster").await.unwrap();
+    let point_at_cluster = |secret: &str| {
+        owner
+            .put(app.url("/api/v1/tenants/acme/environments/staging"))
+            .json(&json!({
+                "approvals_required": 0,
+                "approver_roles": ["owner"],
+                "require_owner_approval": false,
+                "engine_kind": "external",
+                "engine_address": format!("http://{cluster}"),
+                "oauth_token_url": format!("{}/token", provider.issuer),
+                "oauth_client_id": SERVICE_CLIENT_ID,
+                "oauth_client_secret": secret,
+            }))
+            .send()
+    };
+    let xml = r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><bpmn:process id="remote" isExecutable="true"><bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent><bpmn:endEvent id="e"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e" /></bpmn:process></bpmn:definitions>"#;
+    let workflow: Value = owner
+        .post(app.url("/api/v1/workflows"))
+        .json(&json!({ "tenant_id": "acme", "bpmn_xml": xml }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let workflow_id = workflow["workflow"]["id"].as_str().unwrap().to_owned();
+    let deploy_and_settle = || async {
+        let requested: Value = owner
+            .post(app.url("/api/v1/deployments"))
+            .json(&json!({ "workflow_id": workflow_id, "environment": "staging" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = requested["id"].as_str().unwrap().to_owned();
+        for _ in 0..200 {
+            let found: Value = owner
+                .get(app.url(&format!("/api/v1/deployments/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if matches!(found["state"].as_str(), Some("deployed" | "failed")) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("deployment {id} did not settle");
+    };
+
+    assert_eq!(
+        point_at_cluster("not-the-secret").await.unwrap().status(),
+        200
+    );
+    let refused = deploy_and_settle().await;
+    assert_eq!(refused["state"], "failed", "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("OAuth token"),
+        "{refused}"
+    );
+
+    assert_eq!(
+        point_at_cluster(SERVICE_CLIENT_SECRET)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let deployed = deploy_and_settle().await;
+    assert_eq!(deployed["state"], "deployed", "{deployed}");
+
+    // The cluster has it under `<default>` (no multi-tenancy there), not under "acme".
+    let mut gateway = zeebe::gateway::GatewayClient::connect(format!("http://{cluster}"))
+        .await
+        .unwrap();
+    let started = gateway
+        .create_process_instance(zeebe::gateway::CreateProcessInstanceRequest {
+            bpmn_process_id: "remote".into(),
+            version: -1,
+            tenant_id: "<default>".into(),
+            ..Default::default()
+        })
+        .await;
+    assert!(started.is_ok(), "{started:?}");
     app.stop().await;
 }
