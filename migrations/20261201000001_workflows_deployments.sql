@@ -13,6 +13,8 @@ create table workflows (
     key         text not null check (key ~ '^[A-Za-z_][A-Za-z0-9._-]{0,199}$'),
     name        text not null check (length(name) between 1 and 200),
     description text not null default '' check (length(description) <= 4000),
+    -- The declared start variables (a JSON Schema subset, checked by the server), if any.
+    variables_schema jsonb check (variables_schema is null or jsonb_typeof(variables_schema) = 'object'),
     created_by  uuid references users (id) on delete set null,
     created_at  timestamptz not null default now(),
     updated_at  timestamptz not null default now(),

@@ -56,6 +56,15 @@ test('import, deploy to dev, promote to prod with approvals, roll back', async (
   await page.goto(`/tenants/${tenant}/workflows`);
   await waitForHydration(page);
   await expect(page.getByTestId('environments')).toContainText('2, one from an owner');
+  // An owner tightens staging to two approvals from owners only.
+  const staging = page.getByTestId('environments').getByRole('row', { name: 'staging' });
+  await waitForHydration(page);
+  await staging.getByLabel('Approvals').fill('2');
+  await staging.getByLabel('editor').uncheck();
+  await staging.getByRole('button', { name: 'Save' }).click();
+  await expect(staging.getByTestId('approvals')).toHaveText('2');
+  await expect(staging).toContainText('owner');
+  await expect(staging.getByRole('cell', { name: 'owner', exact: true })).toBeVisible();
   const importForm = page.getByTestId('import-workflow');
   await importForm.getByLabel('BPMN file').setInputFiles(fixture('order-v1.bpmn'));
   await importForm.getByLabel('Message').fill('first cut');

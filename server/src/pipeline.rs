@@ -174,11 +174,22 @@ impl Pipeline {
         let version =
             workflows::version(&mut tx, tenant, deployment.workflow_id, deployment.version).await?;
         let known = workflows::job_types(&mut tx, tenant).await?;
+        let workflow = workflows::get(&mut tx, tenant, deployment.workflow_id).await?;
         let environment =
             deployments::environment(&mut tx, tenant, &deployment.environment).await?;
         tx.commit().await?;
 
-        let diagnostics = diagnose(&version.bpmn_xml, &known);
+        let mut diagnostics = diagnose(&version.bpmn_xml, &known);
+        if let Some(schema) = &workflow.variables_schema
+            && let Err(message) = crate::domain::variables::validate_schema(schema)
+        {
+            diagnostics.push(json!({
+                "code": "VARIABLES_SCHEMA_INVALID",
+                "severity": "error",
+                "message": format!("the declared start variables: {message}"),
+                "element_id": null,
+            }));
+        }
         let errors = diagnostics
             .iter()
             .filter(|diagnostic| diagnostic["severity"] == "error")

@@ -429,6 +429,12 @@ impl ControlPlane for Backend {
             let id = tenant_id(&tenant)?;
             let can_edit =
                 authorize(&principal, Action::EditWorkflows, Resource::Tenant(&id)).is_ok();
+            let can_manage_environments = authorize(
+                &principal,
+                Action::ManageEnvironments,
+                Resource::Tenant(&id),
+            )
+            .is_ok();
             let Json(list) = rest::list_workflows(
                 State(backend.auth.pool.clone()),
                 principal,
@@ -440,6 +446,7 @@ impl ControlPlane for Backend {
             Ok(WorkflowList {
                 workflows: list.into_iter().map(workflow_row).collect(),
                 can_edit,
+                can_manage_environments,
             })
         })
     }
@@ -452,6 +459,75 @@ impl ControlPlane for Backend {
                 rest::list_environments(State(backend.auth.pool.clone()), principal, Path(tenant))
                     .await?;
             Ok(list.into_iter().map(environment_row).collect())
+        })
+    }
+
+    fn update_environment_policy(
+        &self,
+        parts: Parts,
+        tenant: String,
+        environment: String,
+        approvals_required: i32,
+        approver_roles: Vec<String>,
+        require_owner_approval: bool,
+    ) -> BoxFuture<()> {
+        use crate::domain::deployments::{EngineSettings, EnvironmentUpdate};
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let pool = backend.auth.pool.clone();
+            let Json(current) = rest::list_environments(
+                State(pool.clone()),
+                principal.clone(),
+                Path(tenant.clone()),
+            )
+            .await?;
+            let current = current
+                .into_iter()
+                .find(|e| e.name == environment)
+                .ok_or(ApiError::NotFound("environment"))?;
+            let approver_roles = approver_roles
+                .iter()
+                .map(|role| parse_role(role))
+                .collect::<Result<Vec<_>, _>>()?;
+            // Only the policy changes; the engine, and with it the stored secret, stays.
+            let mut update = EnvironmentUpdate {
+                approvals_required,
+                approver_roles,
+                require_owner_approval,
+                engine_kind: "embedded".to_owned(),
+                engine_address: None,
+                oauth_token_url: None,
+                oauth_client_id: None,
+                oauth_client_secret: None,
+                oauth_audience: None,
+                engine_tenant_id: None,
+            };
+            if let EngineSettings::External {
+                address,
+                oauth_token_url,
+                oauth_client_id,
+                oauth_audience,
+                tenant_id,
+                ..
+            } = current.engine
+            {
+                update.engine_kind = "external".to_owned();
+                update.engine_address = Some(address);
+                update.oauth_token_url = oauth_token_url;
+                update.oauth_client_id = oauth_client_id;
+                update.oauth_audience = oauth_audience;
+                update.engine_tenant_id = Some(tenant_id);
+            }
+            let _updated = rest::update_environment(
+                State(pool),
+                principal,
+                meta,
+                Path((tenant, environment)),
+                crate::error::ApiJson(update),
+            )
+            .await?;
+            Ok(())
         })
     }
 

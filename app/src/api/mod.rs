@@ -63,6 +63,15 @@ pub mod ssr {
         fn remove_member(&self, request: Parts, tenant: String, user_id: String) -> BoxFuture<()>;
         fn tenant_workflows(&self, request: Parts, tenant: String) -> BoxFuture<WorkflowList>;
         fn environments(&self, request: Parts, tenant: String) -> BoxFuture<Vec<EnvironmentRow>>;
+        fn update_environment_policy(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            approvals_required: i32,
+            approver_roles: Vec<String>,
+            require_owner_approval: bool,
+        ) -> BoxFuture<()>;
         fn workflow(&self, request: Parts, id: String) -> BoxFuture<WorkflowView>;
         /// Requests a deployment; returns its id.
         fn deploy(

@@ -24,6 +24,8 @@ pub struct WorkflowRow {
 pub struct WorkflowList {
     pub workflows: Vec<WorkflowRow>,
     pub can_edit: bool,
+    /// Whether the caller may change the environments' approval policies.
+    pub can_manage_environments: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +90,32 @@ pub async fn tenant_workflows(tenant: String) -> Result<WorkflowList, AppError> 
 pub async fn tenant_environments(tenant: String) -> Result<Vec<EnvironmentRow>, AppError> {
     let (control, parts, response) = backend()?;
     with_status(response, control.environments(parts, tenant).await)
+}
+
+/// Changes an environment's approval policy (its engine stays as it is).
+#[server(prefix = "/api/fn", endpoint = "environment_policy")]
+pub async fn update_environment_policy(
+    tenant: String,
+    environment: String,
+    approvals_required: i32,
+    // Unticked boxes are not sent: none ticked means no field at all.
+    approver_roles: Option<Vec<String>>,
+    require_owner_approval: Option<String>,
+) -> Result<(), AppError> {
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control
+            .update_environment_policy(
+                parts,
+                tenant,
+                environment,
+                approvals_required,
+                approver_roles.unwrap_or_default(),
+                require_owner_approval.is_some(),
+            )
+            .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "workflow")]

@@ -9,8 +9,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::access::list_tenants;
 use crate::api::workflows::{
-    ApproveDeployment, DeployVersion, DeploymentRow, EnvironmentRow, RollBack, WorkflowView,
-    tenant_environments, tenant_workflows, workflow_detail,
+    ApproveDeployment, DeployVersion, DeploymentRow, EnvironmentRow, RollBack,
+    UpdateEnvironmentPolicy, WorkflowView, tenant_environments, tenant_workflows, workflow_detail,
 };
 use crate::error::AppError;
 
@@ -78,7 +78,11 @@ pub fn TenantWorkflowsPage() -> impl IntoView {
     let params = use_params_map();
     let tenant = move || params.read().get("id").unwrap_or_default();
     let workflows = Resource::new(tenant, tenant_workflows);
-    let environments = Resource::new(tenant, tenant_environments);
+    let policy = ServerAction::<UpdateEnvironmentPolicy>::new();
+    let environments = Resource::new(
+        move || (tenant(), policy.version().get()),
+        |(tenant, _)| tenant_environments(tenant),
+    );
     let upload_error = query_error();
     view! {
         <Title text="Workflows" />
@@ -136,9 +140,18 @@ pub fn TenantWorkflowsPage() -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                environments.await.ok().map(|list| view! { <EnvironmentsTable environments=list /> })
+                let manage = workflows
+                    .await
+                    .map(|list| list.can_manage_environments)
+                    .unwrap_or(false);
+                environments.await.ok().map(|list| view! {
+                    <EnvironmentsTable environments=list tenant=tenant() manage policy />
+                })
             })}
         </Transition>
+        {move || policy.value().get().and_then(Result::err).map(|error| view! {
+            <p class="error" role="alert" data-testid="policy-error">{error.to_string()}</p>
+        })}
     }
 }
 
@@ -166,7 +179,12 @@ fn ImportForm(tenant: String) -> impl IntoView {
 }
 
 #[component]
-fn EnvironmentsTable(environments: Vec<EnvironmentRow>) -> impl IntoView {
+fn EnvironmentsTable(
+    environments: Vec<EnvironmentRow>,
+    tenant: String,
+    manage: bool,
+    policy: ServerAction<UpdateEnvironmentPolicy>,
+) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Environments"</h2>
@@ -177,6 +195,7 @@ fn EnvironmentsTable(environments: Vec<EnvironmentRow>) -> impl IntoView {
                         <th>"Engine"</th>
                         <th>"Approvals"</th>
                         <th>"Approvers"</th>
+                        {manage.then(|| view! { <th>"Change the policy"</th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -188,20 +207,83 @@ fn EnvironmentsTable(environments: Vec<EnvironmentRow>) -> impl IntoView {
                                 (n, true) => format!("{n}, one from an owner"),
                                 (n, false) => n.to_string(),
                             };
+                            let form = manage.then(|| {
+                                view! {
+                                    <td>
+                                        <PolicyForm environment=e.clone() tenant=tenant.clone() policy />
+                                    </td>
+                                }
+                            });
+                            let label = e.name.clone();
                             view! {
-                                <tr>
+                                <tr aria-label=label>
                                     <td>{e.name}</td>
                                     <td>{e.engine}</td>
-                                    <td>{approvals}</td>
+                                    <td data-testid="approvals">{approvals}</td>
                                     <td>{e.approver_roles.join(", ")}</td>
+                                    {form}
                                 </tr>
                             }
+                            .into_any()
                         })
                         .collect_view()}
                 </tbody>
             </table>
             <p class="muted">"Nobody approves a deployment they requested."</p>
         </section>
+    }
+}
+
+/// An owner's form for one environment's approval policy.
+#[component]
+fn PolicyForm(
+    environment: EnvironmentRow,
+    tenant: String,
+    policy: ServerAction<UpdateEnvironmentPolicy>,
+) -> impl IntoView {
+    const ROLES: [&str; 4] = ["owner", "editor", "viewer", "auditor"];
+    view! {
+        <ActionForm action=policy attr:class="form inline" attr:data-testid="policy-form">
+            <input type="hidden" name="tenant" value=tenant />
+            <input type="hidden" name="environment" value=environment.name.clone() />
+            <label>
+                "Approvals"
+                <input
+                    type="number"
+                    name="approvals_required"
+                    min="0"
+                    max="10"
+                    value=environment.approvals_required.to_string()
+                />
+            </label>
+            {ROLES
+                .iter()
+                .enumerate()
+                .map(|(index, role)| {
+                    let checked = environment.approver_roles.iter().any(|r| r == role);
+                    view! {
+                        <label>
+                            <input
+                                type="checkbox"
+                                name=format!("approver_roles[{index}]")
+                                value=*role
+                                checked=checked
+                            />
+                            {*role}
+                        </label>
+                    }
+                })
+                .collect_view()}
+            <label>
+                <input
+                    type="checkbox"
+                    name="require_owner_approval"
+                    checked=environment.require_owner_approval
+                />
+                "one from an owner"
+            </label>
+            <button class="button" type="submit">"Save"</button>
+        </ActionForm>
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cloud;
 pub mod deployments;
 pub mod tenants;
+pub mod variables;
 pub mod workflows;
 
 use std::{fmt, str::FromStr};

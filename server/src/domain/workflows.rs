@@ -29,6 +29,9 @@ pub struct Workflow {
     pub key: String,
     pub name: String,
     pub description: String,
+    /// The declared start variables, a JSON Schema subset (see the README), if any.
+    #[schema(value_type = Option<Object>)]
+    pub variables_schema: Option<serde_json::Value>,
     /// The newest version's number; 0 before the first version.
     pub latest_version: i32,
     pub created_at: DateTime<Utc>,
@@ -74,6 +77,10 @@ pub struct NewWorkflow {
     #[serde(default)]
     #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub description: Option<String>,
+    /// The declared start variables: a JSON Schema subset whose root is `"type": "object"`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub variables_schema: Option<serde_json::Value>,
     #[schema(min_length = 1, max_length = 5242880)]
     pub bpmn_xml: String,
     /// What this version is, like a commit message.
@@ -95,6 +102,10 @@ pub struct WorkflowUpdate {
     #[serde(default)]
     #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub description: String,
+    /// Replaces the declared start variables; left out or null: none.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub variables_schema: Option<serde_json::Value>,
 }
 
 /// What `POST /api/v1/workflows/{id}/versions` accepts.
@@ -245,6 +256,7 @@ fn digest(xml: &str) -> Vec<u8> {
 }
 
 const WORKFLOW_SELECT: &str = "select w.id, w.tenant_id, w.key, w.name, w.description, \
+    w.variables_schema, \
     w.created_at, w.updated_at, \
     coalesce((select max(v.version) from workflow_versions v where v.workflow_id = w.id), 0) \
         as latest_version \
@@ -257,6 +269,7 @@ fn workflow_from_row(row: &PgRow) -> Result<Workflow> {
         key: row.try_get("key")?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
+        variables_schema: row.try_get("variables_schema")?,
         latest_version: row.try_get("latest_version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -275,6 +288,14 @@ fn summary_from_row(row: &PgRow) -> Result<VersionSummary> {
         message: row.try_get("message")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+fn validate_variables_schema(schema: Option<&serde_json::Value>) -> Result<(), FieldError> {
+    match schema {
+        Some(schema) => super::variables::validate_schema(schema)
+            .map_err(|message| FieldError::new("variables_schema", message)),
+        None => Ok(()),
+    }
 }
 
 fn validate_description(field: &str, text: &str, max: usize) -> Result<(), FieldError> {
@@ -310,6 +331,7 @@ pub async fn create(
     validate_description("description", &description, 4000)?;
     let message = new.message.clone().unwrap_or_default();
     validate_description("message", &message, 2000)?;
+    validate_variables_schema(new.variables_schema.as_ref())?;
 
     let current = lock_active(conn, tenant).await?;
     let count: i64 = sqlx::query_scalar("select count(*) from workflows where tenant_id = $1")
@@ -327,13 +349,14 @@ pub async fn create(
         .into());
     }
     let id: Uuid = sqlx::query_scalar(
-        "insert into workflows (tenant_id, key, name, description, created_by) \
-         values ($1, $2, $3, $4, $5) returning id",
+        "insert into workflows (tenant_id, key, name, description, variables_schema, created_by) \
+         values ($1, $2, $3, $4, $5, $6) returning id",
     )
     .bind(tenant.as_str())
     .bind(&parsed.process_id)
     .bind(&name)
     .bind(&description)
+    .bind(&new.variables_schema)
     .bind(actor.user_id)
     .fetch_one(&mut *conn)
     .await
@@ -534,20 +557,24 @@ pub async fn update(
 ) -> Result<Workflow> {
     validate_name("name", &update.name)?;
     validate_description("description", &update.description, 4000)?;
+    validate_variables_schema(update.variables_schema.as_ref())?;
     lock_active(conn, tenant).await?;
     let before = get(conn, tenant, id).await?;
     sqlx::query(
-        "update workflows set name = $3, description = $4, updated_at = now() \
-         where tenant_id = $1 and id = $2",
+        "update workflows set name = $3, description = $4, variables_schema = $5, \
+         updated_at = now() where tenant_id = $1 and id = $2",
     )
     .bind(tenant.as_str())
     .bind(id)
     .bind(&update.name)
     .bind(&update.description)
+    .bind(&update.variables_schema)
     .execute(&mut *conn)
     .await?;
     let after = get(conn, tenant, id).await?;
-    if (&before.name, &before.description) != (&after.name, &after.description) {
+    if (&before.name, &before.description, &before.variables_schema)
+        != (&after.name, &after.description, &after.variables_schema)
+    {
         audit::append(
             conn,
             tenant,
@@ -556,8 +583,16 @@ pub async fn update(
                 action: "workflow.update",
                 target_type: "workflow",
                 target_id: &id.to_string(),
-                before: Some(json!({ "name": before.name, "description": before.description })),
-                after: Some(json!({ "name": after.name, "description": after.description })),
+                before: Some(json!({
+                    "name": before.name,
+                    "description": before.description,
+                    "variables_schema": before.variables_schema,
+                })),
+                after: Some(json!({
+                    "name": after.name,
+                    "description": after.description,
+                    "variables_schema": after.variables_schema,
+                })),
             },
         )
         .await?;

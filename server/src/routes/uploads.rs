@@ -105,6 +105,7 @@ async fn import_workflow(
             tenant_id: Some(tenant),
             name: None,
             description: None,
+            variables_schema: None,
             bpmn_xml: upload.xml,
             message: upload.message,
         }),

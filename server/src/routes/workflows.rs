@@ -253,7 +253,7 @@ pub(crate) async fn get_workflow(
         (status = 200, description = "The updated workflow", body = Workflow),
         (status = 404, description = "No such workflow in the caller's tenants", body = ErrorBody),
         (status = 409, description = "The tenant is suspended", body = ErrorBody),
-        (status = 422, description = "A field is invalid", body = ErrorBody),
+        (status = 422, description = "A field is invalid, or the variables schema uses what is not supported", body = ErrorBody),
     ))]
 pub(crate) async fn update_workflow(
     State(pool): State<PgPool>,
@@ -390,7 +390,7 @@ pub(crate) async fn list_executions(
         (status = 201, description = "Started on the environment's active deployment", body = Execution),
         (status = 404, description = "No such workflow or environment in the caller's tenants", body = ErrorBody),
         (status = 409, description = "The workflow is not deployed to that environment, or the tenant is suspended", body = ErrorBody),
-        (status = 422, description = "The variables cannot be stored (NUL characters, over 1 MiB), or the engine refused the instance", body = ErrorBody),
+        (status = 422, description = "The variables break the workflow's declared schema or cannot be stored (NUL characters, over 1 MiB), or the engine refused the instance", body = ErrorBody),
         (status = 503, description = "The engine cannot be reached", body = ErrorBody),
     ))]
 pub(crate) async fn start_execution(
@@ -407,6 +407,11 @@ pub(crate) async fn start_execution(
     deployments::validate_variables(&new.variables)?;
     let mut tx = db::begin_tenant(pool, &tenant, principal.user_id).await?;
     crate::domain::tenants::lock_active(&mut tx, &tenant).await?;
+    let declared = workflows::get(&mut tx, &tenant, id).await?.variables_schema;
+    if let Some(schema) = &declared {
+        crate::domain::variables::check(schema, &serde_json::Value::Object(new.variables.clone()))
+            .map_err(|message| ApiError::Invalid(FieldError::new("variables", message)))?;
+    }
     let environment = deployments::environment(&mut tx, &tenant, &new.environment).await?;
     let active = deployments::active(&mut tx, &tenant, id, environment.id)
         .await?

@@ -868,3 +868,81 @@ async fn a_rollback_in_an_environment_with_approvals_waits_for_them() {
     assert_eq!(waiting["version"], 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn declared_start_variables_are_checked_before_an_instance_starts() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    declare_payments(&app, &owner).await;
+    let workflow = create_workflow(&app, &owner, &order_bpmn("v1")).await;
+    let id = workflow["id"].as_str().unwrap();
+    let declare = |schema: Value| {
+        owner
+            .put(app.url(&format!("/api/v1/workflows/{id}")))
+            .json(&json!({ "name": "Order", "description": "", "variables_schema": schema }))
+            .send()
+    };
+    // A keyword the server would not enforce is refused rather than ignored.
+    let unsupported = declare(json!({
+        "type": "object",
+        "properties": { "sku": { "type": "string", "pattern": "^[A-Z]+$" } },
+    }))
+    .await
+    .unwrap();
+    let body = json_of(unsupported, 422).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("pattern"),
+        "{body}"
+    );
+    let declared = json_of(
+        declare(json!({
+            "type": "object",
+            "required": ["amount"],
+            "properties": { "amount": { "type": "number", "minimum": 1 } },
+        }))
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(declared["variables_schema"]["required"], json!(["amount"]));
+
+    let deployed = deploy(
+        &app,
+        &owner,
+        json!({ "workflow_id": id, "environment": "dev" }),
+    )
+    .await;
+    assert_eq!(
+        settled(&app, &owner, deployed["id"].as_str().unwrap()).await["state"],
+        "deployed"
+    );
+    let start = |variables: Value| {
+        owner
+            .post(app.url(&format!("/api/v1/workflows/{id}/executions")))
+            .json(&json!({ "environment": "dev", "variables": variables }))
+            .send()
+    };
+    let refused = json_of(start(json!({ "amount": 0 })).await.unwrap(), 422).await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("variables.amount: must be at least 1"),
+        "{refused}"
+    );
+    let missing = json_of(start(json!({})).await.unwrap(), 422).await;
+    assert!(missing["message"].as_str().unwrap().contains("is required"));
+    let nothing_started = json_of(
+        owner
+            .get(app.url(&format!("/api/v1/workflows/{id}/executions")))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(nothing_started, json!([]));
+    json_of(start(json!({ "amount": 5 })).await.unwrap(), 201).await;
+    app.stop().await;
+}
