@@ -27,6 +27,10 @@ use crate::{
     engines::{EngineError, Engines, OAuth, Target},
 };
 
+/// Tries of a deployment's steps before it waits for the next start (backoff doubles from
+/// half a second: about a minute in all).
+const RUN_ATTEMPTS: u32 = 7;
+
 /// How many progress events a slow subscriber may fall behind before it misses some.
 const PROGRESS_BUFFER: usize = 1024;
 
@@ -91,11 +95,29 @@ impl Pipeline {
     }
 
     /// Runs the pipeline for a deployment in the background.
+    /// Runs the pipeline for a deployment in the background. A step that fails for a reason
+    /// outside the deployment (the database briefly unreachable, say) is retried with backoff;
+    /// every step is safe to repeat, and a redeploy of the same resource is idempotent.
     pub fn spawn(self: &Arc<Self>, tenant: TenantId, id: Uuid) {
         let pipeline = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = pipeline.run(&tenant, id).await {
-                tracing::error!(deployment.id = %id, %error, "deployment pipeline stopped");
+            let mut backoff = std::time::Duration::from_millis(500);
+            for attempt in 1..=RUN_ATTEMPTS {
+                match pipeline.run(&tenant, id).await {
+                    Ok(_) => return,
+                    Err(error) if attempt < RUN_ATTEMPTS => {
+                        tracing::warn!(deployment.id = %id, %error, attempt, "deployment step failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            deployment.id = %id,
+                            %error,
+                            "deployment pipeline stopped; it resumes at the next start"
+                        );
+                    }
+                }
             }
         });
     }
@@ -175,8 +197,6 @@ impl Pipeline {
             workflows::version(&mut tx, tenant, deployment.workflow_id, deployment.version).await?;
         let known = workflows::job_types(&mut tx, tenant).await?;
         let workflow = workflows::get(&mut tx, tenant, deployment.workflow_id).await?;
-        let environment =
-            deployments::environment(&mut tx, tenant, &deployment.environment).await?;
         tx.commit().await?;
 
         let mut diagnostics = diagnose(&version.bpmn_xml, &known);
@@ -219,14 +239,37 @@ impl Pipeline {
                 )
                 .await;
         }
+        // Whether approvals are needed is decided again in the transaction that moves on, with
+        // the environment's row locked: a policy tightened meanwhile still applies.
+        let mut tx = db::begin_tenant(&self.pool, tenant, None).await?;
+        let needs_approval =
+            deployments::needs_approval(&mut tx, tenant, &deployment.environment).await?;
         // Rollbacks too: going back to a version is still a change of what runs in prod, and
         // nobody should be able to toggle versions there alone.
-        let next = if environment.approvals_required > 0 {
+        let next = if needs_approval {
             State::AwaitingApproval
         } else {
             State::Deploying
         };
-        self.move_to(tenant, deployment.id, next, outcome).await
+        match deployments::transition(
+            &mut tx,
+            tenant,
+            deployment.id,
+            next,
+            outcome,
+            &pipeline_actor(),
+        )
+        .await
+        {
+            Ok(moved) => {
+                tx.commit().await?;
+                tracing::info!(deployment.id = %deployment.id, state = next.as_str(), "deployment moved");
+                self.publish(&moved);
+                Ok(Some(moved))
+            }
+            Err(DomainError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn deploy(

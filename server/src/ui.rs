@@ -684,6 +684,23 @@ impl ControlPlane for Backend {
         })
     }
 
+    fn reject(&self, parts: Parts, deployment: String, comment: String) -> BoxFuture<()> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let _rejected = rest::reject_deployment(
+                State(backend.auth.pool.clone()),
+                State(backend.pipeline.clone()),
+                principal,
+                meta,
+                Path(deployment),
+                crate::error::ApiJson(crate::domain::deployments::NewApproval { comment }),
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
     fn roll_back(&self, parts: Parts, deployment: String) -> BoxFuture<String> {
         let backend = self.clone();
         boxed(async move {

@@ -82,6 +82,7 @@ pub mod ssr {
             environment: String,
         ) -> BoxFuture<String>;
         fn approve(&self, request: Parts, deployment: String, comment: String) -> BoxFuture<()>;
+        fn reject(&self, request: Parts, deployment: String, comment: String) -> BoxFuture<()>;
         /// Rolls the deployment back; returns the new deployment's id.
         fn roll_back(&self, request: Parts, deployment: String) -> BoxFuture<String>;
     }

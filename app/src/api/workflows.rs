@@ -143,6 +143,13 @@ pub async fn approve_deployment(deployment: String, comment: String) -> Result<(
     with_status(response, control.approve(parts, deployment, comment).await)
 }
 
+/// Rejects (an approver) or withdraws (its requester) a deployment awaiting approval.
+#[server(prefix = "/api/fn", endpoint = "reject")]
+pub async fn reject_deployment(deployment: String, comment: String) -> Result<(), AppError> {
+    let (control, parts, response) = backend()?;
+    with_status(response, control.reject(parts, deployment, comment).await)
+}
+
 #[server(prefix = "/api/fn", endpoint = "rollback")]
 pub async fn roll_back(deployment: String) -> Result<String, AppError> {
     let (control, parts, response) = backend()?;

@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::access::list_tenants;
 use crate::api::workflows::{
-    ApproveDeployment, DeployVersion, DeploymentRow, EnvironmentRow, RollBack,
+    ApproveDeployment, DeployVersion, DeploymentRow, EnvironmentRow, RejectDeployment, RollBack,
     UpdateEnvironmentPolicy, WorkflowView, tenant_environments, tenant_workflows, workflow_detail,
 };
 use crate::error::AppError;
@@ -300,6 +300,7 @@ pub fn WorkflowPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let deploy = ServerAction::<DeployVersion>::new();
     let approve = ServerAction::<ApproveDeployment>::new();
+    let reject = ServerAction::<RejectDeployment>::new();
     let roll_back = ServerAction::<RollBack>::new();
     // Bumped every second while a deployment moves, so its progress shows live.
     let tick = RwSignal::new(0_u32);
@@ -309,6 +310,7 @@ pub fn WorkflowPage() -> impl IntoView {
                 id(),
                 deploy.version().get(),
                 approve.version().get(),
+                reject.version().get(),
                 roll_back.version().get(),
                 tick.get(),
             )
@@ -355,7 +357,7 @@ pub fn WorkflowPage() -> impl IntoView {
                         </a>
                     </p>
                     <DeployWizard view=view.clone() deploy />
-                    <DeploymentsTable view=view.clone() approve roll_back />
+                    <DeploymentsTable view=view.clone() approve reject roll_back />
                     <VersionHistory view=view />
                 }
                 .into_any()
@@ -364,6 +366,7 @@ pub fn WorkflowPage() -> impl IntoView {
         {move || {
             [deploy.value().get().and_then(Result::err),
                 approve.value().get().and_then(Result::err),
+                reject.value().get().and_then(Result::err),
                 roll_back.value().get().and_then(Result::err)]
                 .into_iter()
                 .flatten()
@@ -430,6 +433,7 @@ fn DeployWizard(view: WorkflowView, deploy: ServerAction<DeployVersion>) -> impl
 fn DeploymentsTable(
     view: WorkflowView,
     approve: ServerAction<ApproveDeployment>,
+    reject: ServerAction<RejectDeployment>,
     roll_back: ServerAction<RollBack>,
 ) -> impl IntoView {
     if view.deployments.is_empty() {
@@ -453,7 +457,7 @@ fn DeploymentsTable(
                     {view
                         .deployments
                         .into_iter()
-                        .map(|d| view! { <DeploymentLine deployment=d approve roll_back /> })
+                        .map(|d| view! { <DeploymentLine deployment=d approve reject roll_back /> })
                         .collect_view()}
                 </tbody>
             </table>
@@ -469,6 +473,7 @@ fn DeploymentsTable(
 fn DeploymentLine(
     deployment: DeploymentRow,
     approve: ServerAction<ApproveDeployment>,
+    reject: ServerAction<RejectDeployment>,
     roll_back: ServerAction<RollBack>,
 ) -> impl IntoView {
     let DeploymentRow {
@@ -495,6 +500,7 @@ fn DeploymentLine(
     };
     let awaiting = state == "awaiting_approval";
     let approve_id = id.clone();
+    let reject_id = id.clone();
     view! {
         <tr data-testid="deployment" data-state=state aria-label=label>
             <td>{environment}</td>
@@ -520,6 +526,15 @@ fn DeploymentLine(
                         <input type="hidden" name="comment" value="" />
                         <button class="button" type="submit" title=if can_approve { "Your approval counts here" } else { "Your approval may not count here" }>
                             "Approve"
+                        </button>
+                    </ActionForm>
+                })}
+                {awaiting.then(|| view! {
+                    <ActionForm action=reject attr:class="inline">
+                        <input type="hidden" name="deployment" value=reject_id.clone() />
+                        <input type="hidden" name="comment" value="" />
+                        <button class="button" type="submit" title="Reject it, or withdraw your own request">
+                            "Reject"
                         </button>
                     </ActionForm>
                 })}

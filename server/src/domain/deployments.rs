@@ -265,15 +265,18 @@ pub fn may_approve(
     Ok(())
 }
 
-/// How many more approvals `approvals` need under the environment's policy.
+/// How many more approvals `approvals` need under the environment's policy as it is now: an
+/// approval given in a role the environment no longer accepts does not count.
 pub fn approvals_missing(environment: &Environment, approvals: &[Approval]) -> i32 {
-    let count = i32::try_from(approvals.len()).unwrap_or(i32::MAX);
+    let counted: Vec<&Approval> = approvals
+        .iter()
+        .filter(|approval| environment.approver_roles.contains(&approval.role))
+        .collect();
+    let count = i32::try_from(counted.len()).unwrap_or(i32::MAX);
     let mut missing = (environment.approvals_required - count).max(0);
     if environment.require_owner_approval
         && environment.approvals_required > 0
-        && !approvals
-            .iter()
-            .any(|approval| approval.role == Role::Owner)
+        && !counted.iter().any(|approval| approval.role == Role::Owner)
     {
         missing = missing.max(1);
     }
@@ -355,6 +358,25 @@ pub async fn environment(
     .await?
     .ok_or(DomainError::NotFound("environment"))?;
     environment_from_row(&row)
+}
+
+/// Whether deployments to `environment` wait for approvals, read with its row locked against
+/// a concurrent policy change until the transaction ends.
+pub async fn needs_approval(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    environment: &str,
+) -> Result<bool> {
+    let required: i32 = sqlx::query_scalar(
+        "select approvals_required from environments where tenant_id = $1 and name = $2 \
+         for share",
+    )
+    .bind(tenant.as_str())
+    .bind(environment)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DomainError::NotFound("environment"))?;
+    Ok(required > 0)
 }
 
 /// The tenant id an environment's engine is called with: the tenant's own in the embedded
@@ -835,6 +857,66 @@ pub async fn approve(
     Ok((deployment, ready))
 }
 
+/// Rejects a deployment awaiting approval (an approver), or withdraws it (its requester): it
+/// ends as failed, saying who and why, and can never be approved later.
+pub async fn reject(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    id: Uuid,
+    user: Uuid,
+    role: Role,
+    comment: &str,
+    actor: &Actor,
+) -> Result<Deployment> {
+    if comment.chars().count() > 2000 || comment.contains('\0') {
+        return Err(FieldError::new(
+            "comment",
+            "must be at most 2000 characters, without NUL characters",
+        )
+        .into());
+    }
+    lock_active(conn, tenant).await?;
+    let deployment = get(conn, tenant, id).await?;
+    if deployment.state != State::AwaitingApproval {
+        return Err(DomainError::Conflict(format!(
+            "the deployment is {}, not awaiting approval",
+            deployment.state.as_str()
+        )));
+    }
+    let environment = environment(conn, tenant, &deployment.environment).await?;
+    let requester = deployment.requested_by_id == Some(user);
+    if !requester && !environment.approver_roles.contains(&role) {
+        return Err(DomainError::Forbidden(format!(
+            "only its requester or an approver of {} ({}) may reject it",
+            environment.name,
+            environment
+                .approver_roles
+                .iter()
+                .map(|role| role.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let verb = if requester { "withdrawn" } else { "rejected" };
+    let reason = if comment.is_empty() {
+        format!("{verb} by {}", actor.label)
+    } else {
+        format!("{verb} by {}: {comment}", actor.label)
+    };
+    transition(
+        conn,
+        tenant,
+        id,
+        State::Failed,
+        Outcome {
+            error: Some(reason),
+            ..Outcome::default()
+        },
+        actor,
+    )
+    .await
+}
+
 /// The deployment currently serving `workflow` in `environment`: its newest deployed one.
 pub async fn active(
     conn: &mut PgConnection,
@@ -1158,6 +1240,18 @@ mod tests {
             &prod,
             &[approval(Role::Editor), approval(Role::Owner)]
         ));
+        let owners_only = Environment {
+            approver_roles: vec![Role::Owner],
+            ..prod.clone()
+        };
+        assert_eq!(
+            approvals_missing(
+                &owners_only,
+                &[approval(Role::Editor), approval(Role::Owner)]
+            ),
+            1,
+            "an editor's approval stops counting once editors are no longer approvers"
+        );
         let dev = Environment {
             approvals_required: 0,
             require_owner_approval: false,

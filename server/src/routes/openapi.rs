@@ -71,6 +71,7 @@ use crate::{
         workflows::list_approvals,
         workflows::approve_deployment,
         workflows::rollback_deployment,
+        workflows::reject_deployment,
         workflows::list_environments,
         workflows::update_environment,
         workflows::list_job_types,

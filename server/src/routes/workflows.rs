@@ -83,6 +83,10 @@ pub fn router() -> Router<AppState> {
             post(rollback_deployment),
         )
         .route(
+            "/api/v1/deployments/{deployment}/reject",
+            post(reject_deployment),
+        )
+        .route(
             "/api/v1/tenants/{tenant}/environments",
             get(list_environments),
         )
@@ -654,6 +658,48 @@ pub(crate) async fn approve_deployment(
         pipeline.spawn(tenant, id);
     }
     Ok((StatusCode::CREATED, Json(approved)))
+}
+
+#[utoipa::path(post, path = "/api/v1/deployments/{deployment}/reject", tag = "deployments",
+    params(("deployment" = Uuid, Path, description = "The deployment's id")),
+    request_body = NewApproval,
+    responses(
+        (status = 200, description = "Rejected (by an approver) or withdrawn (by its requester); it ends as failed and can never be approved", body = Deployment),
+        (status = 403, description = "Neither its requester nor an approver of its environment, or an API token", body = ErrorBody),
+        (status = 404, description = "No such deployment in the caller's tenants", body = ErrorBody),
+        (status = 409, description = "It is not awaiting approval, or the tenant is suspended", body = ErrorBody),
+        (status = 422, description = "The comment is too long or contains NUL characters", body = ErrorBody),
+    ))]
+pub(crate) async fn reject_deployment(
+    State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
+    principal: Principal,
+    meta: RequestMeta,
+    Path(deployment): Path<String>,
+    ApiJson(reason): ApiJson<NewApproval>,
+) -> Result<Json<Deployment>> {
+    let id = path_uuid(&deployment, "deployment")?;
+    let tenant = deployment_tenant(&pool, &principal, id, Action::ApproveDeployment).await?;
+    let (Some(user), None) = (principal.user_id, &principal.token_tenant) else {
+        return Err(ApiError::Forbidden(
+            "deployments are rejected by signed-in people, not API tokens".to_owned(),
+        ));
+    };
+    let role = principal.role_in(&tenant).unwrap_or(Role::Owner);
+    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+    let rejected = deployments::reject(
+        &mut tx,
+        &tenant,
+        id,
+        user,
+        role,
+        &reason.comment,
+        &meta.actor(&principal),
+    )
+    .await?;
+    tx.commit().await?;
+    pipeline.publish(&rejected);
+    Ok(Json(rejected))
 }
 
 #[utoipa::path(post, path = "/api/v1/deployments/{deployment}/rollback", tag = "deployments",

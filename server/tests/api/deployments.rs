@@ -946,3 +946,92 @@ async fn declared_start_variables_are_checked_before_an_instance_starts() {
     json_of(start(json!({ "amount": 5 })).await.unwrap(), 201).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_deployment_awaiting_approval_is_rejected_for_good() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    declare_payments(&app, &owner).await;
+    let editor = member(&app, &owner, "editor@example.com", "editor").await;
+    let viewer = member(&app, &owner, "viewer@example.com", "viewer").await;
+    let workflow = create_workflow(&app, &editor, &order_bpmn("v1")).await;
+    let requested = deploy(
+        &app,
+        &editor,
+        json!({ "workflow_id": workflow["id"], "environment": "prod" }),
+    )
+    .await;
+    let id = requested["id"].as_str().unwrap();
+    assert_eq!(
+        settled(&app, &editor, id).await["state"],
+        "awaiting_approval"
+    );
+    let reject = |client: &reqwest::Client| {
+        client
+            .post(app.url(&format!("/api/v1/deployments/{id}/reject")))
+            .json(&json!({ "comment": "not before the audit" }))
+            .send()
+    };
+    let by_viewer = json_of(reject(&viewer).await.unwrap(), 403).await;
+    assert!(
+        by_viewer["message"].as_str().unwrap().contains("approver"),
+        "{by_viewer}"
+    );
+    let rejected = json_of(reject(&owner).await.unwrap(), 200).await;
+    assert_eq!(rejected["state"], "failed");
+    assert_eq!(
+        rejected["error"],
+        "rejected by owner@example.com: not before the audit"
+    );
+    // Gone for good: neither approving nor rejecting it again does anything.
+    let late = owner
+        .post(app.url(&format!("/api/v1/deployments/{id}/approvals")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 403);
+    assert_eq!(reject(&owner).await.unwrap().status(), 409);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn extreme_numbers_in_variables_survive_the_round_trip_through_postgres() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    declare_payments(&app, &owner).await;
+    let workflow = create_workflow(&app, &owner, &order_bpmn("v1")).await;
+    let id = workflow["id"].as_str().unwrap();
+    let deployed = deploy(
+        &app,
+        &owner,
+        json!({ "workflow_id": id, "environment": "dev" }),
+    )
+    .await;
+    settled(&app, &owner, deployed["id"].as_str().unwrap()).await;
+    // jsonb stores numbers as decimals and returns 1.7976931348623157e308 with 309 digits.
+    let variables =
+        json!({ "max": 1.7976931348623157e308, "tiny": 5e-324, "big": -3.2589158477190045e19 });
+    let started = json_of(
+        owner
+            .post(app.url(&format!("/api/v1/workflows/{id}/executions")))
+            .json(&json!({ "environment": "dev", "variables": variables }))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(started["variables"], variables);
+    let listed = json_of(
+        owner
+            .get(app.url(&format!("/api/v1/workflows/{id}/executions")))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed[0]["variables"], variables);
+    app.stop().await;
+}
