@@ -31,6 +31,7 @@ pub struct Config {
     pub site: SiteConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub engines: EnginesConfig,
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
@@ -51,6 +52,7 @@ impl Default for Config {
             site: SiteConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            engines: EnginesConfig::default(),
             seed_demo: true,
             initial_admin_password: None,
         }
@@ -193,6 +195,15 @@ impl Default for AuthConfig {
     }
 }
 
+/// The workflow engines deployments go to.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnginesConfig {
+    /// Whether tenants' external engines and token endpoints may be on loopback or private
+    /// networks. Defaults to allowed in development (a local Zeebe) and refused in production.
+    pub allow_private_addresses: Option<bool>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteConfig {
@@ -266,6 +277,13 @@ impl Config {
         self.auth
             .secure_cookies
             .unwrap_or(self.environment == Environment::Production)
+    }
+
+    /// Whether external engines may be on loopback or private networks.
+    pub fn allow_private_engine_addresses(&self) -> bool {
+        self.engines
+            .allow_private_addresses
+            .unwrap_or(self.environment == Environment::Development)
     }
 
     /// Where the embedded PostgreSQL keeps its files.

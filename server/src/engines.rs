@@ -111,6 +111,10 @@ struct Embedded {
 /// One client per target, and the embedded engines behind the embedded targets.
 pub struct Engines {
     data_dir: PathBuf,
+    /// Whether external engines and token endpoints may be on loopback or private networks.
+    /// Off in production: tenants configure these URLs, and the server must not become their
+    /// way into the networks it runs in (its own embedded engines listen on loopback).
+    allow_private: bool,
     embedded: Mutex<HashMap<String, Embedded>>,
     clients: Mutex<HashMap<Target, Arc<Client>>>,
     http: reqwest::Client,
@@ -126,7 +130,7 @@ impl std::fmt::Debug for Engines {
 
 impl Engines {
     /// Embedded engines keep their data under `data_dir/<environment name>`.
-    pub fn new(data_dir: PathBuf) -> Self {
+    pub fn new(data_dir: PathBuf, allow_private: bool) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
@@ -134,6 +138,7 @@ impl Engines {
             .expect("a plain HTTP client builds");
         Self {
             data_dir,
+            allow_private,
             embedded: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             http,
@@ -149,7 +154,15 @@ impl Engines {
         }
         let (address, oauth) = match target {
             Target::Embedded(name) => (format!("http://{}", self.embedded(name).await?), None),
-            Target::External { address, oauth } => (address.clone(), oauth.clone()),
+            Target::External { address, oauth } => {
+                if !self.allow_private {
+                    refuse_private(address).await?;
+                    if let Some(oauth) = oauth {
+                        refuse_private(&oauth.token_url).await?;
+                    }
+                }
+                (address.clone(), oauth.clone())
+            }
         };
         let endpoint = Channel::from_shared(address.clone())
             .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
@@ -233,6 +246,61 @@ impl Engines {
             let _ = embedded.gateway.await;
         }
     }
+}
+
+/// Whether an address is one a tenant's engine must not be on: loopback, private, link-local,
+/// shared (carrier-grade NAT), unspecified, multicast or documentation ranges.
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(v4.into()))
+        }
+    }
+}
+
+/// Resolves the URL's host and refuses it if any of its addresses is private.
+async fn refuse_private(url: &str) -> Result<(), EngineError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|error| EngineError::Unavailable(format!("{url:?}: {error}")))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| EngineError::Unavailable(format!("{url:?} has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|error| EngineError::Unavailable(format!("{host}: {error}")))?
+        .collect();
+    if addresses.iter().any(|address| is_private(address.ip())) {
+        return Err(EngineError::Refused {
+            code: Code::PermissionDenied,
+            message: format!(
+                "{host} is on a loopback or private network, which external engines may not \
+                 use here (engines.allow_private_addresses)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// OAuth client-credentials tokens, cached until shortly before they expire.
@@ -409,5 +477,32 @@ impl Client {
             grpc.create_process_instance(request).await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_recognised() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "35.190.1.1", "2606:4700::1111"] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
     }
 }

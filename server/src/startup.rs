@@ -149,7 +149,10 @@ impl Application {
             .transpose()
             .context("the single sign-on settings (auth.oidc)")?
             .map(Arc::new);
-        let engines = Arc::new(Engines::new(config.data_dir.join("engines")));
+        let engines = Arc::new(Engines::new(
+            config.data_dir.join("engines"),
+            config.allow_private_engine_addresses(),
+        ));
         let pipeline = Arc::new(Pipeline::new(pool.clone(), engines.clone()));
         pipeline
             .resume_unfinished()

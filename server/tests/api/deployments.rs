@@ -1035,3 +1035,55 @@ async fn extreme_numbers_in_variables_survive_the_round_trip_through_postgres() 
     assert_eq!(listed[0]["variables"], variables);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn where_private_addresses_are_refused_an_external_engine_on_loopback_is_not_reached() {
+    let dir = crate::helpers::shared_tempdir();
+    let mut config =
+        crate::helpers::test_config(Some(crate::helpers::create_database().await), dir.path());
+    config.engines.allow_private_addresses = Some(false);
+    let app = TestApp::spawn(config).await;
+    let owner = owner_of_acme(&app).await;
+    let workflow = create_workflow(
+        &app,
+        &owner,
+        r#"<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"><bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s" /></bpmn:process></bpmn:definitions>"#,
+    )
+    .await;
+    // The server's own embedded engine listens on loopback: exactly what must not be reachable.
+    let inside = app.engines.embedded("dev").await.unwrap();
+    for address in [
+        format!("http://{inside}"),
+        "http://localhost:26500".to_owned(),
+    ] {
+        let pointed = owner
+            .put(app.url("/api/v1/tenants/acme/environments/staging"))
+            .json(&json!({
+                "approvals_required": 0,
+                "approver_roles": ["owner"],
+                "require_owner_approval": false,
+                "engine_kind": "external",
+                "engine_address": address,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pointed.status(), 200);
+        let requested = deploy(
+            &app,
+            &owner,
+            json!({ "workflow_id": workflow["id"], "environment": "staging" }),
+        )
+        .await;
+        let refused = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
+        assert_eq!(refused["state"], "failed", "{address}");
+        assert!(
+            refused["error"]
+                .as_str()
+                .unwrap()
+                .contains("private network"),
+            "{refused}"
+        );
+    }
+    app.stop().await;
+}
