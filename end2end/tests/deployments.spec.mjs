@@ -2,32 +2,11 @@
 // the default policy (two approvals, one of them an owner's, never the requester's own), and a
 // dev deployment is rolled back to the version before it.
 import { test, expect } from '@playwright/test';
+import { ADMIN_EMAIL, signIn, waitForHydration } from '../support.mjs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-const ADMIN_EMAIL = 'admin@astraflow.local';
 const fixture = (name) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-
-async function waitForHydration(page) {
-  const app = page.locator('.app');
-  const toggle = page.getByTestId('nav-toggle');
-  await expect(async () => {
-    await toggle.click();
-    await expect(app).toHaveClass(/nav-collapsed/, { timeout: 500 });
-  }).toPass({ timeout: 30_000 });
-  await toggle.click();
-  await expect(app).not.toHaveClass(/nav-collapsed/);
-}
-
-async function signIn(page, email, password) {
-  await page.goto('/login');
-  await waitForHydration(page);
-  const form = page.getByTestId('sign-in-form');
-  await form.getByLabel('Email').fill(email);
-  await form.getByLabel('Password').fill(password);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/tenants$/);
-}
 
 /// The newest deployment row for `label` ("dev v1").
 function row(page, label) {

@@ -1,5 +1,6 @@
 // The app shell: server rendering, hydration, navigation, server functions and the 404 page.
 import { test, expect } from '@playwright/test';
+import { waitForHydration } from '../support.mjs';
 
 test('renders the shell on the server, before any script runs', async ({ request }) => {
   const response = await request.get('/');
@@ -51,15 +52,3 @@ test('unknown routes get the app 404 page with status 404', async ({ page }) => 
   await expect(page.locator('.sidenav')).toBeVisible();
 });
 
-// Hydration is done when the toggle's click handler is live. Clicks before that do nothing, so
-// keep clicking until one collapses the navigation, then expand it again.
-async function waitForHydration(page) {
-  const app = page.locator('.app');
-  const toggle = page.getByTestId('nav-toggle');
-  await expect(async () => {
-    await toggle.click();
-    await expect(app).toHaveClass(/nav-collapsed/, { timeout: 500 });
-  }).toPass({ timeout: 30_000 });
-  await toggle.click();
-  await expect(app).not.toHaveClass(/nav-collapsed/);
-}

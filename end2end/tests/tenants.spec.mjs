@@ -1,31 +1,8 @@
 // Tenant administration: an administrator creates a tenant and adds a viewer; the viewer signs
 // in and can change nothing, in the page or by calling the server directly.
 import { test, expect } from '@playwright/test';
+import { ADMIN_EMAIL, signIn, waitForHydration } from '../support.mjs';
 import { randomBytes } from 'node:crypto';
-
-const ADMIN_EMAIL = 'admin@astraflow.local';
-
-async function waitForHydration(page) {
-  const app = page.locator('.app');
-  const toggle = page.getByTestId('nav-toggle');
-  await expect(async () => {
-    await toggle.click();
-    await expect(app).toHaveClass(/nav-collapsed/, { timeout: 500 });
-  }).toPass({ timeout: 30_000 });
-  await toggle.click();
-  await expect(app).not.toHaveClass(/nav-collapsed/);
-}
-
-async function signIn(page, email, password) {
-  await page.goto('/login');
-  await waitForHydration(page);
-  const form = page.getByTestId('sign-in-form');
-  await form.getByLabel('Email').fill(email);
-  await form.getByLabel('Password').fill(password);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/tenants$/);
-  await expect(page.getByTestId('who')).toContainText(email);
-}
 
 test('an administrator creates a tenant and adds a viewer, who cannot change anything', async ({ page, browser, baseURL }) => {
   const tenant = `acme-${randomBytes(3).toString('hex')}`;

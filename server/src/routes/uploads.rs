@@ -81,6 +81,19 @@ fn refused(page: &str, error: &ApiError) -> Response {
     }
 }
 
+/// The caller and their file, or the redirect that says why not.
+async fn accept(
+    principal: Result<Principal, ApiError>,
+    form: Multipart,
+    page: &str,
+) -> Result<(Principal, Upload), Response> {
+    let principal = principal.map_err(|error| refused(page, &error))?;
+    let upload = read_upload(form)
+        .await
+        .map_err(|message| back_with_error(page, &message))?;
+    Ok((principal, upload))
+}
+
 async fn import_workflow(
     State(pool): State<PgPool>,
     principal: Result<Principal, ApiError>,
@@ -89,13 +102,9 @@ async fn import_workflow(
     form: Multipart,
 ) -> Response {
     let page = format!("/tenants/{tenant}/workflows");
-    let principal = match principal {
-        Ok(principal) => principal,
-        Err(error) => return refused(&page, &error),
-    };
-    let upload = match read_upload(form).await {
-        Ok(upload) => upload,
-        Err(message) => return back_with_error(&page, &message),
+    let (principal, upload) = match accept(principal, form, &page).await {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
     };
     let created = rest::create_workflow(
         State(pool),
@@ -127,13 +136,9 @@ async fn import_version(
     form: Multipart,
 ) -> Response {
     let page = format!("/workflows/{workflow}");
-    let principal = match principal {
-        Ok(principal) => principal,
-        Err(error) => return refused(&page, &error),
-    };
-    let upload = match read_upload(form).await {
-        Ok(upload) => upload,
-        Err(message) => return back_with_error(&page, &message),
+    let (principal, upload) = match accept(principal, form, &page).await {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
     };
     let added = rest::add_version(
         State(pool),

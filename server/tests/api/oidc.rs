@@ -119,11 +119,22 @@ fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> &'a str 
 /// browser and where the app sent it at the end.
 async fn sign_in_with_sso(app: &TestApp, login: &str) -> (reqwest::Client, String) {
     let browser = app.browser();
-    let started = browser
-        .get(app.url("/auth/oidc/login?next=/tenants/demo"))
-        .send()
-        .await
-        .unwrap();
+    let callback =
+        through_provider(app, &browser, "/auth/oidc/login?next=/tenants/demo", login).await;
+    let finished = browser.get(&callback).send().await.unwrap();
+    assert_eq!(finished.status(), 303);
+    (browser, location(&finished))
+}
+
+/// Starts a flow at `start`, signs in at the provider as `login` and returns the callback URL
+/// the provider sends the browser back to (not yet followed).
+async fn through_provider(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    start: &str,
+    login: &str,
+) -> String {
+    let started = browser.get(app.url(start)).send().await.unwrap();
     assert_eq!(started.status(), 303);
     let authorize = location(&started);
     assert!(
@@ -157,9 +168,7 @@ async fn sign_in_with_sso(app: &TestApp, login: &str) -> (reqwest::Client, Strin
         callback.starts_with(&app.url("/auth/oidc/callback?")),
         "{callback}"
     );
-    let finished = browser.get(&callback).send().await.unwrap();
-    assert_eq!(finished.status(), 303);
-    (browser, location(&finished))
+    callback
 }
 
 async fn me(browser: &reqwest::Client, app: &TestApp) -> (u16, Value) {
@@ -265,23 +274,7 @@ async fn a_callback_with_a_forged_state_or_replayed_code_signs_nobody_in() {
 
     // A callback URL that worked once is worthless afterwards, even in the same browser.
     let browser = app.browser();
-    let started = browser
-        .get(app.url("/auth/oidc/login"))
-        .send()
-        .await
-        .unwrap();
-    let to_interaction = browser.get(location(&started)).send().await.unwrap();
-    let page = browser.get(location(&to_interaction)).send().await.unwrap();
-    let html = page.text().await.unwrap();
-    let action = attribute_after(&html, "<form", "action").to_owned();
-    let submitted = browser
-        .post(&action)
-        .form(&[("prompt", "login"), ("login", "mallory"), ("password", "x")])
-        .send()
-        .await
-        .unwrap();
-    let resumed = browser.get(location(&submitted)).send().await.unwrap();
-    let callback = location(&resumed);
+    let callback = through_provider(&app, &browser, "/auth/oidc/login", "mallory").await;
     let first = browser.get(&callback).send().await.unwrap();
     assert_eq!(location(&first), app.url("/tenants"));
     browser
@@ -321,27 +314,8 @@ async fn sso_never_takes_over_an_account_that_has_a_password() {
     let (app, _provider, _dir) = app_with_sso().await;
     app.create_user("carol@example.test", PASSWORD, false).await;
     let browser = app.browser();
-    let started = browser
-        .get(app.url("/auth/oidc/login"))
-        .send()
-        .await
-        .unwrap();
-    let to_interaction = browser.get(location(&started)).send().await.unwrap();
-    let page = browser.get(location(&to_interaction)).send().await.unwrap();
-    let html = page.text().await.unwrap();
-    let action = attribute_after(&html, "<form", "action").to_owned();
-    let submitted = browser
-        .post(&action)
-        .form(&[
-            ("prompt", "login"),
-            ("login", "carol@example.test"),
-            ("password", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let resumed = browser.get(location(&submitted)).send().await.unwrap();
-    let finished = browser.get(location(&resumed)).send().await.unwrap();
+    let callback = through_provider(&app, &browser, "/auth/oidc/login", "carol@example.test").await;
+    let finished = browser.get(&callback).send().await.unwrap();
     let back = location(&finished);
     assert!(back.starts_with(&app.url("/login?sso_error=")), "{back}");
     assert!(back.contains("password"), "{back}");
