@@ -32,6 +32,7 @@ pub struct Config {
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub engines: EnginesConfig,
+    pub monitor: MonitorConfig,
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
@@ -53,6 +54,7 @@ impl Default for Config {
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             engines: EnginesConfig::default(),
+            monitor: MonitorConfig::default(),
             seed_demo: true,
             initial_admin_password: None,
         }
@@ -202,6 +204,47 @@ pub struct EnginesConfig {
     /// Whether tenants' external engines and token endpoints may be on loopback or private
     /// networks. Defaults to allowed in development (a local Zeebe) and refused in production.
     pub allow_private_addresses: Option<bool>,
+}
+
+/// The live monitor and the execution audit trail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Variables whose values the execution audit trail records as `***`: case-insensitive
+    /// names where `*` stands for any run of characters. Keys of objects inside variables
+    /// are matched too.
+    pub audit_redact: Vec<String>,
+    /// Longest variable value (as JSON text) the execution audit trail keeps; longer values
+    /// are cut to this many characters.
+    pub audit_max_value_chars: usize,
+    /// How many committed batches of changes a WebSocket client may fall behind before it is
+    /// told to resync instead.
+    pub feed_capacity: usize,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            audit_redact: [
+                "*password*",
+                "*passwd*",
+                "*secret*",
+                "*token*",
+                "*apikey*",
+                "*api_key*",
+                "*credential*",
+                "*private_key*",
+                "*ssn*",
+                "*card_number*",
+                "*cardnumber*",
+                "*iban*",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            audit_max_value_chars: 1024,
+            feed_capacity: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

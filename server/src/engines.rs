@@ -108,9 +108,15 @@ struct Embedded {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Called with each embedded engine as it starts (the monitor follows its record stream).
+pub type OnStart = Box<dyn Fn(&str, engine::Engine) + Send + Sync>;
+
 /// One client per target, and the embedded engines behind the embedded targets.
 pub struct Engines {
     data_dir: PathBuf,
+    on_start: std::sync::OnceLock<OnStart>,
+    /// Becomes true at shutdown, for the tasks that follow the engines.
+    stopped: tokio::sync::watch::Sender<bool>,
     /// Whether external engines and token endpoints may be on loopback or private networks.
     /// Off in production: tenants configure these URLs, and the server must not become their
     /// way into the networks it runs in (its own embedded engines listen on loopback).
@@ -138,6 +144,8 @@ impl Engines {
             .expect("a plain HTTP client builds");
         Self {
             data_dir,
+            on_start: std::sync::OnceLock::new(),
+            stopped: tokio::sync::watch::Sender::new(false),
             allow_private,
             embedded: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
@@ -215,6 +223,9 @@ impl Engines {
             }
         });
         tracing::info!(environment, %address, "embedded engine started");
+        if let Some(on_start) = self.on_start.get() {
+            on_start(environment, engine.clone());
+        }
         embedded.insert(
             environment.to_owned(),
             Embedded {
@@ -237,8 +248,59 @@ impl Engines {
             .map(|running| running.engine.clone())
     }
 
+    /// Registers what to do with each embedded engine as it starts, and does it for those
+    /// running already. Only the first registration counts.
+    pub async fn on_start(&self, on_start: OnStart) {
+        let embedded = self.embedded.lock().await;
+        if self.on_start.set(on_start).is_ok()
+            && let Some(on_start) = self.on_start.get()
+        {
+            for (name, running) in embedded.iter() {
+                on_start(name, running.engine.clone());
+            }
+        }
+    }
+
+    /// Starts the embedded engine of every environment that has data on disk, so that what
+    /// they have still to do (and to report) goes on after a restart without waiting for the
+    /// next deployment.
+    pub async fn start_existing(&self) -> Result<Vec<String>, EngineError> {
+        let mut names = Vec::new();
+        let entries = match std::fs::read_dir(&self.data_dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(error) => return Err(EngineError::Start(error.to_string())),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && is_environment_name(&name) {
+                self.embedded(&name).await?;
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// True from shutdown on.
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopped.subscribe()
+    }
+
+    /// The gateway addresses of the embedded engines running now, by environment name
+    /// (workers of a local installation connect there).
+    pub async fn embedded_addresses(&self) -> HashMap<String, SocketAddr> {
+        self.embedded
+            .lock()
+            .await
+            .iter()
+            .map(|(name, running)| (name.clone(), running.address))
+            .collect()
+    }
+
     /// Stops the embedded engines' gateways (the engines flush on drop).
     pub async fn shutdown(&self) {
+        self.stopped.send_replace(true);
         self.clients.lock().await.clear();
         let running: Vec<Embedded> = self.embedded.lock().await.drain().map(|(_, e)| e).collect();
         for embedded in running {
@@ -246,6 +308,15 @@ impl Engines {
             let _ = embedded.gateway.await;
         }
     }
+}
+
+/// Whether `name` is a possible environment name (`^[a-z][a-z0-9-]{0,30}$`, as the database
+/// checks), so that only engine directories are started.
+fn is_environment_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.len() <= 31
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Whether an address is one a tenant's engine must not be on: loopback, private, link-local,
@@ -455,6 +526,53 @@ impl Client {
         };
         self.with_retries(message, |mut grpc, request| async move {
             grpc.cancel_process_instance(request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sets a job's retries (before resolving the incident its failure raised).
+    pub async fn update_job_retries(&self, job_key: i64, retries: i32) -> Result<(), EngineError> {
+        let message = zeebe::gateway::UpdateJobRetriesRequest {
+            job_key,
+            retries,
+            ..Default::default()
+        };
+        self.with_retries(message, |mut grpc, request| async move {
+            grpc.update_job_retries(request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Resolves an incident: the engine retries what failed.
+    pub async fn resolve_incident(&self, incident_key: i64) -> Result<(), EngineError> {
+        let message = zeebe::gateway::ResolveIncidentRequest {
+            incident_key,
+            ..Default::default()
+        };
+        self.with_retries(message, |mut grpc, request| async move {
+            grpc.resolve_incident(request).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sets variables (a JSON object) on a process or element instance's scope.
+    pub async fn set_variables(
+        &self,
+        element_instance_key: i64,
+        variables: &serde_json::Value,
+        local: bool,
+    ) -> Result<(), EngineError> {
+        let message = zeebe::gateway::SetVariablesRequest {
+            element_instance_key,
+            variables: variables.to_string(),
+            local,
+            ..Default::default()
+        };
+        self.with_retries(message, |mut grpc, request| async move {
+            grpc.set_variables(request).await
         })
         .await
         .map(|_| ())

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod engines;
 pub mod error;
+pub mod monitor;
 pub mod pipeline;
 pub mod routes;
 pub mod seed;

@@ -28,8 +28,9 @@ use crate::{
     embedded_pg::{self, EmbeddedPostgres},
     engines::Engines,
     error,
+    monitor::{self, audit::Sanitizer, hub::Hub, ingest::Ingest},
     pipeline::Pipeline,
-    routes::{api, health, uploads, workflows},
+    routes::{api, health, monitor as monitor_routes, uploads, workflows},
     seed, ui,
 };
 
@@ -47,6 +48,10 @@ pub struct AppState {
     pub sso: Option<Arc<auth::oidc::Sso>>,
     /// Deployments on their way to the engines, and the engines.
     pub pipeline: Arc<Pipeline>,
+    /// Engine records in: projections and the execution audit trail.
+    pub ingest: Arc<Ingest>,
+    /// Deltas out: the feed of the monitor's WebSocket.
+    pub hub: Arc<Hub>,
 }
 
 /// A built application: listening, migrated, not yet serving.
@@ -58,6 +63,7 @@ pub struct Application {
     session_store: PostgresStore,
     engines: Arc<Engines>,
     pipeline: Arc<Pipeline>,
+    hub: Arc<Hub>,
 }
 
 impl Application {
@@ -158,6 +164,33 @@ impl Application {
             .resume_unfinished()
             .await
             .context("resuming unfinished deployments")?;
+        let ingest = Arc::new(Ingest::new(Sanitizer::new(
+            &config.monitor.audit_redact,
+            config.monitor.audit_max_value_chars,
+        )));
+        let hub = Hub::start(pool.clone(), config.monitor.feed_capacity);
+        Hub::forward_deployments(pool.clone(), &pipeline);
+        {
+            let (pool, ingest, stopped) = (pool.clone(), ingest.clone(), engines.stopped());
+            engines
+                .on_start(Box::new(move |environment, engine| {
+                    tokio::spawn(monitor::embedded::follow(
+                        pool.clone(),
+                        ingest.clone(),
+                        environment.to_owned(),
+                        engine,
+                        stopped.clone(),
+                    ));
+                }))
+                .await;
+        }
+        let resumed = engines
+            .start_existing()
+            .await
+            .context("starting the embedded engines found on disk")?;
+        if !resumed.is_empty() {
+            tracing::info!(?resumed, "embedded engines resumed");
+        }
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -168,11 +201,18 @@ impl Application {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
                 }),
+                monitor: Arc::new(monitor::ui::MonitorBackend {
+                    auth: auth.clone(),
+                    pipeline: pipeline.clone(),
+                    hub: hub.clone(),
+                }),
                 sso_label: sso.as_ref().map(|sso| sso.label().to_owned()),
             },
             auth,
             sso,
             pipeline: pipeline.clone(),
+            ingest,
+            hub: hub.clone(),
         };
         let state_pipeline = pipeline;
         let sessions = SessionManagerLayer::new(session_store.clone())
@@ -193,7 +233,13 @@ impl Application {
             session_store,
             engines,
             pipeline: state_pipeline,
+            hub,
         })
+    }
+
+    /// The monitor's feed (tests wait until it listens).
+    pub fn hub(&self) -> Arc<Hub> {
+        self.hub.clone()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -235,6 +281,7 @@ impl Application {
             session_store,
             engines,
             pipeline: _,
+            hub: _,
         } = self;
         let cleanup = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SESSION_CLEANUP_PERIOD);
@@ -277,6 +324,7 @@ where
         .route("/readyz", get(health::readyz))
         .merge(api::router())
         .merge(workflows::router())
+        .merge(monitor_routes::router())
         .merge(uploads::router())
         .merge(auth::oidc::router())
         .leptos_routes_with_context(

@@ -455,9 +455,13 @@ impl ControlPlane for Backend {
         let backend = self.clone();
         boxed(async move {
             let (principal, _) = backend.principal(parts).await?;
-            let Json(list) =
-                rest::list_environments(State(backend.auth.pool.clone()), principal, Path(tenant))
-                    .await?;
+            let Json(list) = rest::list_environments(
+                State(backend.auth.pool.clone()),
+                State(backend.pipeline.clone()),
+                principal,
+                Path(tenant),
+            )
+            .await?;
             Ok(list.into_iter().map(environment_row).collect())
         })
     }
@@ -478,6 +482,7 @@ impl ControlPlane for Backend {
             let pool = backend.auth.pool.clone();
             let Json(current) = rest::list_environments(
                 State(pool.clone()),
+                State(backend.pipeline.clone()),
                 principal.clone(),
                 Path(tenant.clone()),
             )
@@ -552,6 +557,7 @@ impl ControlPlane for Backend {
             .await?;
             let Json(environments) = rest::list_environments(
                 State(pool),
+                State(backend.pipeline.clone()),
                 principal.clone(),
                 Path(workflow.tenant_id.clone()),
             )

@@ -2,6 +2,8 @@
 //! calls plain Rust code and maps failures to [`crate::error::AppError`].
 
 pub mod access;
+pub mod monitor;
+pub mod monitor_protocol;
 pub mod status;
 pub mod workflows;
 
@@ -87,6 +89,64 @@ pub mod ssr {
         fn roll_back(&self, request: Parts, deployment: String) -> BoxFuture<String>;
     }
 
+    /// The live monitor and the audit trails, as the pages need them; implemented by the server
+    /// over its REST handlers, like [`ControlPlane`].
+    pub trait MonitorPlane: Send + Sync {
+        fn instances(
+            &self,
+            request: Parts,
+            tenant: String,
+            filter: super::monitor::InstanceFilter,
+        ) -> BoxFuture<super::monitor::InstanceList>;
+        fn incidents(
+            &self,
+            request: Parts,
+            tenant: String,
+        ) -> BoxFuture<super::monitor::IncidentList>;
+        fn instance(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            key: i64,
+        ) -> BoxFuture<super::monitor::InstanceView>;
+        fn retry(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            incident: i64,
+        ) -> BoxFuture<super::monitor::RetryView>;
+        fn cancel(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            key: i64,
+        ) -> BoxFuture<()>;
+        fn set_variable(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            key: i64,
+            name: String,
+            value: String,
+        ) -> BoxFuture<()>;
+        fn trail(
+            &self,
+            request: Parts,
+            tenant: String,
+            filter: super::monitor::TrailFilter,
+        ) -> BoxFuture<super::monitor::TrailView>;
+    }
+
+    impl std::fmt::Debug for dyn MonitorPlane {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("MonitorPlane")
+        }
+    }
+
     /// Where the control plane's database lives; shown to operators on the status card.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum DatabaseMode {
@@ -102,6 +162,7 @@ pub mod ssr {
         pub pool: PgPool,
         pub database_mode: DatabaseMode,
         pub control: Arc<dyn ControlPlane>,
+        pub monitor: Arc<dyn MonitorPlane>,
         /// The single sign-on provider's name, when one is configured.
         pub sso_label: Option<String>,
     }

@@ -33,6 +33,8 @@ pub enum Action {
     ApproveDeployment,
     RollbackDeployment,
     StartExecution,
+    /// Retry incidents, cancel instances, set variables on running instances.
+    OperateInstances,
 }
 
 /// What it is done to.
@@ -80,6 +82,7 @@ impl Action {
             Action::ApproveDeployment => "approve deployments",
             Action::RollbackDeployment => "roll deployments back",
             Action::StartExecution => "start workflow executions",
+            Action::OperateInstances => "operate on running instances",
         }
     }
 
@@ -94,7 +97,8 @@ impl Action {
             | Action::ManageJobTypes
             | Action::RequestDeployment
             | Action::RollbackDeployment
-            | Action::StartExecution => matches!(role, Role::Owner | Role::Editor),
+            | Action::StartExecution
+            | Action::OperateInstances => matches!(role, Role::Owner | Role::Editor),
             Action::ManageEnvironments => role == Role::Owner,
             Action::UpdateTenantConfig | Action::ManageMembers | Action::ManageTokens => {
                 role == Role::Owner

@@ -110,10 +110,7 @@ impl AuditEvent {
 
     /// What `audit_hash` must be, given the stored `prev_hash`.
     pub fn expected_hash(&self) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(&self.prev_hash);
-        hasher.update(self.canonical_json().as_bytes());
-        hasher.finalize().into()
+        chain_hash(&self.prev_hash, &self.canonical_json())
     }
 }
 
@@ -267,6 +264,90 @@ pub async fn list(
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
+/// Which control-plane events to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Part of the actor's label (an email, `token:<name>`, `system…`), any case.
+    pub actor: Option<String>,
+    /// An action, or its first dotted parts (`deployment` takes `deployment.approve`).
+    pub action: Option<String>,
+    /// The target's id (a deployment id, a process instance key, …).
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.actor.is_none()
+            && self.action.is_none()
+            && self.target_id.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
+/// A tenant's events after `after_seq` that pass `filter`, oldest first, at most `limit`.
+pub async fn list_filtered(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    filter: &Filter,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    select_filtered(conn, tenant, filter, after_seq, limit, "seq").await
+}
+
+/// The newest `limit` events that pass `filter`, newest first.
+pub async fn list_newest(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    select_filtered(conn, tenant, filter, 0, limit, "seq desc").await
+}
+
+async fn select_filtered(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    filter: &Filter,
+    after_seq: i64,
+    limit: i64,
+    order: &str,
+) -> Result<Vec<AuditEvent>> {
+    let actor = filter.actor.as_ref().map(|actor| {
+        format!(
+            "%{}%",
+            actor
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let rows = sqlx::query(&format!(
+        "{SELECT_EVENTS} where tenant_id = $1 and seq > $2 \
+         and ($4::text is null or lower(actor) like $4) \
+         and ($5::text is null or action = $5 or starts_with(action, $5 || '.')) \
+         and ($6::text is null or target_id = $6) \
+         and ($7::timestamptz is null or occurred_at >= $7) \
+         and ($8::timestamptz is null or occurred_at < $8) \
+         order by {order} limit $3"
+    ))
+    .bind(tenant.as_str())
+    .bind(after_seq)
+    .bind(limit)
+    .bind(actor)
+    .bind(&filter.action)
+    .bind(&filter.target_id)
+    .bind(filter.from)
+    .bind(filter.to)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+}
+
 /// A tenant's newest `limit` events, newest first.
 pub async fn latest(
     conn: &mut PgConnection,
@@ -302,45 +383,117 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
-/// Walks a tenant's chain from the start and reports the first event that does not hold.
-pub async fn verify(conn: &mut PgConnection, tenant: &TenantId) -> Result<Verification> {
-    const BATCH: i64 = 1000;
-    let mut expected_seq = 1;
-    let mut prev_hash = GENESIS.to_vec();
-    let mut checked = 0;
-    loop {
-        let events = list(conn, tenant, expected_seq - 1, BATCH).await?;
-        let done = (events.len() as i64) < BATCH;
+/// An event of a hash chain, as verification sees it.
+pub trait Chained {
+    fn seq(&self) -> i64;
+    fn prev_hash(&self) -> &[u8];
+    fn audit_hash(&self) -> &[u8];
+    /// What `audit_hash` must be, given the stored `prev_hash`.
+    fn expected_hash(&self) -> [u8; 32];
+}
+
+impl Chained for AuditEvent {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn prev_hash(&self) -> &[u8] {
+        &self.prev_hash
+    }
+    fn audit_hash(&self) -> &[u8] {
+        &self.audit_hash
+    }
+    fn expected_hash(&self) -> [u8; 32] {
+        AuditEvent::expected_hash(self)
+    }
+}
+
+/// `SHA-256(prev_hash ‖ canonical)`: the hash every chain of ours stores.
+pub fn chain_hash(prev_hash: &[u8], canonical: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    hasher.update(canonical.as_bytes());
+    hasher.finalize().into()
+}
+
+/// Checks a chain from its first event, one page at a time, and stops at the first event
+/// that does not hold. The caller loads the pages (events after [`ChainWalk::after`], oldest
+/// first), so that any chain table can be walked without holding it in memory.
+#[derive(Debug)]
+pub struct ChainWalk {
+    expected_seq: i64,
+    prev_hash: Vec<u8>,
+    checked: u64,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_vec(),
+            checked: 0,
+        }
+    }
+}
+
+impl ChainWalk {
+    /// Events per page.
+    pub const PAGE: i64 = 1000;
+
+    /// The sequence number the next page starts after.
+    pub fn after(&self) -> i64 {
+        self.expected_seq - 1
+    }
+
+    /// Checks the next page; the verdict once the chain is broken.
+    pub fn check<E: Chained>(&mut self, events: &[E]) -> Option<Verification> {
         for event in events {
-            checked += 1;
-            let reason = if event.seq != expected_seq {
+            self.checked += 1;
+            let reason = if event.seq() != self.expected_seq {
                 Some("sequence_gap")
-            } else if event.prev_hash != prev_hash {
+            } else if event.prev_hash() != self.prev_hash {
                 Some("link_mismatch")
-            } else if event.audit_hash != event.expected_hash() {
+            } else if event.audit_hash() != event.expected_hash() {
                 Some("hash_mismatch")
             } else {
                 None
             };
             if let Some(reason) = reason {
-                return Ok(Verification {
+                return Some(Verification {
                     ok: false,
-                    events_checked: checked,
+                    events_checked: self.checked,
                     first_broken: Some(BrokenLink {
-                        seq: expected_seq.min(event.seq),
+                        seq: self.expected_seq.min(event.seq()),
                         reason,
                     }),
                 });
             }
-            expected_seq += 1;
-            prev_hash = event.audit_hash;
+            self.expected_seq += 1;
+            self.prev_hash = event.audit_hash().to_vec();
         }
-        if done {
-            return Ok(Verification {
-                ok: true,
-                events_checked: checked,
-                first_broken: None,
-            });
+        None
+    }
+
+    /// The verdict for a chain whose every page held.
+    pub fn finish(self) -> Verification {
+        Verification {
+            ok: true,
+            events_checked: self.checked,
+            first_broken: None,
+        }
+    }
+}
+
+/// Walks a tenant's control-plane chain from the start and reports the first event that does
+/// not hold.
+pub async fn verify(conn: &mut PgConnection, tenant: &TenantId) -> Result<Verification> {
+    let mut walk = ChainWalk::default();
+    loop {
+        let events = list(conn, tenant, walk.after(), ChainWalk::PAGE).await?;
+        if let Some(broken) = walk.check(&events) {
+            return Ok(broken);
+        }
+        if (events.len() as i64) < ChainWalk::PAGE {
+            return Ok(walk.finish());
         }
     }
 }

@@ -91,6 +91,11 @@ pub struct Environment {
     pub approvals_required: i32,
     pub approver_roles: Vec<Role>,
     pub require_owner_approval: bool,
+    /// When the ingest token of its exporter was made (`None`: it has none).
+    pub ingest_token_created_at: Option<DateTime<Utc>>,
+    /// Where Zeebe workers reach an embedded engine that is running (`host:port` of its
+    /// gateway), for a local installation's workers.
+    pub gateway_address: Option<String>,
 }
 
 /// The engine an environment deploys to. The client secret is write-only: it is never shown.
@@ -289,7 +294,8 @@ pub fn approvals_satisfied(environment: &Environment, approvals: &[Approval]) ->
 
 const ENVIRONMENT_COLUMNS: &str = "id, tenant_id, name, position, engine_kind, engine_address, \
     oauth_token_url, oauth_client_id, oauth_client_secret is not null as has_client_secret, \
-    oauth_audience, engine_tenant_id, approvals_required, approver_roles, require_owner_approval";
+    oauth_audience, engine_tenant_id, approvals_required, approver_roles, require_owner_approval, \
+    ingest_token_created_at";
 
 fn environment_from_row(row: &PgRow) -> Result<Environment> {
     let kind: String = row.try_get("engine_kind")?;
@@ -317,6 +323,8 @@ fn environment_from_row(row: &PgRow) -> Result<Environment> {
         approvals_required: row.try_get("approvals_required")?,
         approver_roles: roles.iter().filter_map(|role| role.parse().ok()).collect(),
         require_owner_approval: row.try_get("require_owner_approval")?,
+        ingest_token_created_at: row.try_get("ingest_token_created_at")?,
+        gateway_address: None,
     })
 }
 
@@ -1154,6 +1162,8 @@ mod tests {
             approvals_required: 2,
             approver_roles: vec![Role::Owner, Role::Editor],
             require_owner_approval: true,
+            ingest_token_created_at: None,
+            gateway_address: None,
         }
     }
 

@@ -74,6 +74,21 @@ pub(crate) mod integer {
         T: TryFrom<i64>,
     {
         let number = serde_json::Number::deserialize(deserializer)?;
+        whole(&number).map_err(D::Error::custom)
+    }
+
+    /// The same for an optional field (`null` or left out: `None`).
+    pub fn deserialize_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64>,
+    {
+        Option::<serde_json::Number>::deserialize(deserializer)?
+            .map(|number| whole(&number).map_err(D::Error::custom))
+            .transpose()
+    }
+
+    fn whole<T: TryFrom<i64>>(number: &serde_json::Number) -> Result<T, String> {
         let whole = number.as_i64().or_else(|| {
             number
                 .as_f64()
@@ -82,9 +97,9 @@ pub(crate) mod integer {
                 .map(|value| value as i64)
         });
         let Some(whole) = whole else {
-            return Err(D::Error::custom(format!("{number} is not an integer")));
+            return Err(format!("{number} is not an integer"));
         };
-        T::try_from(whole).map_err(|_| D::Error::custom(format!("{number} is out of range")))
+        T::try_from(whole).map_err(|_| format!("{number} is out of range"))
     }
 }
 

@@ -384,6 +384,14 @@ struct AuditPage {
     /// How many events, 1 to 1000.
     #[serde(default = "default_limit")]
     limit: i64,
+    /// Part of the actor's name, any case.
+    actor: Option<String>,
+    /// An action, or its first dotted parts (`deployment`).
+    action: Option<String>,
+    /// The target's id (a deployment id, a process instance key, …).
+    target_id: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn default_limit() -> i64 {
@@ -413,6 +421,11 @@ impl AuditPage {
         ("tenant" = String, Path, description = "The tenant's id"),
         ("after" = Option<i64>, Query, minimum = 0, description = "Events after this sequence number (default 0)"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "How many events (default 100)"),
+        ("actor" = Option<String>, Query, max_length = 200, description = "Only events whose actor's name contains this, in any case"),
+        ("action" = Option<String>, Query, max_length = 100, description = "Only this action, or actions starting with it and a dot (`deployment`)"),
+        ("target_id" = Option<String>, Query, max_length = 200, description = "Only events about this target (a deployment id, a process instance key, …)"),
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "At or after (RFC 3339)"),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Before (RFC 3339)"),
     ),
     responses(
         (status = 200, description = "Events in sequence order", body = Vec<audit::AuditEvent>),
@@ -428,7 +441,14 @@ async fn list_audit(
     authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
     page.validate()?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let events = audit::list(&mut tx, &tenant, page.after, page.limit).await?;
+    let filter = audit::Filter {
+        actor: page.actor,
+        action: page.action,
+        target_id: page.target_id,
+        from: page.from,
+        to: page.to,
+    };
+    let events = audit::list_filtered(&mut tx, &tenant, &filter, page.after, page.limit).await?;
     tx.commit().await?;
     Ok(Json(events))
 }

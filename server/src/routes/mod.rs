@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod health;
+pub mod monitor;
 pub mod openapi;
 pub mod uploads;
 pub mod workflows;

@@ -15,7 +15,7 @@ use utoipa::{
     },
 };
 
-use super::{api, workflows};
+use super::{api, monitor, workflows};
 use crate::{
     auth::{Me, MembershipView, login, tokens},
     domain::{
@@ -26,6 +26,7 @@ use crate::{
         workflows as wf,
     },
     error::ErrorBody,
+    monitor::{audit as execution_audit, query, ws},
 };
 
 #[derive(OpenApi)]
@@ -77,6 +78,18 @@ use crate::{
         workflows::list_job_types,
         workflows::add_job_type,
         workflows::remove_job_type,
+        monitor::ingest_records,
+        monitor::create_ingest_token,
+        monitor::list_instances,
+        monitor::get_instance,
+        monitor::cancel_instance,
+        monitor::set_variables,
+        monitor::list_incidents,
+        monitor::retry_incident,
+        monitor::list_execution_audit,
+        monitor::verify_execution_audit,
+        monitor::export_audit,
+        ws::upgrade,
     ),
     components(schemas(
         ErrorBody,
@@ -119,6 +132,21 @@ use crate::{
         dep::NewApproval,
         dep::Execution,
         dep::NewExecution,
+        monitor::IngestBatch,
+        monitor::IngestResult,
+        monitor::CreatedIngestToken,
+        monitor::VariablesUpdate,
+        monitor::RetryRequest,
+        monitor::RetryOutcome,
+        query::InstanceSummary,
+        query::InstancePage,
+        query::StateFilter,
+        query::InstanceDetail,
+        query::ElementView,
+        query::VariableView,
+        query::IncidentView,
+        query::JobView,
+        execution_audit::ExecutionAuditEvent,
     )),
     modifiers(&Conventions),
     security(("bearer" = []), ("session" = [])),
@@ -132,6 +160,7 @@ use crate::{
         (name = "deployments", description = "Deploying versions to environments: validation, approvals, rollback"),
         (name = "environments", description = "A tenant's environments and the job types its workers serve"),
         (name = "executions", description = "Starting workflow instances"),
+        (name = "monitor", description = "Live execution monitoring: instances, incidents, operations, record ingest and the WebSocket feed"),
     ),
 )]
 struct ApiDoc;
@@ -161,6 +190,15 @@ impl Modify for Conventions {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("astf_ API token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "ingest_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("astfi_ ingest token of one environment")
                     .build(),
             ),
         );
@@ -276,7 +314,11 @@ mod tests {
     #[test]
     fn every_api_route_is_documented() {
         let documented = document();
-        let source = concat!(include_str!("api.rs"), include_str!("workflows.rs"));
+        let source = concat!(
+            include_str!("api.rs"),
+            include_str!("workflows.rs"),
+            include_str!("monitor.rs")
+        );
         // Every string literal naming an API path: the router's routes (and the annotations,
         // which are documented by definition).
         for route in source

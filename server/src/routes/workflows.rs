@@ -760,14 +760,21 @@ pub(crate) async fn rollback_deployment(
     responses((status = 200, description = "Environments in promotion order", body = Vec<Environment>)))]
 pub(crate) async fn list_environments(
     State(pool): State<PgPool>,
+    State(pipeline): State<Arc<Pipeline>>,
     principal: Principal,
     Path(tenant): Path<String>,
 ) -> Result<Json<Vec<Environment>>> {
     let tenant = path_tenant(&tenant)?;
     authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let found = deployments::environments(&mut tx, &tenant).await?;
+    let mut found = deployments::environments(&mut tx, &tenant).await?;
     tx.commit().await?;
+    let running = pipeline.engines().embedded_addresses().await;
+    for environment in &mut found {
+        if environment.engine == deployments::EngineSettings::Embedded {
+            environment.gateway_address = running.get(&environment.name).map(|a| a.to_string());
+        }
+    }
     Ok(Json(found))
 }
 

@@ -8,11 +8,11 @@ use zeebe::gateway::{self as pb, GatewayClient};
 
 use crate::helpers::TestApp;
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// start → charge (service task, job type `payments`) → end; `marker` varies the content so
 /// two versions differ.
-fn order_bpmn(marker: &str) -> String {
+pub(crate) fn order_bpmn(marker: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -44,7 +44,7 @@ fn order_bpmn(marker: &str) -> String {
 }
 
 /// A platform administrator who owns tenant `acme`, signed in.
-async fn owner_of_acme(app: &TestApp) -> reqwest::Client {
+pub(crate) async fn owner_of_acme(app: &TestApp) -> reqwest::Client {
     app.create_user("owner@example.com", PASSWORD, true).await;
     let owner = app.sign_in("owner@example.com", PASSWORD).await;
     let created = owner
@@ -58,7 +58,7 @@ async fn owner_of_acme(app: &TestApp) -> reqwest::Client {
 }
 
 /// Adds a member with a password and returns them signed in.
-async fn member(
+pub(crate) async fn member(
     app: &TestApp,
     owner: &reqwest::Client,
     email: &str,
@@ -74,14 +74,14 @@ async fn member(
     app.sign_in(email, PASSWORD).await
 }
 
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(actual, status, "{body}");
     body
 }
 
-async fn declare_payments(app: &TestApp, owner: &reqwest::Client) {
+pub(crate) async fn declare_payments(app: &TestApp, owner: &reqwest::Client) {
     let declared = owner
         .post(app.url("/api/v1/tenants/acme/job-types"))
         .json(&json!({ "type": "payments", "description": "the payments team's worker" }))
@@ -91,7 +91,7 @@ async fn declare_payments(app: &TestApp, owner: &reqwest::Client) {
     assert_eq!(declared.status(), 201);
 }
 
-async fn create_workflow(app: &TestApp, client: &reqwest::Client, xml: &str) -> Value {
+pub(crate) async fn create_workflow(app: &TestApp, client: &reqwest::Client, xml: &str) -> Value {
     let created = client
         .post(app.url("/api/v1/workflows"))
         .json(&json!({ "tenant_id": "acme", "bpmn_xml": xml, "message": "first cut" }))
@@ -101,7 +101,7 @@ async fn create_workflow(app: &TestApp, client: &reqwest::Client, xml: &str) -> 
     json_of(created, 201).await["workflow"].clone()
 }
 
-async fn deploy(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
+pub(crate) async fn deploy(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
     let requested = client
         .post(app.url("/api/v1/deployments"))
         .json(&body)
@@ -112,7 +112,7 @@ async fn deploy(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
 }
 
 /// Polls the deployment until it stops moving (a bounded wait on a real condition).
-async fn settled(app: &TestApp, client: &reqwest::Client, id: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, client: &reqwest::Client, id: &str) -> Value {
     for _ in 0..200 {
         let status = json_of(
             client
@@ -142,7 +142,10 @@ async fn settled(app: &TestApp, client: &reqwest::Client, id: &str) -> Value {
     panic!("deployment {id} did not settle");
 }
 
-async fn gateway(app: &TestApp, environment: &str) -> GatewayClient<tonic::transport::Channel> {
+pub(crate) async fn gateway(
+    app: &TestApp,
+    environment: &str,
+) -> GatewayClient<tonic::transport::Channel> {
     let address = app.engines.embedded(environment).await.unwrap();
     GatewayClient::connect(format!("http://{address}"))
         .await
@@ -150,7 +153,9 @@ async fn gateway(app: &TestApp, environment: &str) -> GatewayClient<tonic::trans
 }
 
 /// Activates and completes one `payments` job for tenant `acme`; returns its instance key.
-async fn complete_one_payment(worker: &mut GatewayClient<tonic::transport::Channel>) -> i64 {
+pub(crate) async fn complete_one_payment(
+    worker: &mut GatewayClient<tonic::transport::Channel>,
+) -> i64 {
     let mut stream = worker
         .activate_jobs(pb::ActivateJobsRequest {
             r#type: "payments".into(),

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub engines: std::sync::Arc<server::engines::Engines>,
     /// The deployment pipeline (to subscribe to its progress events).
     pub pipeline: std::sync::Arc<server::pipeline::Pipeline>,
+    /// The monitor's feed.
+    pub hub: std::sync::Arc<server::monitor::hub::Hub>,
     shutdown: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -81,6 +83,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", application.port());
         let engines = application.engines();
         let pipeline = application.pipeline();
+        let hub = application.hub();
         let (shutdown, stop) = oneshot::channel();
         let served = tokio::spawn(application.run_until(async {
             let _ = stop.await;
@@ -89,6 +92,7 @@ impl TestApp {
             address,
             engines,
             pipeline,
+            hub,
             database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

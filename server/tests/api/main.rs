@@ -8,6 +8,7 @@ mod embedded;
 mod health;
 mod helpers;
 mod matrix;
+mod monitor;
 mod oidc;
 mod pages;
 mod tenancy;

@@ -74,9 +74,15 @@ enum Endpoint {
     ListJobTypes,
     AddJobType,
     RemoveJobType,
+    ListInstances,
+    ListIncidents,
+    ListExecutionAudit,
+    VerifyExecutionAudit,
+    ExportAudit,
+    CreateIngestToken,
 }
 
-const ENDPOINTS: [(Endpoint, Allowed, u16); 27] = [
+const ENDPOINTS: [(Endpoint, Allowed, u16); 33] = [
     (Endpoint::GetTenant, Allowed::AnyMember, 200),
     (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
     (Endpoint::ListUsers, Allowed::AnyMember, 200),
@@ -104,6 +110,12 @@ const ENDPOINTS: [(Endpoint, Allowed, u16); 27] = [
     (Endpoint::ListJobTypes, Allowed::AnyMember, 200),
     (Endpoint::AddJobType, Allowed::OwnerOrEditor, 201),
     (Endpoint::RemoveJobType, Allowed::OwnerOrEditor, 204),
+    (Endpoint::ListInstances, Allowed::AnyMember, 200),
+    (Endpoint::ListIncidents, Allowed::AnyMember, 200),
+    (Endpoint::ListExecutionAudit, Allowed::OwnerOrAuditor, 200),
+    (Endpoint::VerifyExecutionAudit, Allowed::OwnerOrAuditor, 200),
+    (Endpoint::ExportAudit, Allowed::OwnerOrAuditor, 200),
+    (Endpoint::CreateIngestToken, Allowed::OwnerOnly, 201),
 ];
 
 /// A one-task process whose id and name vary, so every call stores something new.
@@ -295,6 +307,26 @@ impl World {
                     &format!("{base}/job-types/{job_type}"),
                 )
             }
+            Endpoint::ListInstances => self.call(caller, Method::GET, &format!("{base}/instances")),
+            Endpoint::ListIncidents => self.call(caller, Method::GET, &format!("{base}/incidents")),
+            Endpoint::ListExecutionAudit => {
+                self.call(caller, Method::GET, &format!("{base}/execution-audit"))
+            }
+            Endpoint::VerifyExecutionAudit => self.call(
+                caller,
+                Method::GET,
+                &format!("{base}/execution-audit/verify"),
+            ),
+            Endpoint::ExportAudit => self.call(
+                caller,
+                Method::GET,
+                &format!("{base}/audit/export?trail=execution&format=csv"),
+            ),
+            Endpoint::CreateIngestToken => self.call(
+                caller,
+                Method::POST,
+                &format!("{base}/environments/staging/ingest-token"),
+            ),
         };
         request.send().await.unwrap()
     }
