@@ -20,8 +20,9 @@ use crate::components::layout::AppLayout;
 use crate::routes::{
     access::{AccountPage, SignInPage, TenantPage, TenantsPage},
     home::HomePage,
+    monitor::{AuditPage, InstancePage, MonitorPage},
     not_found::NotFound,
-    sections::{ActionsPage, AuditPage, ControlCenterPage, MonitorPage, StudioPage},
+    sections::{ActionsPage, ControlCenterPage, StudioPage},
     workflows::{DeploymentsPage, TenantWorkflowsPage, WorkflowPage},
 };
 
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/studio") view=StudioPage />
                     <Route path=path!("/deployments") view=DeploymentsPage />
                     <Route path=path!("/monitor") view=MonitorPage />
+                    <Route path=path!("/monitor/:tenant/:environment/:key") view=InstancePage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tenants/:id") view=TenantPage />

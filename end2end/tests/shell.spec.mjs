@@ -38,11 +38,11 @@ test('round-trips a server function to the database', async ({ page }) => {
 test('navigates client-side between sections', async ({ page }) => {
   await page.goto('/');
   await waitForHydration(page);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Monitor' }).click();
-  await expect(page).toHaveURL(/\/monitor$/);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Monitor');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Actions' }).click();
+  await expect(page).toHaveURL(/\/actions$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Actions');
   await expect(page.getByTestId('not-available')).toContainText('Not available yet');
-  await expect(page).toHaveTitle('Monitor · ASTRAflow');
+  await expect(page).toHaveTitle('Actions · ASTRAflow');
 });
 
 test('unknown routes get the app 404 page with status 404', async ({ page }) => {

@@ -1,4 +1,6 @@
 //! Reusable view components.
 
+pub mod instance_diagram;
 pub mod layout;
+pub mod live;
 pub mod status_card;

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod home;
+pub mod monitor;
 pub mod not_found;
 pub mod sections;
 pub mod workflows;

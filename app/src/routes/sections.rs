@@ -39,31 +39,6 @@ pub fn StudioPage() -> impl IntoView {
 }
 
 #[component]
-pub fn MonitorPage() -> impl IntoView {
-    view! {
-        <NotYetAvailable
-            title="Monitor"
-            summary="Live view of process instances, incidents and jobs."
-            planned=&[
-                "Instances and their state, updated as they run",
-                "Incident retry, instance cancel and variable edits",
-            ]
-        />
-    }
-}
-
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! {
-        <NotYetAvailable
-            title="Audit"
-            summary="An append-only, hash-chained trail of every change and execution."
-            planned=&["Search and filter the trail", "Verify the chain", "Export evidence"]
-        />
-    }
-}
-
-#[component]
 pub fn ActionsPage() -> impl IntoView {
     view! {
         <NotYetAvailable

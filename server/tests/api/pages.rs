@@ -45,6 +45,17 @@ async fn tenant_pages_render_on_the_server_and_ask_to_sign_in() {
         deployments.contains("You are not signed in."),
         "{deployments}"
     );
+
+    for (path, title) in [("/monitor", "Monitor"), ("/audit", "Audit")] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 401, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<h1>{title}</h1>")),
+            "{path}: {html}"
+        );
+        assert!(html.contains("You are not signed in."), "{path}: {html}");
+    }
     app.stop().await;
 }
 
@@ -53,8 +64,6 @@ async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     for (path, title) in [
         ("/studio", "Studio"),
-        ("/monitor", "Monitor"),
-        ("/audit", "Audit"),
         ("/actions", "Actions"),
         ("/control-center", "ControlCenter"),
     ] {
