@@ -26,9 +26,12 @@ use serde_json::{Map, Value};
 
 pub use crate::tenant::{InvalidTenantId, TenantId};
 pub use value::{
-    DeploymentResource, DeploymentValue, ErrorValue, IncidentValue, JobValue, MessageValue,
-    ProcessInstanceValue, ProcessMetadataValue, ProcessValue, RecordValue, SignalValue, TimerValue,
-    VariableValue,
+    DeploymentResource, DeploymentValue, ErrorValue, EscalationValue, IncidentValue, JobValue,
+    MessageStartEventSubscriptionValue, MessageSubscriptionValue, MessageValue,
+    ModificationActivateInstruction, ModificationTerminateInstruction,
+    ModificationVariableInstruction, ProcessInstanceModificationValue, ProcessInstanceValue,
+    ProcessMessageSubscriptionValue, ProcessMetadataValue, ProcessValue, RecordValue,
+    ResourceDeletionValue, SignalSubscriptionValue, SignalValue, TimerValue, VariableValue,
 };
 
 /// Declares a string enum whose unknown names survive a round trip.
@@ -259,6 +262,18 @@ impl Intent {
     pub const MIGRATED: Self = Self::known("MIGRATED");
     /// `MODIFIED`
     pub const MODIFIED: Self = Self::known("MODIFIED");
+    /// `CREATING` (process message subscriptions)
+    pub const CREATING: Self = Self::known("CREATING");
+    /// `CORRELATING` (message subscriptions)
+    pub const CORRELATING: Self = Self::known("CORRELATING");
+    /// `CORRELATED`
+    pub const CORRELATED: Self = Self::known("CORRELATED");
+    /// `DELETING`
+    pub const DELETING: Self = Self::known("DELETING");
+    /// `ESCALATED`
+    pub const ESCALATED: Self = Self::known("ESCALATED");
+    /// `NOT_ESCALATED`
+    pub const NOT_ESCALATED: Self = Self::known("NOT_ESCALATED");
 }
 
 impl From<&str> for Intent {

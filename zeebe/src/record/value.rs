@@ -36,6 +36,20 @@ pub enum RecordValue {
     Error(ErrorValue),
     /// `SIGNAL`: a broadcast signal.
     Signal(SignalValue),
+    /// `MESSAGE_SUBSCRIPTION`: a process instance waiting for a message (message side).
+    MessageSubscription(MessageSubscriptionValue),
+    /// `PROCESS_MESSAGE_SUBSCRIPTION`: a process instance waiting for a message (process side).
+    ProcessMessageSubscription(ProcessMessageSubscriptionValue),
+    /// `MESSAGE_START_EVENT_SUBSCRIPTION`: a message start event of a deployed process.
+    MessageStartEventSubscription(MessageStartEventSubscriptionValue),
+    /// `SIGNAL_SUBSCRIPTION`: a signal catch or start event waiting for a broadcast.
+    SignalSubscription(SignalSubscriptionValue),
+    /// `ESCALATION`: an escalation thrown, caught or not.
+    Escalation(EscalationValue),
+    /// `PROCESS_INSTANCE_MODIFICATION`: elements activated and terminated by an operator.
+    ProcessInstanceModification(ProcessInstanceModificationValue),
+    /// `RESOURCE_DELETION`: a deployed resource deleted.
+    ResourceDeletion(ResourceDeletionValue),
     /// Any other value type, or a value whose shape did not match its type; the JSON
     /// is kept as it came.
     Other(Value),
@@ -64,6 +78,19 @@ impl RecordValue {
             ValueType::Timer => typed(&value, Self::Timer),
             ValueType::Error => typed(&value, Self::Error),
             ValueType::Signal => typed(&value, Self::Signal),
+            ValueType::MessageSubscription => typed(&value, Self::MessageSubscription),
+            ValueType::ProcessMessageSubscription => {
+                typed(&value, Self::ProcessMessageSubscription)
+            }
+            ValueType::MessageStartEventSubscription => {
+                typed(&value, Self::MessageStartEventSubscription)
+            }
+            ValueType::SignalSubscription => typed(&value, Self::SignalSubscription),
+            ValueType::Escalation => typed(&value, Self::Escalation),
+            ValueType::ProcessInstanceModification => {
+                typed(&value, Self::ProcessInstanceModification)
+            }
+            ValueType::ResourceDeletion => typed(&value, Self::ResourceDeletion),
             _ => None,
         };
         parsed.unwrap_or(Self::Other(value))
@@ -83,6 +110,13 @@ impl RecordValue {
             Self::Timer(_) => ValueType::Timer,
             Self::Error(_) => ValueType::Error,
             Self::Signal(_) => ValueType::Signal,
+            Self::MessageSubscription(_) => ValueType::MessageSubscription,
+            Self::ProcessMessageSubscription(_) => ValueType::ProcessMessageSubscription,
+            Self::MessageStartEventSubscription(_) => ValueType::MessageStartEventSubscription,
+            Self::SignalSubscription(_) => ValueType::SignalSubscription,
+            Self::Escalation(_) => ValueType::Escalation,
+            Self::ProcessInstanceModification(_) => ValueType::ProcessInstanceModification,
+            Self::ResourceDeletion(_) => ValueType::ResourceDeletion,
             Self::Other(_) => return None,
         })
     }
@@ -101,6 +135,13 @@ impl RecordValue {
             Self::Message(v) => Some(v.tenant_id.as_str()),
             Self::Timer(v) => Some(v.tenant_id.as_str()),
             Self::Signal(v) => Some(v.tenant_id.as_str()),
+            Self::MessageSubscription(v) => Some(v.tenant_id.as_str()),
+            Self::ProcessMessageSubscription(v) => Some(v.tenant_id.as_str()),
+            Self::MessageStartEventSubscription(v) => Some(v.tenant_id.as_str()),
+            Self::SignalSubscription(v) => Some(v.tenant_id.as_str()),
+            Self::Escalation(v) => Some(v.tenant_id.as_str()),
+            Self::ProcessInstanceModification(v) => Some(v.tenant_id.as_str()),
+            Self::ResourceDeletion(v) => Some(v.tenant_id.as_str()),
             Self::Error(_) => None,
             Self::Other(value) => value.get("tenantId").and_then(Value::as_str),
         }
@@ -394,4 +435,327 @@ pub struct SignalValue {
     /// Fields not modelled here.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `MESSAGE_SUBSCRIPTION` value: the message side of a process instance waiting for a
+/// message (opened, correlating, correlated, deleted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MessageSubscriptionValue {
+    /// Key of the waiting process instance.
+    pub process_instance_key: i64,
+    /// Key of the element instance that owns the subscription (the catch event, the
+    /// activity with the boundary event, or the scope of an event sub-process).
+    pub element_instance_key: i64,
+    /// BPMN id of the process.
+    pub bpmn_process_id: String,
+    /// Key of the correlated message; -1 until one correlates.
+    pub message_key: i64,
+    /// Message name.
+    pub message_name: String,
+    /// Correlation key, as evaluated when the subscription opened.
+    pub correlation_key: String,
+    /// Whether correlating closes the subscription (false for non-interrupting events).
+    pub interrupting: bool,
+    /// Variables of the correlated message.
+    pub variables: Map<String, Value>,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for MessageSubscriptionValue {
+    fn default() -> Self {
+        Self {
+            process_instance_key: minus_one(),
+            element_instance_key: minus_one(),
+            bpmn_process_id: String::new(),
+            message_key: minus_one(),
+            message_name: String::new(),
+            correlation_key: String::new(),
+            interrupting: yes(),
+            variables: Map::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `PROCESS_MESSAGE_SUBSCRIPTION` value: the process side of a message subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProcessMessageSubscriptionValue {
+    /// Key of the waiting process instance.
+    pub process_instance_key: i64,
+    /// Key of the element instance that owns the subscription.
+    pub element_instance_key: i64,
+    /// BPMN id of the process.
+    pub bpmn_process_id: String,
+    /// Key of the correlated message; -1 until one correlates.
+    pub message_key: i64,
+    /// Message name.
+    pub message_name: String,
+    /// Correlation key.
+    pub correlation_key: String,
+    /// BPMN id of the event the message triggers.
+    pub element_id: String,
+    /// Whether correlating closes the subscription.
+    pub interrupting: bool,
+    /// Variables of the correlated message.
+    pub variables: Map<String, Value>,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ProcessMessageSubscriptionValue {
+    fn default() -> Self {
+        Self {
+            process_instance_key: minus_one(),
+            element_instance_key: minus_one(),
+            bpmn_process_id: String::new(),
+            message_key: minus_one(),
+            message_name: String::new(),
+            correlation_key: String::new(),
+            element_id: String::new(),
+            interrupting: yes(),
+            variables: Map::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `MESSAGE_START_EVENT_SUBSCRIPTION` value: a message start event of the latest version
+/// of a process, and the instance a message started through it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MessageStartEventSubscriptionValue {
+    /// Key of the process definition.
+    pub process_definition_key: i64,
+    /// BPMN id of the process.
+    pub bpmn_process_id: String,
+    /// BPMN id of the message start event.
+    pub start_event_id: String,
+    /// Message name.
+    pub message_name: String,
+    /// Instance created by the correlated message; -1 otherwise.
+    pub process_instance_key: i64,
+    /// Correlation key of the correlated message.
+    pub correlation_key: String,
+    /// Key of the correlated message; -1 otherwise.
+    pub message_key: i64,
+    /// Variables of the correlated message.
+    pub variables: Map<String, Value>,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for MessageStartEventSubscriptionValue {
+    fn default() -> Self {
+        Self {
+            process_definition_key: minus_one(),
+            bpmn_process_id: String::new(),
+            start_event_id: String::new(),
+            message_name: String::new(),
+            process_instance_key: minus_one(),
+            correlation_key: String::new(),
+            message_key: minus_one(),
+            variables: Map::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `SIGNAL_SUBSCRIPTION` value: a signal start event (`catchEventInstanceKey` -1) or an
+/// active signal catch event waiting for a broadcast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SignalSubscriptionValue {
+    /// Key of the process definition.
+    pub process_definition_key: i64,
+    /// BPMN id of the process.
+    pub bpmn_process_id: String,
+    /// BPMN id of the catching event.
+    pub catch_event_id: String,
+    /// Element instance that owns the subscription; -1 for a start event.
+    pub catch_event_instance_key: i64,
+    /// Signal name.
+    pub signal_name: String,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for SignalSubscriptionValue {
+    fn default() -> Self {
+        Self {
+            process_definition_key: minus_one(),
+            bpmn_process_id: String::new(),
+            catch_event_id: String::new(),
+            catch_event_instance_key: minus_one(),
+            signal_name: String::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `ESCALATION` value: an escalation thrown by an event (`ESCALATED` when caught,
+/// `NOT_ESCALATED` otherwise).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EscalationValue {
+    /// Key of the process instance of the throwing event.
+    pub process_instance_key: i64,
+    /// Escalation code.
+    pub escalation_code: String,
+    /// BPMN id of the throwing event.
+    pub throw_element_id: String,
+    /// BPMN id of the catching event; empty when not caught.
+    pub catch_element_id: String,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for EscalationValue {
+    fn default() -> Self {
+        Self {
+            process_instance_key: minus_one(),
+            escalation_code: String::new(),
+            throw_element_id: String::new(),
+            catch_element_id: String::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `PROCESS_INSTANCE_MODIFICATION` value: what an operator asked to activate and terminate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProcessInstanceModificationValue {
+    /// Key of the modified process instance.
+    pub process_instance_key: i64,
+    /// Element instances to terminate.
+    pub terminate_instructions: Vec<ModificationTerminateInstruction>,
+    /// Elements to activate.
+    pub activate_instructions: Vec<ModificationActivateInstruction>,
+    /// Every scope instance the activations used or created.
+    pub ancestor_scope_keys: Vec<i64>,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ProcessInstanceModificationValue {
+    fn default() -> Self {
+        Self {
+            process_instance_key: minus_one(),
+            terminate_instructions: Vec::new(),
+            activate_instructions: Vec::new(),
+            ancestor_scope_keys: Vec::new(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// One terminate instruction of a [`ProcessInstanceModificationValue`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ModificationTerminateInstruction {
+    /// The element instance to terminate.
+    pub element_instance_key: i64,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One activate instruction of a [`ProcessInstanceModificationValue`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ModificationActivateInstruction {
+    /// BPMN id of the element to activate.
+    pub element_id: String,
+    /// The ancestor scope instance chosen by the caller; -1 to let the engine pick.
+    pub ancestor_scope_key: i64,
+    /// Variables to set on scopes of the activated element.
+    pub variable_instructions: Vec<ModificationVariableInstruction>,
+    /// Scope instances the activation used or created, innermost last.
+    pub ancestor_scope_keys: Vec<i64>,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ModificationActivateInstruction {
+    fn default() -> Self {
+        Self {
+            element_id: String::new(),
+            ancestor_scope_key: minus_one(),
+            variable_instructions: Vec::new(),
+            ancestor_scope_keys: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Variables for one scope of an activate instruction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ModificationVariableInstruction {
+    /// BPMN id of the scope element; empty for the process instance.
+    pub element_id: String,
+    /// The variables.
+    pub variables: Map<String, Value>,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `RESOURCE_DELETION` value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResourceDeletionValue {
+    /// Key of the deleted resource (e.g. a process definition key).
+    pub resource_key: i64,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Fields not modelled here.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ResourceDeletionValue {
+    fn default() -> Self {
+        Self {
+            resource_key: minus_one(),
+            tenant_id: TenantId::default(),
+            extra: Map::new(),
+        }
+    }
 }

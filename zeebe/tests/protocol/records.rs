@@ -311,6 +311,116 @@ fn message_timer_signal_and_error_events() {
     assert_eq!(record.tenant_id(), None);
 }
 
+/// The subscription, escalation, modification and deletion values keep Zeebe's field
+/// names (as its exporters' JSON has them) and round-trip exactly.
+#[test]
+fn subscription_escalation_modification_and_deletion_events() {
+    let samples = [
+        (
+            "MESSAGE_SUBSCRIPTION",
+            "CORRELATED",
+            json!({
+                "processInstanceKey": 2_251_799_813_685_250_i64,
+                "elementInstanceKey": 2_251_799_813_685_270_i64,
+                "bpmnProcessId": "order-process",
+                "messageKey": 2_251_799_813_685_300_i64,
+                "messageName": "payment-received",
+                "correlationKey": "order-17",
+                "interrupting": true,
+                "variables": { "paid": true },
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "PROCESS_MESSAGE_SUBSCRIPTION",
+            "CREATED",
+            json!({
+                "processInstanceKey": 2_251_799_813_685_250_i64,
+                "elementInstanceKey": 2_251_799_813_685_270_i64,
+                "bpmnProcessId": "order-process",
+                "messageKey": -1,
+                "messageName": "payment-received",
+                "correlationKey": "order-17",
+                "elementId": "payment-received",
+                "interrupting": false,
+                "variables": {},
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "MESSAGE_START_EVENT_SUBSCRIPTION",
+            "CORRELATED",
+            json!({
+                "processDefinitionKey": 2_251_799_813_685_249_i64,
+                "bpmnProcessId": "order-process",
+                "startEventId": "order-placed",
+                "messageName": "order-placed",
+                "processInstanceKey": 2_251_799_813_685_250_i64,
+                "correlationKey": "order-17",
+                "messageKey": 2_251_799_813_685_300_i64,
+                "variables": { "total": 3 },
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "SIGNAL_SUBSCRIPTION",
+            "CREATED",
+            json!({
+                "processDefinitionKey": 2_251_799_813_685_249_i64,
+                "bpmnProcessId": "order-process",
+                "catchEventId": "stop-all",
+                "catchEventInstanceKey": -1,
+                "signalName": "stop-all",
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "ESCALATION",
+            "ESCALATED",
+            json!({
+                "processInstanceKey": 2_251_799_813_685_250_i64,
+                "escalationCode": "late",
+                "throwElementId": "escalate",
+                "catchElementId": "notify-manager",
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "PROCESS_INSTANCE_MODIFICATION",
+            "MODIFIED",
+            json!({
+                "processInstanceKey": 2_251_799_813_685_250_i64,
+                "terminateInstructions": [{ "elementInstanceKey": 2_251_799_813_685_270_i64 }],
+                "activateInstructions": [{
+                    "elementId": "ship",
+                    "ancestorScopeKey": -1,
+                    "variableInstructions": [{ "elementId": "", "variables": { "x": 1 } }],
+                    "ancestorScopeKeys": [2_251_799_813_685_250_i64],
+                }],
+                "ancestorScopeKeys": [2_251_799_813_685_250_i64],
+                "tenantId": "tenant-a",
+            }),
+        ),
+        (
+            "RESOURCE_DELETION",
+            "DELETED",
+            json!({
+                "resourceKey": 2_251_799_813_685_249_i64,
+                "tenantId": "tenant-a",
+            }),
+        ),
+    ];
+    for (value_type, intent, value) in samples {
+        let record = round_trip(&envelope(value_type, intent, value));
+        assert!(
+            !matches!(record.value, RecordValue::Other(_)),
+            "{value_type} is typed"
+        );
+        assert_eq!(record.value.value_type().unwrap().as_str(), value_type);
+        assert_eq!(record.tenant_id(), Some("tenant-a"));
+    }
+}
+
 #[test]
 fn command_rejection() {
     let mut sample = envelope(
