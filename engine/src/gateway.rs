@@ -19,7 +19,10 @@ use zeebe::gateway::{self as pb, BoxStream, Gateway, GatewayServer};
 use zeebe::record::{RejectionType, TenantId};
 
 use crate::{
-    processor::{ActivatedJob, Command, ProcessSelector, Resource, Response as EngineResponse},
+    processor::{
+        ActivateInstruction, ActivatedJob, Command, ProcessSelector, Resource,
+        Response as EngineResponse, VariableInstruction,
+    },
     runtime::{Engine, EngineError},
 };
 
@@ -574,16 +577,51 @@ impl Gateway for GatewayService {
 
     async fn delete_resource(
         &self,
-        _request: Request<pb::DeleteResourceRequest>,
+        request: Request<pb::DeleteResourceRequest>,
     ) -> Result<Response<pb::DeleteResourceResponse>, Status> {
-        Err(unsupported("DeleteResource"))
+        let req = request.into_inner();
+        self.engine
+            .execute(Command::DeleteResource {
+                resource_key: req.resource_key,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::DeleteResourceResponse {}))
     }
 
     async fn modify_process_instance(
         &self,
-        _request: Request<pb::ModifyProcessInstanceRequest>,
+        request: Request<pb::ModifyProcessInstanceRequest>,
     ) -> Result<Response<pb::ModifyProcessInstanceResponse>, Status> {
-        Err(unsupported("ModifyProcessInstance"))
+        let req = request.into_inner();
+        let mut activate = Vec::with_capacity(req.activate_instructions.len());
+        for instruction in req.activate_instructions {
+            let mut vars = Vec::with_capacity(instruction.variable_instructions.len());
+            for v in instruction.variable_instructions {
+                vars.push(VariableInstruction {
+                    scope_id: v.scope_id,
+                    variables: variables(&v.variables, "variableInstructions.variables")?,
+                });
+            }
+            activate.push(ActivateInstruction {
+                element_id: instruction.element_id,
+                ancestor_element_instance_key: instruction.ancestor_element_instance_key,
+                variables: vars,
+            });
+        }
+        self.engine
+            .execute(Command::ModifyProcessInstance {
+                process_instance_key: req.process_instance_key,
+                activate,
+                terminate: req
+                    .terminate_instructions
+                    .into_iter()
+                    .map(|t| t.element_instance_key)
+                    .collect(),
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ModifyProcessInstanceResponse {}))
     }
 
     async fn migrate_process_instance(
@@ -595,9 +633,31 @@ impl Gateway for GatewayService {
 
     async fn broadcast_signal(
         &self,
-        _request: Request<pb::BroadcastSignalRequest>,
+        request: Request<pb::BroadcastSignalRequest>,
     ) -> Result<Response<pb::BroadcastSignalResponse>, Status> {
-        Err(unsupported("BroadcastSignal"))
+        let req = request.into_inner();
+        let vars = variables(&req.variables, "variables")?;
+        let tenant_id = tenant(&req.tenant_id)?;
+        match self
+            .engine
+            .execute(Command::BroadcastSignal {
+                name: req.signal_name,
+                variables: vars,
+                tenant_id,
+            })
+            .await
+            .map_err(status)?
+        {
+            EngineResponse::SignalBroadcast { key, tenant_id } => {
+                Ok(Response::new(pb::BroadcastSignalResponse {
+                    key,
+                    tenant_id: tenant_id.into_string(),
+                }))
+            }
+            other => Err(Status::internal(format!(
+                "unexpected engine answer {other:?}"
+            ))),
+        }
     }
 
     async fn evaluate_decision(

@@ -5,10 +5,14 @@
 //! * [`clock`] — the controllable [`Clock`] (system or [`ManualClock`]).
 //! * [`key`] — Zeebe-style keys with the partition id in the high bits.
 //! * [`log`] — the durable log: checksummed segment files, torn-tail repair, group commit.
+//! * [`model`] — an index of a deployed process's elements, however deeply nested.
+//! * [`schedule`] — ISO-8601 dates, durations, cycles and cron: when timers fire.
 //! * [`state`] — the partition state as plain data, changed only by
 //!   [`State::apply`](state::State::apply) (live and replay alike).
 //! * [`processor`] — `(state, command, now) → events + response`; one module per concern
-//!   (deploy, instance, element lifecycle, job, incident, message, variables).
+//!   (deploy, instance, element lifecycle, events and subscriptions, timers, messages,
+//!   signals, errors and escalations, gateways, multi-instance, call activities,
+//!   modification, resource deletion, jobs, incidents, variables).
 //! * [`runtime`] — [`Engine`]: the processor task, group-committed log writes, replies
 //!   after durability, the record stream for in-process subscribers.
 //! * [`snapshot`] — atomically written, checksummed state snapshots that bound the
@@ -33,8 +37,10 @@ pub mod clock;
 pub mod gateway;
 pub mod key;
 pub mod log;
+pub mod model;
 pub mod processor;
 pub mod runtime;
+pub mod schedule;
 pub mod snapshot;
 pub mod state;
 

@@ -46,8 +46,10 @@ pub struct EngineConfig {
     pub clock: Arc<dyn Clock>,
     /// Log tuning.
     pub log: LogOptions,
-    /// How often time-driven work (job time-outs, back-offs, message expiry) is checked;
-    /// `None` to only do it on [`Engine::tick`], as tests with a manual clock do.
+    /// Time-driven work (timers, job time-outs and back-offs, message expiry) runs when
+    /// it is due: the runtime wakes at the next due date the state holds, and at the
+    /// latest after this long (a safety net, e.g. when the wall clock jumps). `None` to
+    /// only do it on [`Engine::tick`], as tests with a manual clock do.
     pub tick_interval: Option<Duration>,
     /// A snapshot of the state is written to `<data_dir>/snapshots/` after this many log
     /// entries (and on clean shutdown), so a restart replays only the entries after it;
@@ -68,7 +70,8 @@ pub struct Recovery {
 }
 
 impl EngineConfig {
-    /// Defaults: partition 1, system clock, a tick every 100 ms.
+    /// Defaults: partition 1, system clock, time-driven work when due (checked at least
+    /// every second).
     #[must_use]
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -76,7 +79,7 @@ impl EngineConfig {
             partition_id: 1,
             clock: Arc::new(SystemClock),
             log: LogOptions::default(),
-            tick_interval: Some(Duration::from_millis(100)),
+            tick_interval: Some(Duration::from_secs(1)),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         }
     }
@@ -249,6 +252,7 @@ impl Engine {
         let (committed_tx, committed) = watch::channel(state.last_position);
         let (records, _) = broadcast::channel(4096);
         let (snapshots_tx, snapshots) = watch::channel(covered);
+        let (due_tx, due_rx) = watch::channel(state.next_due());
         let snapshot_jobs = if config.snapshot_every > 0 {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(run_snapshots(
@@ -264,10 +268,11 @@ impl Engine {
         };
         tokio::spawn(run_processor(
             state,
-            config.clock,
+            config.clock.clone(),
             writer,
             request_rx,
             pending_tx,
+            due_tx,
             Snapshotting {
                 jobs: snapshot_jobs,
                 every: config.snapshot_every,
@@ -292,27 +297,13 @@ impl Engine {
             recovery,
             snapshots,
         };
-        if let Some(interval) = config.tick_interval {
-            let weak = engine.requests.downgrade();
-            tokio::spawn(async move {
-                let mut timer = tokio::time::interval(interval);
-                timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    timer.tick().await;
-                    let Some(requests) = weak.upgrade() else {
-                        break;
-                    };
-                    let (reply, _) = oneshot::channel();
-                    let tick = Request {
-                        command: Command::Tick,
-                        await_result: false,
-                        reply,
-                    };
-                    if requests.send(tick).is_err() {
-                        break;
-                    }
-                }
-            });
+        if let Some(max_wait) = config.tick_interval {
+            tokio::spawn(run_ticker(
+                engine.requests.downgrade(),
+                config.clock,
+                due_rx,
+                max_wait,
+            ));
         }
         Ok(engine)
     }
@@ -366,7 +357,8 @@ impl Engine {
         self.request(command, true).await
     }
 
-    /// Does what is due at the clock's current time (job time-outs, back-offs, expiry).
+    /// Does what is due at the clock's current time (timers, job time-outs, back-offs,
+    /// message expiry).
     ///
     /// # Errors
     /// As [`Engine::execute`].
@@ -544,18 +536,80 @@ fn read_records(dir: &std::path::Path, from: i64, to: i64) -> Result<Vec<Record>
     Ok(out)
 }
 
+/// Sends a [`Command::Tick`] whenever something in the state is due (the processor
+/// publishes the next due date after each command), and at least every `max_wait`.
+async fn run_ticker(
+    requests: mpsc::WeakUnboundedSender<Request>,
+    clock: Arc<dyn Clock>,
+    mut due: watch::Receiver<Option<i64>>,
+    max_wait: Duration,
+) {
+    let mut last_ticked_for = None;
+    loop {
+        let next = *due.borrow_and_update();
+        let now = clock.now_millis();
+        let wait = match next {
+            Some(at) if at <= now => {
+                if last_ticked_for == Some(at) {
+                    // Still due right after a tick for it (more than one tick's work):
+                    // go on, but never spin without yielding.
+                    Duration::from_millis(1)
+                } else {
+                    Duration::ZERO
+                }
+            }
+            Some(at) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(max_wait),
+            None => max_wait,
+        };
+        if !wait.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                changed = due.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(sender) = requests.upgrade() else {
+            return;
+        };
+        let (reply, answered) = oneshot::channel();
+        let tick = Request {
+            command: Command::Tick,
+            await_result: false,
+            reply,
+        };
+        if sender.send(tick).is_err() {
+            return;
+        }
+        drop(sender);
+        last_ticked_for = next;
+        // Wait for the tick to be processed, so its effects are in the next due date.
+        let _ = answered.await;
+    }
+}
+
 async fn run_processor(
     mut state: State,
     clock: Arc<dyn Clock>,
     writer: LogWriter,
     mut requests: mpsc::UnboundedReceiver<Request>,
     pending: mpsc::UnboundedSender<Pending>,
+    due: watch::Sender<Option<i64>>,
     mut snapshots: Snapshotting,
 ) {
     let stats = writer.stats();
     while let Some(request) = requests.recv().await {
         let started = std::time::Instant::now();
         let processed = processor::process(&mut state, &request.command, clock.now_millis());
+        let next_due = state.next_due();
+        due.send_if_modified(|current| {
+            let changed = *current != next_due;
+            *current = next_due;
+            changed
+        });
         if processed.records.is_empty() {
             let reply = processed.response.map(|response| Reply {
                 response,

@@ -5,10 +5,12 @@
 //! of the directory) and only once every entry it covers is durable in the log, so a
 //! snapshot never runs ahead of the log. The newest [`KEEP`] snapshots are kept.
 //!
-//! File layout: the magic `AFSNAP01`, a little-endian CRC-32 of the body, the body
-//! length as a little-endian `u64`, then the body as JSON. A file whose checksum, length
-//! or body does not check out is skipped with a warning, and the next older one (or a
-//! full replay of the log) is used instead.
+//! File layout: the magic `AFSNAP02` (the last two digits are the format version), a
+//! little-endian CRC-32 of the body, the body length as a little-endian `u64`, then the
+//! body as JSON. A file whose checksum, length or body does not check out is skipped with
+//! a warning, and the next older one (or a full replay of the log) is used instead. A
+//! snapshot of another format version (written by an older or newer engine) is ignored
+//! the same way: the log is the source of truth, so the state is rebuilt from it.
 //!
 //! Log segments are not deleted: record subscribers may read from any position, so the
 //! whole log is kept and a snapshot only bounds the replay work at start.
@@ -27,12 +29,14 @@ use zeebe::record::TenantId;
 use crate::{
     key::KeyGenerator,
     state::{
-        ApplyError, BufferedMessage, DeployedProcess, ElementInstance, Incident, Job, State,
-        Variable,
+        ApplyError, BufferedMessage, DeployedProcess, ElementInstance, Incident, Job, MessageStart,
+        MessageStartSubscription, MessageSubscription, SignalSubscription, State, Timer, Variable,
     },
 };
 
-const MAGIC: &[u8; 8] = b"AFSNAP01";
+const MAGIC: &[u8; 8] = b"AFSNAP02";
+/// The part of the magic shared by every format version.
+const MAGIC_PREFIX: &[u8; 6] = b"AFSNAP";
 const HEADER_LEN: usize = 20;
 /// How many snapshots are kept.
 pub const KEEP: usize = 2;
@@ -64,6 +68,13 @@ struct Body {
     variables: Vec<(i64, BTreeMap<String, Variable>)>,
     incidents: Vec<Incident>,
     messages: Vec<BufferedMessage>,
+    max_versions: Vec<(TenantId, String, i32)>,
+    deleting: Vec<i64>,
+    timers: Vec<Timer>,
+    message_subscriptions: Vec<MessageSubscription>,
+    message_start_subscriptions: Vec<MessageStartSubscription>,
+    signal_subscriptions: Vec<SignalSubscription>,
+    message_starts: Vec<(i64, MessageStart)>,
 }
 
 /// A state loaded from a snapshot.
@@ -96,6 +107,12 @@ pub fn encode(state: &State, log_index: u64) -> Result<Vec<u8>, serde_json::Erro
         .map(|(k, v)| (*k, v.clone()))
         .collect();
     variables.sort_by_key(|v| v.0);
+    let mut max_versions: Vec<_> = state
+        .max_versions
+        .iter()
+        .map(|((tenant, id), v)| (tenant.clone(), id.clone(), *v))
+        .collect();
+    max_versions.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let body = Body {
         log_index,
         partition_id: state.partition_id,
@@ -120,6 +137,21 @@ pub fn encode(state: &State, log_index: u64) -> Result<Vec<u8>, serde_json::Erro
         variables,
         incidents: state.incidents.values().cloned().collect(),
         messages: state.messages.values().cloned().collect(),
+        max_versions,
+        deleting: state.deleting.iter().copied().collect(),
+        timers: state.timers.values().cloned().collect(),
+        message_subscriptions: state.message_subscriptions.values().cloned().collect(),
+        message_start_subscriptions: state
+            .message_start_subscriptions
+            .values()
+            .cloned()
+            .collect(),
+        signal_subscriptions: state.signal_subscriptions.values().cloned().collect(),
+        message_starts: state
+            .message_starts
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect(),
     };
     let json = serde_json::to_vec(&body)?;
     let mut out = Vec::with_capacity(HEADER_LEN + json.len());
@@ -135,8 +167,15 @@ pub fn encode(state: &State, log_index: u64) -> Result<Vec<u8>, serde_json::Erro
 /// # Errors
 /// When the bytes are truncated, fail their checksum, or do not decode.
 pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
-    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+    if bytes.len() < HEADER_LEN || &bytes[..6] != MAGIC_PREFIX {
         return Err(ApplyError("not a snapshot (bad magic or too short)".into()));
+    }
+    if &bytes[..8] != MAGIC {
+        return Err(ApplyError(format!(
+            "snapshot format {} is not this engine's format {}; the log will be replayed instead",
+            String::from_utf8_lossy(&bytes[6..8]),
+            String::from_utf8_lossy(&MAGIC[6..8]),
+        )));
     }
     let crc = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
     let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
@@ -156,21 +195,17 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
     state.last_position = body.last_position;
     state.keys = body.keys;
     for p in body.processes {
-        let definitions = bpmn::parse(&p.xml)
-            .map_err(|e| ApplyError(format!("process {} in snapshot: {e}", p.bpmn_process_id)))?;
-        state.processes.insert(
+        let process = DeployedProcess::new(
             p.key,
-            Arc::new(DeployedProcess {
-                key: p.key,
-                bpmn_process_id: p.bpmn_process_id,
-                version: p.version,
-                tenant_id: p.tenant_id,
-                resource_name: p.resource_name,
-                checksum: p.checksum,
-                xml: p.xml,
-                definitions,
-            }),
-        );
+            p.bpmn_process_id,
+            p.version,
+            p.tenant_id,
+            p.resource_name,
+            p.checksum,
+            p.xml,
+        )
+        .map_err(|e| ApplyError(format!("in snapshot: {e}")))?;
+        state.processes.insert(p.key, Arc::new(process));
     }
     state.versions = body
         .versions
@@ -182,6 +217,30 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
     state.variables = body.variables.into_iter().collect();
     state.incidents = body.incidents.into_iter().map(|i| (i.key, i)).collect();
     state.messages = body.messages.into_iter().map(|m| (m.key, m)).collect();
+    state.max_versions = body
+        .max_versions
+        .into_iter()
+        .map(|(tenant, id, v)| ((tenant, id), v))
+        .collect();
+    state.deleting = body.deleting.into_iter().collect();
+    state.timers = body.timers.into_iter().map(|t| (t.key, t)).collect();
+    state.message_subscriptions = body
+        .message_subscriptions
+        .into_iter()
+        .map(|s| (s.key, s))
+        .collect();
+    state.message_start_subscriptions = body
+        .message_start_subscriptions
+        .into_iter()
+        .map(|s| (s.key, s))
+        .collect();
+    state.signal_subscriptions = body
+        .signal_subscriptions
+        .into_iter()
+        .map(|s| (s.key, s))
+        .collect();
+    state.message_starts = body.message_starts.into_iter().collect();
+    state.rebuild_indexes();
     Ok((body.log_index, state))
 }
 
@@ -293,6 +352,11 @@ pub fn load_newest(dir: &Path, partition_id: i32, max_index: Option<u64>) -> Opt
             Ok(_) => tracing::warn!(
                 path = %path.display(),
                 "snapshot contents disagree with its file name; skipping it"
+            ),
+            Err(e) if e.0.starts_with("snapshot format") => tracing::warn!(
+                path = %path.display(),
+                reason = %e.0,
+                "ignoring a snapshot of another format version"
             ),
             Err(e) => tracing::warn!(
                 path = %path.display(),

@@ -1,5 +1,9 @@
 //! Over real TCP with the Zeebe gateway client: deploy, create, activate, complete; then
-//! restart on the same data directory and find the state replayed.
+//! restart on the same data directory and find the state replayed. Also the event RPCs
+//! (signals, modification, resource deletion), timers whose due dates survive a
+//! restart, and timers fired by the runtime at their due date without explicit ticks.
+
+use std::{sync::Arc, time::Duration};
 
 use engine::{Engine, EngineConfig, ManualClock};
 use tokio::sync::oneshot;
@@ -24,11 +28,19 @@ struct Running {
 }
 
 async fn spawn(dir: &std::path::Path) -> Running {
-    let config = EngineConfig {
-        clock: std::sync::Arc::new(ManualClock::new(1_700_000_000_000)),
-        tick_interval: None,
-        ..EngineConfig::new(dir)
-    };
+    spawn_with(
+        dir,
+        EngineConfig {
+            clock: Arc::new(ManualClock::new(1_700_000_000_000)),
+            tick_interval: None,
+            ..EngineConfig::new(dir)
+        },
+    )
+    .await
+}
+
+async fn spawn_with(dir: &std::path::Path, config: EngineConfig) -> Running {
+    let _ = dir;
     let engine = Engine::start(config).expect("engine starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -296,16 +308,253 @@ async fn stream_activated_jobs_pushes_jobs_and_unsupported_rpcs_say_which() {
 
     let unsupported = run
         .client
-        .broadcast_signal(pb::BroadcastSignalRequest::default())
+        .evaluate_decision(pb::EvaluateDecisionRequest::default())
         .await
         .unwrap_err();
     assert_eq!(unsupported.code(), tonic::Code::Unimplemented);
     assert!(
-        unsupported.message().contains("BroadcastSignal"),
+        unsupported.message().contains("EvaluateDecision"),
         "{}",
         unsupported.message()
     );
     drop(stream);
     let _ = run.stop.send(());
     run.server.await.unwrap();
+}
+
+const EVENTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="t">
+  <bpmn:signal id="go" name="go"/>
+  <bpmn:process id="events" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait-go"><bpmn:signalEventDefinition signalRef="go"/></bpmn:intermediateCatchEvent>
+    <bpmn:serviceTask id="ship"><bpmn:extensionElements><zeebe:taskDefinition type="ship"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:boundaryEvent id="deadline" attachedToRef="ship"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:endEvent id="late"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait-go"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait-go" targetRef="ship"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="ship" targetRef="end"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="deadline" targetRef="late"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// Waits (bounded) for an exported record matching `predicate`.
+async fn wait_for(
+    records: &mut tokio::sync::mpsc::Receiver<Arc<zeebe::record::Record>>,
+    predicate: impl Fn(&zeebe::record::Record) -> bool,
+) -> Arc<zeebe::record::Record> {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let record = records.recv().await.expect("record stream open");
+            if predicate(&record) {
+                return record;
+            }
+        }
+    })
+    .await
+    .expect("the awaited record arrived")
+}
+
+fn completed(key: i64) -> impl Fn(&zeebe::record::Record) -> bool {
+    move |r| r.key == key && r.intent == zeebe::record::Intent::ELEMENT_COMPLETED
+}
+
+async fn create_events(client: &mut GatewayClient<tonic::transport::Channel>) -> i64 {
+    client
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "events".into(),
+            version: -1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .process_instance_key
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_modification_deletion_and_timers_that_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_700_000_000_000);
+    let config = || EngineConfig {
+        clock: Arc::new(clock.clone()),
+        tick_interval: None,
+        ..EngineConfig::new(dir.path())
+    };
+    let mut run = spawn_with(dir.path(), config()).await;
+    let deployed = run
+        .client
+        .deploy_resource(pb::DeployResourceRequest {
+            resources: vec![pb::Resource {
+                name: "events.bpmn".into(),
+                content: EVENTS.as_bytes().to_vec(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(pb::deployment::Metadata::Process(meta)) = &deployed.deployments[0].metadata else {
+        panic!("no process deployed");
+    };
+    let definition = meta.process_definition_key;
+    let mut records = run.engine.subscribe(1);
+
+    // A signal moves the first instance to the task; its deadline timer is scheduled.
+    let first = create_events(&mut run.client).await;
+    let broadcast = run
+        .client
+        .broadcast_signal(pb::BroadcastSignalRequest {
+            signal_name: "go".into(),
+            variables: r#"{"via":"grpc"}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(broadcast.key > 0);
+    wait_for(&mut records, |r| {
+        r.value_type.as_str() == "TIMER" && r.intent.as_str() == "CREATED"
+    })
+    .await;
+    let empty_name = run
+        .client
+        .broadcast_signal(pb::BroadcastSignalRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(empty_name.code(), tonic::Code::InvalidArgument);
+
+    // Modification: the second instance skips its signal wait and goes to the task.
+    let second = create_events(&mut run.client).await;
+    let catch = wait_for(&mut records, |r| {
+        matches!(&r.value, zeebe::record::RecordValue::ProcessInstance(v)
+            if v.process_instance_key == second && v.element_id == "wait-go"
+            && r.intent == zeebe::record::Intent::ELEMENT_ACTIVATED)
+    })
+    .await
+    .key;
+    run.client
+        .modify_process_instance(pb::ModifyProcessInstanceRequest {
+            process_instance_key: second,
+            activate_instructions: vec![pb::modify_process_instance_request::ActivateInstruction {
+                element_id: "ship".into(),
+                ancestor_element_instance_key: -1,
+                variable_instructions: vec![
+                    pb::modify_process_instance_request::VariableInstruction {
+                        variables: r#"{"manual":true}"#.into(),
+                        scope_id: String::new(),
+                    },
+                ],
+            }],
+            terminate_instructions: vec![
+                pb::modify_process_instance_request::TerminateInstruction {
+                    element_instance_key: catch,
+                },
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bad = run
+        .client
+        .modify_process_instance(pb::ModifyProcessInstanceRequest {
+            process_instance_key: second,
+            activate_instructions: vec![pb::modify_process_instance_request::ActivateInstruction {
+                element_id: "no-such-element".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    let jobs = activate(&mut run.client).await;
+    assert_eq!(jobs.len(), 2);
+
+    // Deleting the definition: no new instances; the running ones drain.
+    run.client
+        .delete_resource(pb::DeleteResourceRequest {
+            resource_key: definition,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let gone = run
+        .client
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            process_definition_key: definition,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), tonic::Code::NotFound);
+
+    // Restart: the timers' due dates come back from the log.
+    let _ = run.stop.send(());
+    run.server.await.unwrap();
+    drop(records);
+    drop(run.client);
+    drop(run.engine);
+    let run = spawn_with(dir.path(), config()).await;
+    let mut records = run.engine.subscribe(1);
+    clock.advance(60 * 60 * 1000);
+    run.engine.tick().await.unwrap();
+    wait_for(&mut records, completed(first)).await;
+    wait_for(&mut records, completed(second)).await;
+    wait_for(&mut records, |r| {
+        r.value_type.as_str() == "PROCESS" && r.intent.as_str() == "DELETED"
+    })
+    .await;
+    let _ = run.stop.send(());
+    run.server.await.unwrap();
+}
+
+/// With the system clock, the runtime fires a timer at its due date by itself: the
+/// safety-net interval is an hour, so only the due-date wake-up can complete the
+/// instance in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_wakes_up_for_the_next_due_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(EngineConfig {
+        tick_interval: Some(Duration::from_secs(3600)),
+        ..EngineConfig::new(dir.path())
+    })
+    .unwrap();
+    let xml = EVENTS
+        .replace("<bpmn:signalEventDefinition signalRef=\"go\"/>", "<bpmn:timerEventDefinition><bpmn:timeDuration>PT0.3S</bpmn:timeDuration></bpmn:timerEventDefinition>");
+    engine
+        .execute(engine::Command::Deploy {
+            tenant_id: zeebe::record::TenantId::default(),
+            resources: vec![engine::processor::Resource {
+                name: "timer.bpmn".into(),
+                content: xml.into_bytes(),
+            }],
+        })
+        .await
+        .unwrap();
+    let mut records = engine.subscribe(1);
+    let engine::Response::InstanceCreated {
+        process_instance_key,
+        ..
+    } = engine
+        .execute(engine::Command::CreateInstance {
+            process: engine::processor::ProcessSelector::Id {
+                bpmn_process_id: "events".into(),
+                version: None,
+            },
+            tenant_id: zeebe::record::TenantId::default(),
+            variables: serde_json::Map::new(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("not created");
+    };
+    wait_for(&mut records, |r| {
+        matches!(&r.value, zeebe::record::RecordValue::ProcessInstance(v)
+            if v.process_instance_key == process_instance_key && v.element_id == "ship"
+            && r.intent == zeebe::record::Intent::ELEMENT_ACTIVATED)
+    })
+    .await;
 }

@@ -1,129 +1,13 @@
-//! Scenario tests: drive the processor directly, with time as a plain number.
+//! Scenario tests of the core elements: drive the processor directly, with time as a
+//! plain number (see `support`).
 
-use engine::processor::{Command, ProcessSelector, Resource, Response};
-use engine::state::{JobState, State};
-use serde_json::{Map, Value, json};
-use zeebe::record::{Intent, Record, RecordType, RejectionType, TenantId};
+mod support;
 
-const NOW: i64 = 1_700_000_000_000;
-
-struct Harness {
-    state: State,
-    now: i64,
-    log: Vec<Record>,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Self {
-            state: State::new(1),
-            now: NOW,
-            log: Vec::new(),
-        }
-    }
-
-    fn run(&mut self, command: &Command) -> Result<Response, engine::Rejection> {
-        let out = engine::process(&mut self.state, command, self.now);
-        self.log.extend(out.records);
-        out.response
-    }
-
-    fn deploy(&mut self, xml: &str) -> i64 {
-        match self.run(&Command::Deploy {
-            tenant_id: TenantId::default(),
-            resources: vec![Resource {
-                name: "p.bpmn".into(),
-                content: xml.as_bytes().to_vec(),
-            }],
-        }) {
-            Ok(Response::Deployed { processes, .. }) => processes[0].process_definition_key,
-            other => panic!("deploy failed: {other:?}"),
-        }
-    }
-
-    fn create(&mut self, id: &str, vars: Value) -> i64 {
-        match self.run(&Command::CreateInstance {
-            process: ProcessSelector::Id {
-                bpmn_process_id: id.into(),
-                version: None,
-            },
-            tenant_id: TenantId::default(),
-            variables: obj(vars),
-        }) {
-            Ok(Response::InstanceCreated {
-                process_instance_key,
-                ..
-            }) => process_instance_key,
-            other => panic!("create failed: {other:?}"),
-        }
-    }
-
-    fn activate(&mut self, job_type: &str) -> Vec<engine::processor::ActivatedJob> {
-        match self.run(&Command::ActivateJobs {
-            job_type: job_type.into(),
-            worker: "w".into(),
-            timeout: 10_000,
-            max_jobs: 10,
-            fetch_variables: vec![],
-            tenant_ids: vec![],
-        }) {
-            Ok(Response::JobsActivated(jobs)) => jobs,
-            other => panic!("activate failed: {other:?}"),
-        }
-    }
-
-    fn complete(&mut self, job_key: i64, vars: Value) {
-        self.run(&Command::CompleteJob {
-            job_key,
-            variables: obj(vars),
-        })
-        .expect("complete");
-    }
-
-    fn element_intents(&self, element_id: &str) -> Vec<String> {
-        self.log
-            .iter()
-            .filter(|r| r.record_type == RecordType::Event)
-            .filter_map(|r| match &r.value {
-                zeebe::record::RecordValue::ProcessInstance(v) if v.element_id == element_id => {
-                    Some(r.intent.as_str().to_owned())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn instance_completed(&self, key: i64) -> bool {
-        self.log
-            .iter()
-            .any(|r| r.key == key && r.intent == Intent::ELEMENT_COMPLETED)
-    }
-
-    fn replayed(&self) -> State {
-        let mut state = State::new(1);
-        for r in &self.log {
-            state.apply(r).unwrap();
-        }
-        state
-    }
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-fn bpmn(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="t">
-  <bpmn:error id="Err" errorCode="boom"/>
-  <bpmn:process id="p" isExecutable="true">{body}</bpmn:process>
-</bpmn:definitions>"#
-    )
-}
+use engine::processor::{Command, Resource, Response};
+use engine::state::JobState;
+use serde_json::{Map, json};
+use support::{Harness, NOW, bpmn, obj};
+use zeebe::record::{Intent, RecordType, RejectionType, TenantId};
 
 fn service_task_process() -> String {
     bpmn(
@@ -182,7 +66,7 @@ fn invalid_or_unsupported_bpmn_is_rejected_with_a_reason() {
     assert_eq!(err.kind, RejectionType::InvalidArgument);
     let timer = bpmn(
         r#"<bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>
-        <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f</bpmn:incoming><bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+        <bpmn:complexGateway id="wait"><bpmn:incoming>f</bpmn:incoming></bpmn:complexGateway>
         <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="wait"/>"#,
     );
     let err = h
@@ -250,10 +134,8 @@ fn service_task_job_with_mappings_runs_to_completion_and_replays() {
     for (i, r) in h.log.iter().enumerate() {
         assert_eq!(r.position, i64::try_from(i).unwrap() + 1);
     }
-    let replayed = h.replayed();
-    assert_eq!(replayed.last_position, h.state.last_position);
-    assert_eq!(replayed.keys, h.state.keys);
-    assert!(replayed.elements.is_empty() && h.state.elements.is_empty());
+    h.assert_replays();
+    assert!(h.state.elements.is_empty());
 }
 
 #[test]

@@ -1,7 +1,15 @@
-//! Deployments: parse and check BPMN, assign versions per (tenant, BPMN process id).
+//! Deployments: parse and check BPMN, assign versions per (tenant, BPMN process id), and
+//! move the start events (timer, message, signal) to the new latest version.
 //!
 //! A resource identical (by checksum) to the latest version of its process is not
-//! deployed again: the response names the existing version, as Zeebe does.
+//! deployed again: the response names the existing version, as Zeebe does. Versions are
+//! never reused, not even after a version was deleted.
+//!
+//! Besides the validator's errors, a deployment is refused when an element is one the
+//! engine does not run (see [`behavior_of`]), or when something the engine evaluates at
+//! deployment does not work out: timer start events (their timers are scheduled now),
+//! message start event names (unique per process), embedded sub-processes without a
+//! none start event, call activities with a binding other than `latest`.
 
 use base64::Engine as _;
 use md5::{Digest, Md5};
@@ -42,30 +50,7 @@ fn check(resource: &Resource) -> Result<Checked, String> {
         if process.is_executable == Some(false) {
             continue;
         }
-        for scope in bpmn::walk::scopes(&defs) {
-            if scope.process != &process.id {
-                continue;
-            }
-            if let Some(sub) = scope.sub_process {
-                return Err(format!(
-                    "'{name}': element '{}' is a sub-process, which this engine does not support yet",
-                    sub.id.as_str()
-                ));
-            }
-            for node in scope.container.flow_nodes() {
-                behavior_of(node).map_err(|e| format!("'{name}': {e}"))?;
-            }
-        }
-        if !process
-            .content
-            .start_events()
-            .any(|s| s.event().is_some_and(|e| e.definitions.is_empty()))
-        {
-            return Err(format!(
-                "'{name}': process '{}' has no none start event",
-                process.id.as_str()
-            ));
-        }
+        check_process(&defs, process).map_err(|e| format!("'{name}': {e}"))?;
         processes.push(process.id.as_str().to_owned());
     }
     if processes.is_empty() {
@@ -79,6 +64,67 @@ fn check(resource: &Resource) -> Result<Checked, String> {
         processes,
         checksum,
     })
+}
+
+/// Checks what the engine needs beyond the validator's rules.
+fn check_process(defs: &bpmn::Definitions, process: &bpmn::Process) -> Result<(), String> {
+    for scope in bpmn::walk::scopes(defs) {
+        if scope.process != &process.id {
+            continue;
+        }
+        if let Some(sub) = scope.sub_process
+            && !crate::model::is_event_sub_process(sub)
+        {
+            let none_starts = scope
+                .container
+                .start_events()
+                .filter(|s| s.event().is_some_and(|e| e.definitions.is_empty()))
+                .count();
+            let starts = scope.container.start_events().count();
+            if none_starts != 1 || starts != 1 {
+                return Err(format!(
+                    "the sub-process '{}' must have exactly one start event, a none start event",
+                    sub.id.as_str()
+                ));
+            }
+        }
+        for node in scope.container.flow_nodes() {
+            behavior_of(node)?;
+            if let Some(called) = &node.zeebe().called_element
+                && let Some(binding) = called.binding_type.as_deref()
+                && binding != "latest"
+            {
+                return Err(format!(
+                    "the call activity '{}' uses the binding type '{binding}'; this engine calls the latest version only (bindingType 'latest')",
+                    node.id.as_str()
+                ));
+            }
+            if let Some(timer) = super::timer::definition_of(node)
+                && let Some((_, text)) = crate::schedule::timer_expression(timer)
+                && feel::expression_of_attribute(text).is_none()
+            {
+                let kind = crate::schedule::timer_expression(timer).map(|(k, _)| k);
+                if let Some(kind) = kind {
+                    crate::schedule::parse_spec(kind, text)
+                        .map_err(|why| format!("the timer of '{}': {why}", node.id.as_str()))?;
+                }
+            }
+        }
+    }
+    for start in process.content.start_events() {
+        if let Some(timer) = super::timer::definition_of(start) {
+            let now = 0;
+            super::timer::spec_of(now, timer, &Map::new(), start.id.as_str())?;
+        }
+    }
+    super::message::check_start_messages(0, defs, process)?;
+    if process.content.start_events().next().is_none() {
+        return Err(format!(
+            "process '{}' has no start event",
+            process.id.as_str()
+        ));
+    }
+    Ok(())
 }
 
 /// The resource as text; the stored process keeps the original document.
@@ -120,14 +166,26 @@ pub(crate) fn deploy(
 
     let deployment_key = ctx.next_key();
     let mut metadata = Vec::new();
+    let mut replaced = Vec::new();
     for c in &checked {
         for id in &c.processes {
             let latest = ctx.state.process_by_id(tenant_id, id, None).cloned();
+            let max_version = ctx
+                .state
+                .max_versions
+                .get(&(tenant_id.clone(), id.clone()))
+                .copied()
+                .unwrap_or(0);
             let (key, version, duplicate) = match latest {
                 Some(p) if p.checksum == c.checksum => (p.key, p.version, true),
-                Some(p) => (ctx.next_key(), p.version + 1, false),
-                None => (ctx.next_key(), 1, false),
+                _ => (ctx.next_key(), max_version + 1, false),
             };
+            if !duplicate {
+                replaced.push((
+                    ctx.state.process_by_id(tenant_id, id, None).map(|p| p.key),
+                    key,
+                ));
+            }
             if !duplicate {
                 let value = ProcessValue {
                     bpmn_process_id: id.clone(),
@@ -172,6 +230,11 @@ pub(crate) fn deploy(
         Intent::CREATED,
         RecordValue::Deployment(value),
     );
+    for (previous, latest) in replaced {
+        let latest = ctx.definition(latest);
+        ctx.replace_start_events(previous, latest.as_deref());
+    }
+    ctx.run_steps();
     Ok(Response::Deployed {
         key: deployment_key,
         tenant_id: tenant_id.clone(),

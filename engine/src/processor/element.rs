@@ -6,14 +6,26 @@
 //!
 //! | behaviour | activating | activated waits for | completing |
 //! |---|---|---|---|
-//! | process | input of variables | its children | – |
-//! | pass-through (none events, plain tasks) | input mappings | – | output mappings |
-//! | job (service, user, send, business-rule, script with job) | create job | job completion | output mappings |
+//! | process, sub-process | open event sub-process triggers, activate the none start | its children | – |
+//! | event sub-process | activate its (triggered) start event | its children | – |
+//! | multi-instance body | evaluate the input collection, create instances | its instances | propagate the output collection |
+//! | call activity | start the called process | the called process | output mappings |
+//! | job (service, user, send, business-rule, script with job, message throw) | create job | job completion | output mappings |
 //! | script (`zeebe:script`) | evaluate into the result variable | – | output mappings |
+//! | task, manual task | – | – | output mappings |
+//! | receive task, catch event | open its subscription | the event | output mappings |
+//! | pass-through (start, boundary, none throw, none end, link catch) | – | – | output mappings |
 //! | exclusive gateway | – | – | pick one outgoing flow |
 //! | parallel gateway | join: all incoming flows taken | – | fork: all outgoing flows |
+//! | inclusive gateway | join: every flow that can still be taken was taken | – | fork: every flow whose condition holds |
+//! | event-based gateway | open one subscription per following event | the first event | – |
 //! | terminate end event | – | – | terminate the rest of the scope |
-//! | error boundary event | – | – | output mappings |
+//! | error end event | throw the error | – | – |
+//! | escalation / signal throw | throw / broadcast | – | output mappings |
+//! | link throw | – | – | activate the link catch event |
+//!
+//! Activities (and multi-instance bodies) also open the subscriptions of their boundary
+//! events when they activate, and every element closes what it opened when it leaves.
 //!
 //! A phase that fails (a FEEL error, no matching condition) raises an incident and leaves
 //! the element where it was; resolving the incident runs that phase again.
@@ -28,23 +40,74 @@ use bpmn::{EventDefinitionKind, FlowNode, FlowNodeKind};
 use serde_json::{Map, Value};
 use zeebe::record::{IncidentValue, Intent, JobValue, ProcessInstanceValue, RecordValue};
 
-use super::{CompletedInstance, Ctx, MAX_STEPS_PER_COMMAND, variables};
-use crate::state::{DeployedProcess, Lifecycle, is_join};
+use super::{CompletedInstance, Ctx, MAX_STEPS_PER_COMMAND, gateways, variables};
+use crate::{
+    model,
+    state::{DeployedProcess, ElementInstance, Lifecycle, is_join},
+};
 
 /// Job type of user tasks without a task definition (job-worker user tasks).
 pub const USER_TASK_JOB_TYPE: &str = "io.camunda.zeebe:userTask";
+
+/// Element type of a multi-instance body.
+pub(crate) const MULTI_INSTANCE_BODY: &str = "MULTI_INSTANCE_BODY";
 
 /// How an element behaves in its lifecycle phases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Behavior {
     Process,
-    PassThrough,
-    TerminateEnd,
+    SubProcess,
+    EventSubProcess,
+    MultiInstanceBody,
+    CallActivity,
+    Task,
     Job,
     Script,
+    ReceiveTask,
+    PassThrough,
+    TerminateEnd,
+    ErrorEnd,
+    EscalationThrow,
+    SignalThrow,
+    LinkThrow,
+    CatchEvent,
     ExclusiveGateway,
     ParallelGateway,
-    ErrorBoundary,
+    InclusiveGateway,
+    EventBasedGateway,
+}
+
+impl Behavior {
+    /// Activities may carry boundary events.
+    pub(crate) fn is_activity(self) -> bool {
+        matches!(
+            self,
+            Self::SubProcess
+                | Self::CallActivity
+                | Self::Task
+                | Self::Job
+                | Self::Script
+                | Self::ReceiveTask
+                | Self::MultiInstanceBody
+        )
+    }
+}
+
+/// Zeebe's name of an event definition, as `bpmnEventType`.
+fn event_type_of(definition: Option<&EventDefinitionKind>) -> &'static str {
+    match definition {
+        None => "NONE",
+        Some(EventDefinitionKind::Timer(_)) => "TIMER",
+        Some(EventDefinitionKind::Message { .. }) => "MESSAGE",
+        Some(EventDefinitionKind::Signal { .. }) => "SIGNAL",
+        Some(EventDefinitionKind::Error { .. }) => "ERROR",
+        Some(EventDefinitionKind::Escalation { .. }) => "ESCALATION",
+        Some(EventDefinitionKind::Terminate) => "TERMINATE",
+        Some(EventDefinitionKind::Link { .. }) => "LINK",
+        Some(EventDefinitionKind::Conditional { .. }) => "CONDITIONAL",
+        Some(EventDefinitionKind::Compensate { .. }) => "COMPENSATION",
+        Some(EventDefinitionKind::Cancel) => "UNSPECIFIED",
+    }
 }
 
 /// The behaviour of `node`, Zeebe's element type and event type names, or why the engine
@@ -52,50 +115,97 @@ pub(crate) enum Behavior {
 pub(crate) fn behavior_of(
     node: &FlowNode,
 ) -> Result<(Behavior, &'static str, &'static str), String> {
+    use EventDefinitionKind as D;
     let unsupported = |what: &str| {
         Err(format!(
-            "element '{}' is a {what}, which this engine does not support yet",
+            "element '{}' is a {what}, which this engine does not support",
             node.id.as_str()
         ))
     };
-    if node
-        .activity()
-        .is_some_and(|a| a.loop_characteristics.is_some())
+    if let Some(activity) = node.activity()
+        && matches!(
+            activity.loop_characteristics.as_deref(),
+            Some(bpmn::LoopCharacteristics::Standard(_))
+        )
     {
-        return unsupported("multi-instance or loop activity");
+        return unsupported("standard loop activity (use multi-instance instead)");
     }
     let zeebe = node.zeebe();
-    let plain_event = |e: &bpmn::Event| e.definitions.is_empty();
+    let definition = model::event_definition(node);
+    let event = event_type_of(definition);
+    let with_definition = |tag: &str| {
+        format!(
+            "{tag}{}",
+            definition
+                .map(|d| format!(" with a {}", d.tag()))
+                .unwrap_or_default()
+        )
+    };
+    let has_job = zeebe.task_definition.is_some();
     match &node.kind {
-        FlowNodeKind::StartEvent(e) if plain_event(e) => {
-            Ok((Behavior::PassThrough, "START_EVENT", "NONE"))
-        }
-        FlowNodeKind::EndEvent(e) if plain_event(e) => {
-            Ok((Behavior::PassThrough, "END_EVENT", "NONE"))
-        }
-        FlowNodeKind::EndEvent(e)
-            if matches!(e.definition(), Some(EventDefinitionKind::Terminate)) =>
-        {
-            Ok((Behavior::TerminateEnd, "END_EVENT", "TERMINATE"))
-        }
-        FlowNodeKind::IntermediateThrowEvent(e) if plain_event(e) => {
-            Ok((Behavior::PassThrough, "INTERMEDIATE_THROW_EVENT", "NONE"))
-        }
-        FlowNodeKind::BoundaryEvent(e)
-            if matches!(e.definition(), Some(EventDefinitionKind::Error { .. })) =>
-        {
-            Ok((Behavior::ErrorBoundary, "BOUNDARY_EVENT", "ERROR"))
-        }
-        FlowNodeKind::Task(_) => Ok((Behavior::PassThrough, "TASK", "UNSPECIFIED")),
-        FlowNodeKind::ManualTask(_) => Ok((Behavior::PassThrough, "MANUAL_TASK", "UNSPECIFIED")),
+        FlowNodeKind::StartEvent(_) => match definition {
+            None
+            | Some(D::Timer(_) | D::Message { .. } | D::Signal { .. })
+            | Some(D::Error { .. } | D::Escalation { .. }) => {
+                Ok((Behavior::PassThrough, "START_EVENT", event))
+            }
+            _ => unsupported(&with_definition("start event")),
+        },
+        FlowNodeKind::IntermediateCatchEvent(_) => match definition {
+            Some(D::Timer(_) | D::Message { .. } | D::Signal { .. }) => {
+                Ok((Behavior::CatchEvent, "INTERMEDIATE_CATCH_EVENT", event))
+            }
+            Some(D::Link { .. }) => Ok((Behavior::PassThrough, "INTERMEDIATE_CATCH_EVENT", event)),
+            _ => unsupported(&with_definition("intermediate catch event")),
+        },
+        FlowNodeKind::IntermediateThrowEvent(_) => match definition {
+            None => Ok((Behavior::PassThrough, "INTERMEDIATE_THROW_EVENT", event)),
+            Some(D::Message { .. }) if has_job => {
+                Ok((Behavior::Job, "INTERMEDIATE_THROW_EVENT", event))
+            }
+            Some(D::Signal { .. }) => {
+                Ok((Behavior::SignalThrow, "INTERMEDIATE_THROW_EVENT", event))
+            }
+            Some(D::Escalation { .. }) => {
+                Ok((Behavior::EscalationThrow, "INTERMEDIATE_THROW_EVENT", event))
+            }
+            Some(D::Link { .. }) => Ok((Behavior::LinkThrow, "INTERMEDIATE_THROW_EVENT", event)),
+            Some(D::Message { .. }) => {
+                unsupported("message throw event without a zeebe:taskDefinition")
+            }
+            _ => unsupported(&with_definition("intermediate throw event")),
+        },
+        FlowNodeKind::EndEvent(_) => match definition {
+            None => Ok((Behavior::PassThrough, "END_EVENT", event)),
+            Some(D::Terminate) => Ok((Behavior::TerminateEnd, "END_EVENT", event)),
+            Some(D::Error { .. }) => Ok((Behavior::ErrorEnd, "END_EVENT", event)),
+            Some(D::Escalation { .. }) => Ok((Behavior::EscalationThrow, "END_EVENT", event)),
+            Some(D::Signal { .. }) => Ok((Behavior::SignalThrow, "END_EVENT", event)),
+            Some(D::Message { .. }) if has_job => Ok((Behavior::Job, "END_EVENT", event)),
+            Some(D::Message { .. }) => {
+                unsupported("message end event without a zeebe:taskDefinition")
+            }
+            _ => unsupported(&with_definition("end event")),
+        },
+        FlowNodeKind::BoundaryEvent(_) => match definition {
+            Some(
+                D::Timer(_)
+                | D::Message { .. }
+                | D::Signal { .. }
+                | D::Error { .. }
+                | D::Escalation { .. },
+            ) => Ok((Behavior::PassThrough, "BOUNDARY_EVENT", event)),
+            _ => unsupported(&with_definition("boundary event")),
+        },
+        FlowNodeKind::Task(_) => Ok((Behavior::Task, "TASK", "UNSPECIFIED")),
+        FlowNodeKind::ManualTask(_) => Ok((Behavior::Task, "MANUAL_TASK", "UNSPECIFIED")),
         FlowNodeKind::UserTask(_) => Ok((Behavior::Job, "USER_TASK", "UNSPECIFIED")),
-        FlowNodeKind::ServiceTask(_) if zeebe.task_definition.is_some() => {
+        FlowNodeKind::ReceiveTask(_) => Ok((Behavior::ReceiveTask, "RECEIVE_TASK", "UNSPECIFIED")),
+        FlowNodeKind::ServiceTask(_) if has_job => {
             Ok((Behavior::Job, "SERVICE_TASK", "UNSPECIFIED"))
         }
-        FlowNodeKind::SendTask(_) if zeebe.task_definition.is_some() => {
-            Ok((Behavior::Job, "SEND_TASK", "UNSPECIFIED"))
-        }
-        FlowNodeKind::BusinessRuleTask(_) if zeebe.task_definition.is_some() => {
+        FlowNodeKind::SendTask(_) if has_job => Ok((Behavior::Job, "SEND_TASK", "UNSPECIFIED")),
+        FlowNodeKind::BusinessRuleTask(_) if has_job => {
             Ok((Behavior::Job, "BUSINESS_RULE_TASK", "UNSPECIFIED"))
         }
         FlowNodeKind::ScriptTask(_)
@@ -106,9 +216,16 @@ pub(crate) fn behavior_of(
         {
             Ok((Behavior::Script, "SCRIPT_TASK", "UNSPECIFIED"))
         }
-        FlowNodeKind::ScriptTask(_) if zeebe.task_definition.is_some() => {
-            Ok((Behavior::Job, "SCRIPT_TASK", "UNSPECIFIED"))
+        FlowNodeKind::ScriptTask(_) if has_job => Ok((Behavior::Job, "SCRIPT_TASK", "UNSPECIFIED")),
+        FlowNodeKind::CallActivity(_) => {
+            Ok((Behavior::CallActivity, "CALL_ACTIVITY", "UNSPECIFIED"))
         }
+        FlowNodeKind::SubProcess(a) if a.triggered_by_event == Some(true) => Ok((
+            Behavior::EventSubProcess,
+            "EVENT_SUB_PROCESS",
+            "UNSPECIFIED",
+        )),
+        FlowNodeKind::SubProcess(_) => Ok((Behavior::SubProcess, "SUB_PROCESS", "UNSPECIFIED")),
         FlowNodeKind::ExclusiveGateway(_) => Ok((
             Behavior::ExclusiveGateway,
             "EXCLUSIVE_GATEWAY",
@@ -117,21 +234,23 @@ pub(crate) fn behavior_of(
         FlowNodeKind::ParallelGateway(_) => {
             Ok((Behavior::ParallelGateway, "PARALLEL_GATEWAY", "UNSPECIFIED"))
         }
+        FlowNodeKind::InclusiveGateway(_) => Ok((
+            Behavior::InclusiveGateway,
+            "INCLUSIVE_GATEWAY",
+            "UNSPECIFIED",
+        )),
+        FlowNodeKind::EventBasedGateway(_) => Ok((
+            Behavior::EventBasedGateway,
+            "EVENT_BASED_GATEWAY",
+            "UNSPECIFIED",
+        )),
         FlowNodeKind::ServiceTask(_)
         | FlowNodeKind::SendTask(_)
         | FlowNodeKind::BusinessRuleTask(_)
         | FlowNodeKind::ScriptTask(_) => {
             unsupported(&format!("{} without a task definition", node.kind.tag()))
         }
-        other => unsupported(&format!(
-            "{}{}",
-            other.tag(),
-            other
-                .event()
-                .and_then(|e| e.definition())
-                .map(|d| format!(" with a {}", d.tag()))
-                .unwrap_or_default()
-        )),
+        other => unsupported(other.tag()),
     }
 }
 
@@ -145,6 +264,13 @@ pub(crate) enum Step {
     /// Complete a scope whose last child finished (`force`: even with tokens waiting
     /// at joins, after a terminate end event).
     ScopeFinished { scope: i64, force: bool },
+    /// An instance of a multi-instance body completed (`complete_body`: its completion
+    /// condition held).
+    InnerDone { body: i64, complete_body: bool },
+    /// A message subscription just opened: correlate a buffered message to it.
+    CorrelateBuffered(i64),
+    /// A token of the scope went away: inclusive joins waiting in it may fire now.
+    CheckJoins(i64),
 }
 
 impl Ctx<'_> {
@@ -168,44 +294,22 @@ impl Ctx<'_> {
                 Step::Activate(key) => self.run_activating(key),
                 Step::Complete(key) => self.run_completing(key),
                 Step::ScopeFinished { scope, force } => self.scope_finished(scope, force),
+                Step::InnerDone {
+                    body,
+                    complete_body,
+                } => self.inner_done(body, complete_body),
+                Step::CorrelateBuffered(subscription) => self.correlate_buffered(subscription),
+                Step::CheckJoins(scope) => self.check_joins(scope),
             }
         }
     }
 
-    fn definition(&self, key: i64) -> Option<Arc<DeployedProcess>> {
+    pub(crate) fn definition(&self, key: i64) -> Option<Arc<DeployedProcess>> {
         self.state.processes.get(&key).cloned()
     }
 
-    fn element_record(
-        &self,
-        process: &DeployedProcess,
-        process_instance_key: i64,
-        flow_scope_key: i64,
-        element_id: &str,
-        element_type: &str,
-        event_type: &str,
-    ) -> ProcessInstanceValue {
+    fn value_of(e: &ElementInstance) -> ProcessInstanceValue {
         ProcessInstanceValue {
-            bpmn_process_id: process.bpmn_process_id.clone(),
-            version: process.version,
-            process_definition_key: process.key,
-            process_instance_key,
-            element_id: element_id.to_owned(),
-            flow_scope_key,
-            bpmn_element_type: element_type.to_owned(),
-            bpmn_event_type: event_type.to_owned(),
-            parent_process_instance_key: -1,
-            parent_element_instance_key: -1,
-            tenant_id: process.tenant_id.clone(),
-            extra: Map::new(),
-        }
-    }
-
-    fn element_transition(&mut self, key: i64, intent: Intent) {
-        let Some(e) = self.state.elements.get(&key) else {
-            return;
-        };
-        let value = ProcessInstanceValue {
             bpmn_process_id: e.bpmn_process_id.clone(),
             version: e.version,
             process_definition_key: e.process_definition_key,
@@ -214,25 +318,86 @@ impl Ctx<'_> {
             flow_scope_key: e.flow_scope_key,
             bpmn_element_type: e.element_type.clone(),
             bpmn_event_type: e.event_type.clone(),
-            parent_process_instance_key: -1,
-            parent_element_instance_key: -1,
+            parent_process_instance_key: e.parent_process_instance_key,
+            parent_element_instance_key: e.parent_element_instance_key,
             tenant_id: e.tenant_id.clone(),
             extra: Map::new(),
+        }
+    }
+
+    pub(crate) fn element_transition(&mut self, key: i64, intent: Intent) {
+        let Some(e) = self.state.elements.get(&key) else {
+            return;
         };
+        let value = Self::value_of(e);
         self.event(key, intent, RecordValue::ProcessInstance(value));
     }
 
-    /// Starts a process instance of `process`; returns its key.
-    pub(crate) fn activate_process(&mut self, process: &DeployedProcess) -> i64 {
+    /// Writes `ELEMENT_ACTIVATING` for a new element instance in `scope_key`; returns
+    /// its key. Elements of a called process carry the keys of their caller.
+    pub(crate) fn new_element(
+        &mut self,
+        scope_key: i64,
+        node_id: &str,
+        element_type: &str,
+        event_type: &str,
+    ) -> Option<i64> {
+        let scope = self.state.elements.get(&scope_key)?;
+        let mut value = Self::value_of(scope);
+        value.element_id = node_id.to_owned();
+        value.flow_scope_key = scope_key;
+        value.bpmn_element_type = element_type.to_owned();
+        value.bpmn_event_type = event_type.to_owned();
         let key = self.next_key();
-        let value = self.element_record(
-            process,
+        self.event(
             key,
-            -1,
-            &process.bpmn_process_id,
-            "PROCESS",
-            "UNSPECIFIED",
+            Intent::ELEMENT_ACTIVATING,
+            RecordValue::ProcessInstance(value),
         );
+        Some(key)
+    }
+
+    /// Writes `ELEMENT_ACTIVATING` for `node_id` in `scope_key` (its multi-instance body
+    /// when the activity is multi-instance) and queues its activating phase.
+    pub(crate) fn activate_element(&mut self, scope_key: i64, node_id: &str) -> Option<i64> {
+        let scope = self.state.elements.get(&scope_key)?;
+        let process = self.definition(scope.process_definition_key)?;
+        let node = process.node(node_id)?;
+        let inner = scope.element_type == MULTI_INSTANCE_BODY && scope.element_id == node_id;
+        let (element_type, event_type) = if model::is_multi_instance(node) && !inner {
+            (MULTI_INSTANCE_BODY, "UNSPECIFIED")
+        } else {
+            let (_, element_type, event_type) = behavior_of(node).ok()?;
+            (element_type, event_type)
+        };
+        let key = self.new_element(scope_key, node_id, element_type, event_type)?;
+        self.queue.push_back(Step::Activate(key));
+        Some(key)
+    }
+
+    /// Starts a process instance of `process` and writes its `ELEMENT_ACTIVATING`;
+    /// returns its key. A called process carries its caller's keys in `parent`.
+    pub(crate) fn new_process_instance(
+        &mut self,
+        process: &DeployedProcess,
+        parent: Option<(i64, i64)>,
+    ) -> i64 {
+        let key = self.next_key();
+        let (parent_pi, parent_element) = parent.unwrap_or((-1, -1));
+        let value = ProcessInstanceValue {
+            bpmn_process_id: process.bpmn_process_id.clone(),
+            version: process.version,
+            process_definition_key: process.key,
+            process_instance_key: key,
+            element_id: process.bpmn_process_id.clone(),
+            flow_scope_key: -1,
+            bpmn_element_type: "PROCESS".into(),
+            bpmn_event_type: "UNSPECIFIED".into(),
+            parent_process_instance_key: parent_pi,
+            parent_element_instance_key: parent_element,
+            tenant_id: process.tenant_id.clone(),
+            extra: Map::new(),
+        };
         self.event(
             key,
             Intent::ELEMENT_ACTIVATING,
@@ -241,62 +406,52 @@ impl Ctx<'_> {
         key
     }
 
-    /// Writes `ELEMENT_ACTIVATING` for `node_id` in `scope_key` and queues its
-    /// activating phase.
-    pub(crate) fn activate_element(&mut self, scope_key: i64, node_id: &str) -> Option<i64> {
-        let scope = self.state.elements.get(&scope_key)?;
-        let pi_key = scope.process_instance_key;
-        let process = self.definition(scope.process_definition_key)?;
-        let node = process.process()?.content.flow_node(node_id)?;
-        let (_, element_type, event_type) = behavior_of(node).ok()?;
-        let key = self.next_key();
-        let value = self.element_record(
-            &process,
-            pi_key,
-            scope_key,
-            node_id,
-            element_type,
-            event_type,
-        );
-        self.event(
-            key,
-            Intent::ELEMENT_ACTIVATING,
-            RecordValue::ProcessInstance(value),
-        );
-        self.queue.push_back(Step::Activate(key));
-        Some(key)
+    /// Starts a process instance and runs its activation at once: at `start` (an event
+    /// triggered with `event_variables`), or at the none start event.
+    pub(crate) fn start_process(
+        &mut self,
+        process: &DeployedProcess,
+        start: Option<(&str, &Map<String, Value>)>,
+        variables: &Map<String, Value>,
+        parent: Option<(i64, i64)>,
+    ) -> i64 {
+        let key = self.new_process_instance(process, parent);
+        self.set_local_variables(key, variables);
+        self.activate_process_body(key, start);
+        key
     }
 
-    /// The model node and behaviour of an element instance.
-    fn node_of(&self, key: i64) -> Option<(Arc<DeployedProcess>, Behavior, i64)> {
-        let e = self.state.elements.get(&key)?;
-        let process = self.definition(e.process_definition_key)?;
-        let behavior = if e.flow_scope_key == -1 {
-            Behavior::Process
-        } else {
-            let node = process.process()?.content.flow_node(&e.element_id)?;
-            behavior_of(node).ok()?.0
-        };
-        Some((process, behavior, e.flow_scope_key))
-    }
-
-    fn run_activating(&mut self, key: i64) {
-        let Some((process, behavior, flow_scope)) = self.node_of(key) else {
+    /// The activating phase of a process instance: open the triggers of its event
+    /// sub-processes, then activate the start event.
+    pub(crate) fn activate_process_body(
+        &mut self,
+        key: i64,
+        start: Option<(&str, &Map<String, Value>)>,
+    ) {
+        let Some(process) = self
+            .state
+            .elements
+            .get(&key)
+            .and_then(|e| self.definition(e.process_definition_key))
+        else {
             return;
         };
-        let Some(model) = process.process() else {
-            return;
+        let subs = match self.prepare_scope_starts(key, &process, None) {
+            Ok(subs) => subs,
+            Err(message) => {
+                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
+                return;
+            }
         };
-        if behavior == Behavior::Process {
-            self.element_transition(key, Intent::ELEMENT_ACTIVATED);
-            let start = model
-                .content
-                .start_events()
-                .find(|s| s.event().is_some_and(|e| e.definitions.is_empty()))
-                .map(|s| s.id.as_str().to_owned());
-            match start {
-                Some(start) => {
-                    self.activate_element(key, &start);
+        self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+        self.open_subscriptions(key, &process, subs);
+        match start {
+            Some((start_id, vars)) => {
+                self.activate_triggered(key, start_id, vars);
+            }
+            None => match process.model.none_start(None).map(str::to_owned) {
+                Some(start_id) => {
+                    self.activate_element(key, &start_id);
                 }
                 None => self.raise_incident(
                     key,
@@ -304,17 +459,70 @@ impl Ctx<'_> {
                     "the process has no none start event".into(),
                     -1,
                 ),
-            }
+            },
+        }
+    }
+
+    /// The model node and behaviour of an element instance.
+    pub(crate) fn node_of(&self, key: i64) -> Option<(Arc<DeployedProcess>, Behavior, i64)> {
+        let e = self.state.elements.get(&key)?;
+        let process = self.definition(e.process_definition_key)?;
+        let behavior = if e.flow_scope_key == -1 {
+            Behavior::Process
+        } else if e.element_type == MULTI_INSTANCE_BODY {
+            Behavior::MultiInstanceBody
+        } else {
+            behavior_of(process.node(&e.element_id)?).ok()?.0
+        };
+        Some((process, behavior, e.flow_scope_key))
+    }
+
+    /// The multi-instance body an element instance is an instance of, if any.
+    pub(crate) fn body_of(&self, key: i64) -> Option<i64> {
+        let e = self.state.elements.get(&key)?;
+        self.state
+            .elements
+            .get(&e.flow_scope_key)
+            .filter(|scope| scope.element_type == MULTI_INSTANCE_BODY)
+            .map(|scope| scope.key)
+    }
+
+    fn run_activating(&mut self, key: i64) {
+        let Some((process, behavior, _)) = self.node_of(key) else {
+            return;
+        };
+        if self.state.elements[&key].lifecycle != Lifecycle::Activating {
+            return;
+        }
+        if behavior == Behavior::Process {
+            self.activate_process_body(key, None);
             return;
         }
         let element_id = self.state.elements[&key].element_id.clone();
-        let Some(node) = model.content.flow_node(&element_id) else {
+        let Some(node) = process.node(&element_id) else {
             return;
         };
+        if self.triggered.remove(&key) {
+            // Activated by its event: nothing to wait for.
+            self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+            self.queue.push_back(Step::Complete(key));
+            return;
+        }
+        if behavior == Behavior::MultiInstanceBody {
+            self.activate_body(key, &process, node);
+            return;
+        }
         if let Err(message) = self.apply_input_mappings(key, node) {
             self.raise_incident(key, "IO_MAPPING_ERROR", message, -1);
             return;
         }
+        let subs = match self.prepare_subscriptions(key, &process, node, behavior) {
+            Ok(subs) => subs,
+            Err(message) => {
+                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
+                return;
+            }
+        };
         match behavior {
             Behavior::Job => {
                 let job = match self.job_for(key, &process, node) {
@@ -325,6 +533,7 @@ impl Ctx<'_> {
                     }
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.open_subscriptions(key, &process, subs);
                 let job_key = self.next_key();
                 self.event(job_key, Intent::CREATED, RecordValue::Job(job));
                 self.jobs_available = true;
@@ -342,26 +551,127 @@ impl Ctx<'_> {
                     }
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.open_subscriptions(key, &process, subs);
                 if let Some(name) = script.result_variable.filter(|n| !n.is_empty()) {
                     let mut result = Map::new();
                     result.insert(name, value);
                     if variables::has_outputs(node) {
                         self.set_local_variables(key, &result);
                     } else {
-                        self.propagate_variables(flow_scope, &result);
+                        self.propagate_variables(key, &result);
                     }
                 }
                 self.queue.push_back(Step::Complete(key));
             }
-            Behavior::PassThrough
+            Behavior::CallActivity => self.activate_call_activity(key, &process, node, subs),
+            Behavior::SubProcess | Behavior::EventSubProcess => {
+                self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.open_subscriptions(key, &process, subs);
+                if behavior == Behavior::SubProcess {
+                    match process
+                        .model
+                        .none_start(Some(&element_id))
+                        .map(str::to_owned)
+                    {
+                        Some(start) => {
+                            self.activate_element(key, &start);
+                        }
+                        None => self.raise_incident(
+                            key,
+                            "UNKNOWN",
+                            format!("the sub-process '{element_id}' has no none start event"),
+                            -1,
+                        ),
+                    }
+                } else if let Some(start) = process
+                    .process()
+                    .and_then(|p| process.model.start_of(p, &element_id))
+                {
+                    let start = start.id.as_str().to_owned();
+                    self.activate_triggered(key, &start, &Map::new());
+                }
+            }
+            Behavior::CatchEvent | Behavior::ReceiveTask | Behavior::EventBasedGateway => {
+                self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.open_subscriptions(key, &process, subs);
+            }
+            Behavior::ErrorEnd => {
+                let code = match self.error_code_of(key, &process, node) {
+                    Ok(code) => code,
+                    Err(message) => {
+                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
+                        return;
+                    }
+                };
+                if !self.throw_error(key, &code, &Map::new()) {
+                    let message = format!(
+                        "Expected to throw an error event with the code '{code}', but it was not caught. No error events are available in the scope."
+                    );
+                    self.raise_incident(key, "UNHANDLED_ERROR_EVENT", message, -1);
+                }
+            }
+            Behavior::EscalationThrow => {
+                let code = match self.escalation_code_of(key, &process, node) {
+                    Ok(code) => code,
+                    Err(message) => {
+                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
+                        return;
+                    }
+                };
+                self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.throw_escalation(key, &code);
+                if self
+                    .state
+                    .elements
+                    .get(&key)
+                    .is_some_and(|e| e.lifecycle == Lifecycle::Activated)
+                {
+                    self.queue.push_back(Step::Complete(key));
+                }
+            }
+            Behavior::SignalThrow => {
+                let vars = self.state.visible_variables(key);
+                let name = match super::signal::signal_name(self.now, &process, node, &vars) {
+                    Ok(name) => name,
+                    Err(message) => {
+                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
+                        return;
+                    }
+                };
+                self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                let local: Map<String, Value> = self
+                    .state
+                    .variables
+                    .get(&key)
+                    .map(|vars| {
+                        vars.iter()
+                            .map(|(k, v)| (k.clone(), v.value.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let tenant = self.state.elements[&key].tenant_id.clone();
+                self.broadcast(&name, &local, &tenant);
+                if self
+                    .state
+                    .elements
+                    .get(&key)
+                    .is_some_and(|e| e.lifecycle == Lifecycle::Activated)
+                {
+                    self.queue.push_back(Step::Complete(key));
+                }
+            }
+            Behavior::Task
+            | Behavior::PassThrough
             | Behavior::TerminateEnd
+            | Behavior::LinkThrow
             | Behavior::ExclusiveGateway
             | Behavior::ParallelGateway
-            | Behavior::ErrorBoundary => {
+            | Behavior::InclusiveGateway => {
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
+                self.open_subscriptions(key, &process, subs);
                 self.queue.push_back(Step::Complete(key));
             }
-            Behavior::Process => {}
+            Behavior::Process | Behavior::MultiInstanceBody => {}
         }
     }
 
@@ -442,137 +752,227 @@ impl Ctx<'_> {
         let Some((process, behavior, flow_scope)) = self.node_of(key) else {
             return;
         };
-        let Some(model) = process.process() else {
-            return;
-        };
         let lifecycle = self.state.elements[&key].lifecycle;
-        if lifecycle == Lifecycle::Terminating {
+        if lifecycle == Lifecycle::Terminating
+            || lifecycle == Lifecycle::Activating
+            || behavior == Behavior::EventBasedGateway
+        {
             return;
         }
         if lifecycle != Lifecycle::Completing {
             self.element_transition(key, Intent::ELEMENT_COMPLETING);
         }
-        if behavior == Behavior::Process {
-            let variables = self.state.visible_variables(key);
-            self.element_transition(key, Intent::ELEMENT_COMPLETED);
-            self.completed.push(CompletedInstance {
-                process_instance_key: key,
-                variables,
-            });
-            return;
+        match behavior {
+            Behavior::Process => {
+                self.complete_process(key);
+                return;
+            }
+            Behavior::MultiInstanceBody => {
+                self.complete_body(key, &process);
+                return;
+            }
+            _ => {}
         }
         let element_id = self.state.elements[&key].element_id.clone();
-        let Some(node) = model.content.flow_node(&element_id) else {
+        let Some(node) = process.node(&element_id) else {
             return;
         };
         if let Err(message) = self.apply_output_mappings(key, flow_scope, node) {
             self.raise_incident(key, "IO_MAPPING_ERROR", message, -1);
             return;
         }
-        let flows: Vec<String> = if behavior == Behavior::ExclusiveGateway {
-            let vars = self.state.visible_variables(key);
-            match choose_flow(self.now, model, node, &vars) {
-                Ok(flow) => flow.into_iter().collect(),
+        let body = self.body_of(key);
+        let mut complete_body = false;
+        if let Some(body) = body {
+            match self.inner_completing(key, body, node) {
+                Ok(done) => complete_body = done,
                 Err(message) => {
-                    self.raise_incident(key, "CONDITION_ERROR", message, -1);
+                    self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
                     return;
                 }
             }
-        } else {
-            model
-                .content
-                .outgoing(&element_id)
-                .map(|f| f.id.as_str().to_owned())
-                .collect()
-        };
-        self.element_transition(key, Intent::ELEMENT_COMPLETED);
-        if behavior == Behavior::TerminateEnd {
-            let siblings: Vec<i64> = self
-                .state
-                .elements
-                .get(&flow_scope)
-                .map(|s| s.children.iter().copied().collect())
-                .unwrap_or_default();
-            for sibling in siblings {
-                self.terminate_element(sibling);
+        }
+        let vars = self.state.visible_variables(key);
+        let flows: Vec<String> = match behavior {
+            _ if body.is_some() => Vec::new(),
+            Behavior::ExclusiveGateway => {
+                match gateways::choose_exclusive(self.now, &process, node, &vars) {
+                    Ok(flow) => flow.into_iter().collect(),
+                    Err(message) => {
+                        self.raise_incident(key, "CONDITION_ERROR", message, -1);
+                        return;
+                    }
+                }
             }
-            self.queue.push_back(Step::ScopeFinished {
-                scope: flow_scope,
-                force: true,
+            Behavior::InclusiveGateway => {
+                match gateways::choose_inclusive(self.now, &process, node, &vars) {
+                    Ok(flows) => flows,
+                    Err(message) => {
+                        self.raise_incident(key, "CONDITION_ERROR", message, -1);
+                        return;
+                    }
+                }
+            }
+            Behavior::LinkThrow => Vec::new(),
+            _ => process.model.outgoing(&element_id).to_vec(),
+        };
+        self.close_owned(key);
+        self.element_transition(key, Intent::ELEMENT_COMPLETED);
+        if let Some(body) = body {
+            self.queue.push_back(Step::InnerDone {
+                body,
+                complete_body,
             });
             return;
+        }
+        match behavior {
+            Behavior::TerminateEnd => {
+                let siblings: Vec<i64> = self
+                    .state
+                    .elements
+                    .get(&flow_scope)
+                    .map(|s| s.children.iter().copied().collect())
+                    .unwrap_or_default();
+                for sibling in siblings {
+                    self.terminate_element(sibling);
+                }
+                self.queue.push_back(Step::ScopeFinished {
+                    scope: flow_scope,
+                    force: true,
+                });
+                return;
+            }
+            Behavior::LinkThrow => {
+                if let Some(target) = gateways::link_target(&process, node) {
+                    self.activate_element(flow_scope, &target);
+                }
+                return;
+            }
+            _ => {}
         }
         if flows.is_empty() {
             self.queue.push_back(Step::ScopeFinished {
                 scope: flow_scope,
                 force: false,
             });
+        } else {
+            self.take_flows(&process, flow_scope, &flows);
         }
-        for flow in flows {
-            self.take_flow(&process, flow_scope, &flow);
+        self.queue_join_check(flow_scope);
+    }
+
+    /// Completes a process instance: closes its triggers and hands its variables to the
+    /// caller, if a call activity started it.
+    fn complete_process(&mut self, key: i64) {
+        let variables = self.state.visible_variables(key);
+        let Some(element) = self.state.elements.get(&key) else {
+            return;
+        };
+        let parent = element.parent_element_instance_key;
+        let definition = element.process_definition_key;
+        self.close_owned(key);
+        let started_by = self.state.message_starts.get(&key).cloned();
+        self.element_transition(key, Intent::ELEMENT_COMPLETED);
+        if parent > 0 {
+            self.child_completed(parent, &variables);
+        }
+        self.completed.push(CompletedInstance {
+            process_instance_key: key,
+            variables,
+        });
+        self.instance_ended(definition, started_by);
+    }
+
+    /// After a process instance ended: a message waiting for its correlation key may
+    /// start the next instance, and a deleted definition may now go.
+    fn instance_ended(&mut self, definition: i64, started_by: Option<crate::state::MessageStart>) {
+        if let Some(start) = started_by {
+            self.correlate_after_instance_ended(&start);
+        }
+        self.finish_draining(definition);
+    }
+
+    /// Writes `SEQUENCE_FLOW_TAKEN` for every flow first, then activates their targets,
+    /// so a joining gateway reached by several of them sees all their tokens.
+    pub(crate) fn take_flows(
+        &mut self,
+        process: &DeployedProcess,
+        scope_key: i64,
+        flows: &[String],
+    ) {
+        let Some(scope) = self.state.elements.get(&scope_key) else {
+            return;
+        };
+        let scope_value = Self::value_of(scope);
+        for flow_id in flows {
+            let mut value = scope_value.clone();
+            value.element_id.clone_from(flow_id);
+            value.flow_scope_key = scope_key;
+            value.bpmn_element_type = "SEQUENCE_FLOW".into();
+            value.bpmn_event_type = "UNSPECIFIED".into();
+            let key = self.next_key();
+            self.event(
+                key,
+                Intent::SEQUENCE_FLOW_TAKEN,
+                RecordValue::ProcessInstance(value),
+            );
+        }
+        for flow_id in flows {
+            let Some(flow) = process.flow(flow_id) else {
+                continue;
+            };
+            let Some(target) = process.node(flow.target_ref.as_str()) else {
+                continue;
+            };
+            if is_join(process, target) {
+                if self.join_ready(process, scope_key, target) {
+                    self.activate_element(scope_key, target.id.as_str());
+                }
+                continue;
+            }
+            self.activate_element(scope_key, target.id.as_str());
         }
     }
 
-    fn take_flow(&mut self, process: &DeployedProcess, scope_key: i64, flow_id: &str) {
-        let Some(model) = process.process() else {
+    /// Queues a check of the inclusive joins of `scope` when tokens wait at one.
+    pub(crate) fn queue_join_check(&mut self, scope: i64) {
+        let Some(element) = self.state.elements.get(&scope) else {
             return;
         };
-        let Some(flow) = model.content.sequence_flow(flow_id) else {
+        if element.join_tokens.is_empty() || element.lifecycle != Lifecycle::Activated {
             return;
-        };
-        let Some(pi_key) = self
-            .state
-            .elements
-            .get(&scope_key)
-            .map(|s| s.process_instance_key)
-        else {
-            return;
-        };
-        let key = self.next_key();
-        let value = self.element_record(
-            process,
-            pi_key,
-            scope_key,
-            flow_id,
-            "SEQUENCE_FLOW",
-            "UNSPECIFIED",
-        );
-        self.event(
-            key,
-            Intent::SEQUENCE_FLOW_TAKEN,
-            RecordValue::ProcessInstance(value),
-        );
-        let Some(target) = model.content.flow_node(flow.target_ref.as_str()) else {
-            return;
-        };
-        if is_join(target) {
-            let ready = self.state.elements.get(&scope_key).is_some_and(|scope| {
-                target
-                    .incoming
-                    .iter()
-                    .all(|f| scope.join_tokens.get(f.as_str()).is_some_and(|&n| n > 0))
-            });
-            if !ready {
-                return;
-            }
         }
-        self.activate_element(scope_key, target.id.as_str());
+        let Some(process) = self.definition(element.process_definition_key) else {
+            return;
+        };
+        let waits_at_inclusive = element.join_tokens.keys().any(|flow| {
+            process
+                .flow(flow)
+                .and_then(|f| process.node(f.target_ref.as_str()))
+                .is_some_and(|n| matches!(n.kind, FlowNodeKind::InclusiveGateway(_)))
+        });
+        if waits_at_inclusive {
+            self.queue.push_back(Step::CheckJoins(scope));
+        }
     }
 
     fn scope_finished(&mut self, scope: i64, force: bool) {
         let Some(element) = self.state.elements.get(&scope) else {
             return;
         };
+        if element.element_type == MULTI_INSTANCE_BODY {
+            return;
+        }
         if element.lifecycle == Lifecycle::Activated
             && element.children.is_empty()
-            && (force || element.join_tokens.is_empty())
+            && (force || element.interrupted || element.join_tokens.is_empty())
         {
             self.queue.push_back(Step::Complete(scope));
         }
     }
 
-    /// Terminates an element instance and everything inside it, cancelling its job and
-    /// resolving its incidents.
+    /// Terminates an element instance and everything inside it (a called process too),
+    /// closing its subscriptions, cancelling its job and resolving its incidents.
     pub(crate) fn terminate_element(&mut self, key: i64) {
         let Some(element) = self.state.elements.get(&key) else {
             return;
@@ -580,12 +980,19 @@ impl Ctx<'_> {
         let children: Vec<i64> = element.children.iter().copied().collect();
         let job_key = element.job_key;
         let is_process = element.flow_scope_key == -1;
+        let flow_scope = element.flow_scope_key;
+        let called = element.called_instance;
+        let definition = element.process_definition_key;
         if element.lifecycle != Lifecycle::Terminating {
             self.element_transition(key, Intent::ELEMENT_TERMINATING);
         }
         for child in children {
             self.terminate_element(child);
         }
+        if let Some(called) = called {
+            self.terminate_element(called);
+        }
+        self.close_owned(key);
         if let Some(job) = job_key.and_then(|k| self.state.jobs.get(&k)) {
             let value = job.value.clone();
             let job_key = job.key;
@@ -601,9 +1008,13 @@ impl Ctx<'_> {
         for (incident_key, value) in incidents {
             self.event(incident_key, Intent::RESOLVED, RecordValue::Incident(value));
         }
+        let started_by = self.state.message_starts.get(&key).cloned();
         self.element_transition(key, Intent::ELEMENT_TERMINATED);
         if is_process {
             self.terminated.push(key);
+            self.instance_ended(definition, started_by);
+        } else {
+            self.queue_join_check(flow_scope);
         }
     }
 
@@ -647,49 +1058,5 @@ impl Ctx<'_> {
         };
         self.queue.push_back(step);
         self.run_steps();
-    }
-}
-
-/// The outgoing flow an exclusive gateway takes: the first whose condition is true, else
-/// the default flow.
-fn choose_flow(
-    now: i64,
-    model: &bpmn::Process,
-    node: &FlowNode,
-    vars: &Map<String, Value>,
-) -> Result<Option<String>, String> {
-    let outgoing: Vec<&bpmn::SequenceFlow> = model.content.outgoing(node.id.as_str()).collect();
-    if outgoing.is_empty() {
-        return Ok(None);
-    }
-    let default = node.default_flow();
-    if outgoing.len() == 1 && outgoing[0].condition.is_none() {
-        return Ok(Some(outgoing[0].id.as_str().to_owned()));
-    }
-    for flow in &outgoing {
-        if default.is_some_and(|d| d == &flow.id) {
-            continue;
-        }
-        let Some(condition) = &flow.condition else {
-            continue;
-        };
-        let src = condition.feel().unwrap_or(&condition.body);
-        match variables::eval(now, src, vars)? {
-            Value::Bool(true) => return Ok(Some(flow.id.as_str().to_owned())),
-            Value::Bool(false) => {}
-            other => {
-                return Err(format!(
-                    "expected the condition '{src}' of '{}' to be a boolean, but was '{other}'",
-                    flow.id.as_str()
-                ));
-            }
-        }
-    }
-    match default {
-        Some(flow) => Ok(Some(flow.as_str().to_owned())),
-        None => Err(format!(
-            "expected at least one condition of '{}' to evaluate to true, or to have a default flow",
-            node.id.as_str()
-        )),
     }
 }

@@ -16,7 +16,7 @@ pub(crate) fn create(
             .state
             .processes
             .get(key)
-            .filter(|p| &p.tenant_id == tenant_id)
+            .filter(|p| &p.tenant_id == tenant_id && !ctx.state.deleting.contains(key))
             .ok_or_else(|| {
                 Rejection::not_found(format!(
                     "expected to find process definition with key '{key}', but none found"
@@ -38,8 +38,14 @@ pub(crate) fn create(
             })?,
     }
     .clone();
+    if process.model.none_start(None).is_none() {
+        return Err(Rejection::invalid_argument(format!(
+            "Expected to create instance of process with none start event, but there is no such event in process '{}'",
+            process.bpmn_process_id
+        )));
+    }
 
-    let key = ctx.activate_process(&process);
+    let key = ctx.new_process_instance(&process, None);
     let creation = serde_json::json!({
         "bpmnProcessId": process.bpmn_process_id,
         "version": process.version,
@@ -68,6 +74,12 @@ pub(crate) fn create(
 
 pub(crate) fn cancel(ctx: &mut Ctx<'_>, key: i64) -> Result<Response, Rejection> {
     match ctx.state.elements.get(&key) {
+        Some(e) if e.flow_scope_key == -1 && e.parent_process_instance_key > 0 => {
+            return Err(Rejection::invalid_state(format!(
+                "Expected to cancel a process instance with key '{key}', but it is created by a parent process instance. Cancel the root process instance '{}' instead.",
+                e.parent_process_instance_key
+            )));
+        }
         Some(e) if e.flow_scope_key == -1 => {}
         _ => {
             return Err(Rejection::not_found(format!(
@@ -76,6 +88,7 @@ pub(crate) fn cancel(ctx: &mut Ctx<'_>, key: i64) -> Result<Response, Rejection>
         }
     }
     ctx.terminate_element(key);
+    ctx.run_steps();
     Ok(Response::Accepted)
 }
 

@@ -10,12 +10,12 @@
 //!                │   └──back-off over── BackingOff ◄─Fail(retries>0, backoff>0)
 //!                │                         │
 //!                └──Fail(retries>0)────────┘  Fail(retries=0) ─► Failed + incident
-//!                                             ThrowError ─► caught: task terminated,
-//!                                                           boundary event taken;
-//!                                                           uncaught: incident
+//!                                             ThrowError ─► caught (see `throw`):
+//!                                                           task terminated, catching
+//!                                                           event runs; uncaught:
+//!                                                           incident
 //! ```
 
-use bpmn::{EventDefinitionKind, FlowNodeKind};
 use serde_json::{Map, Value};
 use zeebe::record::{Intent, RecordValue, TenantId, ValueType};
 
@@ -140,21 +140,16 @@ pub(crate) fn complete(
     value.variables = variables.clone();
     ctx.event(job_key, Intent::COMPLETED, RecordValue::Job(value));
     if let Some(element) = ctx.state.elements.get(&element_key) {
-        let flow_scope = element.flow_scope_key;
         let node_has_outputs = ctx
             .state
             .processes
             .get(&element.process_definition_key)
-            .and_then(|p| {
-                p.process()
-                    .and_then(|m| m.content.flow_node(&element.element_id))
-                    .map(variables::has_outputs)
-            })
+            .and_then(|p| p.node(&element.element_id).map(variables::has_outputs))
             .unwrap_or(false);
         if node_has_outputs {
             ctx.set_local_variables(element_key, variables);
         } else {
-            ctx.propagate_variables(flow_scope, variables);
+            ctx.propagate_variables(element_key, variables);
         }
         ctx.queue
             .push_back(super::element::Step::Complete(element_key));
@@ -212,59 +207,20 @@ pub(crate) fn throw_error(
     }
     let job = workable(ctx, job_key, "throw an error for")?;
     let element_key = job.value.element_instance_key;
-    let catcher = find_catching_boundary(ctx, element_key, error_code);
     let mut value = job.value;
     value.error_code = error_code.to_owned();
     value.error_message = error_message.to_owned();
     value.variables = variables.clone();
     ctx.event(job_key, Intent::ERROR_THROWN, RecordValue::Job(value));
-    match catcher {
-        Some((flow_scope, boundary_id)) => {
-            ctx.terminate_element(element_key);
-            if ctx.activate_element(flow_scope, &boundary_id).is_some() {
-                ctx.propagate_variables(flow_scope, variables);
-            }
-            ctx.run_steps();
-        }
-        None => {
-            let message = format!(
-                "Expected to throw an error event with the code '{error_code}' with message '{error_message}', but it was not caught. No error events are available in the scope."
-            );
-            ctx.raise_incident(element_key, "UNHANDLED_ERROR_EVENT", message, job_key);
-        }
+    if ctx.throw_error(element_key, error_code, variables) {
+        ctx.run_steps();
+    } else {
+        let message = format!(
+            "Expected to throw an error event with the code '{error_code}' with message '{error_message}', but it was not caught. No error events are available in the scope."
+        );
+        ctx.raise_incident(element_key, "UNHANDLED_ERROR_EVENT", message, job_key);
     }
     Ok(Response::Accepted)
-}
-
-/// The error boundary event attached to the task that catches `code`: one whose error
-/// has that code, else one that catches every error.
-fn find_catching_boundary(ctx: &Ctx<'_>, element_key: i64, code: &str) -> Option<(i64, String)> {
-    let element = ctx.state.elements.get(&element_key)?;
-    let process = ctx.state.processes.get(&element.process_definition_key)?;
-    let model = process.process()?;
-    let mut catch_all = None;
-    for boundary in model.content.boundary_events(&element.element_id) {
-        let FlowNodeKind::BoundaryEvent(event) = &boundary.kind else {
-            continue;
-        };
-        let Some(EventDefinitionKind::Error { error_ref }) = event.definition() else {
-            continue;
-        };
-        let error_code = error_ref
-            .as_ref()
-            .and_then(|r| process.definitions.error(r.as_str()))
-            .and_then(|e| e.error_code.clone());
-        match error_code {
-            Some(c) if c == code => {
-                return Some((element.flow_scope_key, boundary.id.as_str().to_owned()));
-            }
-            None if catch_all.is_none() => {
-                catch_all = Some((element.flow_scope_key, boundary.id.as_str().to_owned()));
-            }
-            _ => {}
-        }
-    }
-    catch_all
 }
 
 pub(crate) fn update_retries(
@@ -312,24 +268,16 @@ pub(crate) fn update_timeout(
 
 /// Times out jobs past their deadline and ends back-offs that are over.
 pub(crate) fn tick(ctx: &mut Ctx<'_>) {
-    let now = ctx.now;
-    let due: Vec<(i64, Intent, zeebe::record::JobValue)> = ctx
-        .state
-        .jobs
-        .values()
-        .filter_map(|j| match j.state {
-            JobState::Activated if j.value.deadline <= now => {
-                Some((j.key, Intent::TIMED_OUT, j.value.clone()))
-            }
-            JobState::BackingOff if j.value.recurring_time <= now => Some((
-                j.key,
-                Intent::new("RECURRED_AFTER_BACKOFF"),
-                j.value.clone(),
-            )),
-            _ => None,
-        })
-        .collect();
-    for (key, intent, value) in due {
+    for key in ctx.state.due_jobs(ctx.now) {
+        let Some(job) = ctx.state.jobs.get(&key) else {
+            continue;
+        };
+        let intent = match job.state {
+            JobState::Activated => Intent::TIMED_OUT,
+            JobState::BackingOff => Intent::new("RECURRED_AFTER_BACKOFF"),
+            _ => continue,
+        };
+        let value = job.value.clone();
         ctx.event(key, intent, RecordValue::Job(value));
         ctx.jobs_available = true;
     }

@@ -8,17 +8,34 @@
 //! Every handler checks first and writes second: a command is either rejected with no
 //! event written, or accepted.
 //!
-//! One module per concern: [`deploy`], [`instance`] (create, cancel, set variables),
-//! [`element`] (the BPMN element lifecycle state machine), [`job`], [`incident`],
-//! [`message`], and [`variables`] (scopes, mappings and FEEL).
+//! One module per concern: [`deploy`] (and the start events of the latest version),
+//! [`instance`] (create, cancel, set variables), [`element`] (the BPMN element
+//! lifecycle state machine), [`events`] (subscriptions an element opens, and what a
+//! triggered event does: catch, boundary, event sub-process, event-based gateway),
+//! [`timer`], [`message`] (publish, buffer, correlate), [`signal`], [`throw`] (errors
+//! and escalations, caught or not), [`gateways`] (exclusive, inclusive fork and join),
+//! [`multi_instance`], [`call_activity`], [`modify`] (process instance modification),
+//! [`resource`] (resource deletion), [`job`], [`incident`], and [`variables`] (scopes,
+//! mappings and FEEL).
 
+mod call_activity;
 mod deploy;
 mod element;
+mod events;
+mod gateways;
 mod incident;
 mod instance;
 mod job;
 mod message;
+pub mod modify;
+mod multi_instance;
+mod resource;
+mod signal;
+mod throw;
+mod timer;
 mod variables;
+
+pub use modify::{ActivateInstruction, VariableInstruction};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -167,7 +184,33 @@ pub enum Command {
         /// Owning tenant.
         tenant_id: TenantId,
     },
-    /// Do what is due at the current time: job time-outs, back-offs, message expiry.
+    /// Broadcast a signal to every signal subscription with its name.
+    BroadcastSignal {
+        /// Signal name.
+        name: String,
+        /// Signal variables.
+        variables: Map<String, Value>,
+        /// Owning tenant.
+        tenant_id: TenantId,
+    },
+    /// Activate and terminate elements of a running process instance.
+    ModifyProcessInstance {
+        /// The process instance key.
+        process_instance_key: i64,
+        /// Elements to activate.
+        #[serde(default)]
+        activate: Vec<ActivateInstruction>,
+        /// Element instances to terminate.
+        #[serde(default)]
+        terminate: Vec<i64>,
+    },
+    /// Delete a deployed resource (a process definition).
+    DeleteResource {
+        /// The process definition key.
+        resource_key: i64,
+    },
+    /// Do what is due at the current time: timers, job time-outs, back-offs, message
+    /// expiry.
     Tick,
 }
 
@@ -227,6 +270,13 @@ pub enum Response {
     },
     /// Jobs activated (possibly none).
     JobsActivated(Vec<ActivatedJob>),
+    /// Signal broadcast.
+    SignalBroadcast {
+        /// Signal key.
+        key: i64,
+        /// Owning tenant.
+        tenant_id: TenantId,
+    },
     /// Message buffered.
     MessagePublished {
         /// Message key.
@@ -313,6 +363,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) jobs_available: bool,
     pub(crate) steps: usize,
     pub(crate) queue: std::collections::VecDeque<element::Step>,
+    /// Element instances activated by an event in this command: they complete at once
+    /// instead of opening their own subscriptions.
+    pub(crate) triggered: std::collections::HashSet<i64>,
 }
 
 impl Ctx<'_> {
@@ -372,6 +425,7 @@ pub fn process(state: &mut State, command: &Command, now: i64) -> Processed {
         jobs_available: false,
         steps: 0,
         queue: std::collections::VecDeque::new(),
+        triggered: std::collections::HashSet::new(),
     };
     let response = match command {
         Command::Deploy {
@@ -455,8 +509,20 @@ pub fn process(state: &mut State, command: &Command, now: i64) -> Processed {
                 tenant_id,
             },
         ),
+        Command::BroadcastSignal {
+            name,
+            variables,
+            tenant_id,
+        } => signal::broadcast_command(&mut ctx, name, variables, tenant_id),
+        Command::ModifyProcessInstance {
+            process_instance_key,
+            activate,
+            terminate,
+        } => modify::modify(&mut ctx, *process_instance_key, activate, terminate),
+        Command::DeleteResource { resource_key } => resource::delete(&mut ctx, *resource_key),
         Command::Tick => {
             job::tick(&mut ctx);
+            timer::tick(&mut ctx);
             message::expire(&mut ctx);
             Ok(Response::Accepted)
         }
@@ -490,12 +556,19 @@ fn rejection_record(state: &State, command: &Command, rejection: &Rejection, now
         Command::UpdateJobTimeout { .. } => (ValueType::Job, Intent::new("UPDATE_TIMEOUT")),
         Command::ResolveIncident { .. } => (ValueType::Incident, Intent::new("RESOLVE")),
         Command::PublishMessage { .. } => (ValueType::Message, Intent::PUBLISH),
+        Command::BroadcastSignal { .. } => (ValueType::Signal, Intent::BROADCAST),
+        Command::ModifyProcessInstance { .. } => (
+            ValueType::ProcessInstanceModification,
+            Intent::new("MODIFY"),
+        ),
+        Command::DeleteResource { .. } => (ValueType::ResourceDeletion, Intent::new("DELETE")),
         Command::Tick => (ValueType::Unknown("TICK".into()), Intent::new("TICK")),
     };
     let tenant = match command {
         Command::Deploy { tenant_id, .. }
         | Command::CreateInstance { tenant_id, .. }
-        | Command::PublishMessage { tenant_id, .. } => tenant_id.clone(),
+        | Command::PublishMessage { tenant_id, .. }
+        | Command::BroadcastSignal { tenant_id, .. } => tenant_id.clone(),
         _ => TenantId::default(),
     };
     let mut value = serde_json::to_value(command).unwrap_or(Value::Null);

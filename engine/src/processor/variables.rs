@@ -30,6 +30,26 @@ pub(crate) fn eval(now: i64, src: &str, vars: &Map<String, Value>) -> Result<Val
     Ok(value)
 }
 
+/// Evaluates a FEEL expression and returns FEEL's own value (temporal values keep
+/// their type, e.g. for timers).
+pub(crate) fn eval_feel(
+    now: i64,
+    src: &str,
+    vars: &Map<String, Value>,
+) -> Result<feel::Value, String> {
+    let expr = feel::parse(src).map_err(|e| format!("failed to parse expression '{src}': {e}"))?;
+    let options = feel::EvalOptions::with_clock(FeelClock(now));
+    let out = feel::evaluate(&expr, &Value::Object(vars.clone()), &options);
+    if matches!(out.value, feel::Value::Null) && !out.warnings.is_empty() {
+        let why: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "failed to evaluate expression '{src}': {}",
+            why.join("; ")
+        ));
+    }
+    Ok(out.value)
+}
+
 /// An attribute that is either a FEEL expression (`=…`) or a static string.
 pub(crate) fn eval_attribute(
     now: i64,

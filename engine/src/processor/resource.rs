@@ -1,0 +1,105 @@
+//! Resource deletion: deleting a process definition.
+//!
+//! As in Zeebe, any version can be deleted, with or without running instances:
+//!
+//! * the definition starts no new instances at once: creating one by its key answers
+//!   `NOT_FOUND`, its timer, message and signal start events are closed, and when it was
+//!   the latest version, the previous version becomes the latest again (and its start
+//!   events open);
+//! * instances already running continue; the definition is *draining* and leaves the
+//!   state (`PROCESS DELETED`) when its last instance ends, or at once when none runs;
+//! * versions are never reused: deploying the process again gets the next version.
+//!
+//! Records: `RESOURCE_DELETION DELETING`, `PROCESS DELETING`, the closed and opened
+//! start event subscriptions, `PROCESS DELETED` (possibly later), `RESOURCE_DELETION
+//! DELETED`.
+
+use base64::Engine as _;
+use serde_json::Map;
+use zeebe::record::{Intent, ProcessValue, RecordValue, ResourceDeletionValue};
+
+use super::{Ctx, Rejection, Response};
+use crate::state::DeployedProcess;
+
+fn process_value(process: &DeployedProcess) -> ProcessValue {
+    ProcessValue {
+        bpmn_process_id: process.bpmn_process_id.clone(),
+        version: process.version,
+        process_definition_key: process.key,
+        resource_name: process.resource_name.clone(),
+        checksum: process.checksum.clone(),
+        resource: base64::engine::general_purpose::STANDARD.encode(process.xml.as_bytes()),
+        duplicate: false,
+        tenant_id: process.tenant_id.clone(),
+        extra: Map::new(),
+    }
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>, resource_key: i64) -> Result<Response, Rejection> {
+    let Some(process) = ctx
+        .state
+        .processes
+        .get(&resource_key)
+        .filter(|_| !ctx.state.deleting.contains(&resource_key))
+        .cloned()
+    else {
+        return Err(Rejection::not_found(format!(
+            "Expected to delete resource but no resource found with key `{resource_key}`"
+        )));
+    };
+    let was_latest = ctx
+        .state
+        .process_by_id(&process.tenant_id, &process.bpmn_process_id, None)
+        .is_some_and(|p| p.key == resource_key);
+    let deletion = ResourceDeletionValue {
+        resource_key,
+        tenant_id: process.tenant_id.clone(),
+        extra: Map::new(),
+    };
+    let key = ctx.next_key();
+    ctx.event(
+        key,
+        Intent::DELETING,
+        RecordValue::ResourceDeletion(deletion.clone()),
+    );
+    ctx.event(
+        resource_key,
+        Intent::DELETING,
+        RecordValue::Process(process_value(&process)),
+    );
+    let previous = was_latest
+        .then(|| {
+            ctx.state
+                .process_by_id(&process.tenant_id, &process.bpmn_process_id, None)
+                .cloned()
+        })
+        .flatten();
+    ctx.replace_start_events(Some(resource_key), previous.as_deref());
+    ctx.finish_draining(resource_key);
+    ctx.event(
+        key,
+        Intent::DELETED,
+        RecordValue::ResourceDeletion(deletion),
+    );
+    ctx.run_steps();
+    Ok(Response::Accepted)
+}
+
+impl Ctx<'_> {
+    /// Removes a deleted definition once no instance of it runs any more.
+    pub(crate) fn finish_draining(&mut self, definition_key: i64) {
+        if !self.state.deleting.contains(&definition_key)
+            || self.state.running_instances(definition_key) > 0
+        {
+            return;
+        }
+        let Some(process) = self.state.processes.get(&definition_key).cloned() else {
+            return;
+        };
+        self.event(
+            definition_key,
+            Intent::DELETED,
+            RecordValue::Process(process_value(&process)),
+        );
+    }
+}
