@@ -76,6 +76,9 @@ async function withWorker(zbc, config, body) {
   }
 }
 
+const deploy = (zbc, ...names) =>
+  Promise.all(names.map((name) => zbc.deployResource({ processFilename: path.join(BPMN, name) })))
+
 const scenarios = {
   async deploy(zbc) {
     const task = await zbc.deployResource({ processFilename: path.join(BPMN, 'conf-task.bpmn') })
@@ -262,6 +265,78 @@ const scenarios = {
       forB.length === 1 && forB[0].processInstanceKey === b.processInstanceKey && forB[0].tenantId === 'node-tenant-b',
       JSON.stringify(forB)
     )
+  },
+
+  async 'message-correlation'(zbc) {
+    await deploy(zbc, 'conf-message.bpmn')
+    const order = jobType('order')
+    const c = await zbc.createProcessInstance({ bpmnProcessId: 'conf-message', variables: { orderId: order } })
+    await zbc.publishMessage({ name: 'conf-paid', correlationKey: `${order}-other`, timeToLive: 0, variables: {} })
+    await zbc.publishMessage({ name: 'conf-paid', correlationKey: order, timeToLive: 0, variables: { amount: 7 } })
+    await waitRecord(`instance ${c.processInstanceKey} completed`, instanceCompleted(c.processInstanceKey))
+    const amount = await waitRecord(
+      'message variable',
+      (r) =>
+        r.valueType === 'VARIABLE' &&
+        String(r.value.processInstanceKey) === String(c.processInstanceKey) &&
+        r.value.name === 'amount'
+    )
+    assert(amount.value.value === '7', JSON.stringify(amount))
+    // Buffered first, correlated when the instance subscribes.
+    const early = jobType('early')
+    await zbc.publishMessage({ name: 'conf-paid', correlationKey: early, timeToLive: 60000, variables: {} })
+    const late = await zbc.createProcessInstance({ bpmnProcessId: 'conf-message', variables: { orderId: early } })
+    await waitRecord(`instance ${late.processInstanceKey} completed`, instanceCompleted(late.processInstanceKey))
+  },
+
+  async 'timer-boundary'(zbc) {
+    await deploy(zbc, 'conf-timer.bpmn')
+    const c = await zbc.createProcessInstance({
+      bpmnProcessId: 'conf-timer',
+      variables: { jobType: jobType('timer'), timeout: 'PT0.5S' },
+    })
+    await waitRecord(`${c.processInstanceKey} took the timeout path`, elementCompleted(c.processInstanceKey, 'timed-out'))
+    await waitRecord(`instance ${c.processInstanceKey} completed`, instanceCompleted(c.processInstanceKey))
+  },
+
+  async 'call-activity'(zbc) {
+    await deploy(zbc, 'conf-task.bpmn', 'conf-call.bpmn')
+    const type = jobType('call')
+    const result = await withWorker(
+      zbc,
+      { taskType: type, taskHandler: (job) => job.complete({ doubled: job.variables.n * 2 }) },
+      () =>
+        zbc.createProcessInstanceWithResult({
+          bpmnProcessId: 'conf-call',
+          variables: { jobType: type, n: 5 },
+          requestTimeout: 15000,
+        })
+    )
+    assert(result.variables.doubled === 10, JSON.stringify(result))
+    const child = await waitRecord(
+      'called instance',
+      (r) =>
+        r.valueType === 'PROCESS_INSTANCE' &&
+        r.value.bpmnElementType === 'PROCESS' &&
+        String(r.value.parentProcessInstanceKey) === String(result.processInstanceKey)
+    )
+    assert(child.value.bpmnProcessId === 'conf-task', JSON.stringify(child))
+  },
+
+  async 'multi-instance'(zbc) {
+    await deploy(zbc, 'conf-multi.bpmn')
+    const type = jobType('multi')
+    const result = await withWorker(
+      zbc,
+      { taskType: type, taskHandler: (job) => job.complete({ doubled: job.variables.item * 2 }) },
+      () =>
+        zbc.createProcessInstanceWithResult({
+          bpmnProcessId: 'conf-multi',
+          variables: { jobType: type, items: [3, 1, 2] },
+          requestTimeout: 15000,
+        })
+    )
+    assert(JSON.stringify(result.variables.results) === '[6,2,4]', JSON.stringify(result.variables))
   },
 }
 

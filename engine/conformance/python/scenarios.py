@@ -303,6 +303,129 @@ async def scenario_stream_activated_jobs(ctx):
         call.cancel()
 
 
+async def deploy_files(ctx, *names):
+    await ctx.client.deploy_resource(*[f"{BPMN}/{name}" for name in names])
+
+
+def variable_set(pik, name):
+    return lambda r: (
+        r["valueType"] == "VARIABLE"
+        and r["value"].get("processInstanceKey") == pik
+        and r["value"].get("name") == name
+    )
+
+
+async def scenario_message_correlation(ctx):
+    await deploy_files(ctx, "conf-message.bpmn")
+    # Correlated to a waiting instance by name and correlation key.
+    order = f"py-{uuid.uuid4().hex[:8]}"
+    created = await ctx.client.run_process("conf-message", variables={"orderId": order})
+    pik = created.process_instance_key
+    await wait_record(
+        f"subscription of {pik} opened",
+        lambda r: r["valueType"] == "PROCESS_MESSAGE_SUBSCRIPTION"
+        and r["intent"] == "CREATED"
+        and r["value"].get("processInstanceKey") == pik,
+    )
+    await ctx.client.publish_message(
+        "conf-paid", f"{order}-other", time_to_live_in_milliseconds=0
+    )
+    await ctx.client.publish_message(
+        "conf-paid", order, variables={"amount": 42}, time_to_live_in_milliseconds=0
+    )
+    await wait_record(f"instance {pik} completed", instance_completed(pik))
+    amount = await wait_record("message variable", variable_set(pik, "amount"))
+    assert amount["value"]["value"] == "42", amount
+    # Buffered with a time to live: correlated when the subscription opens later.
+    early = f"py-{uuid.uuid4().hex[:8]}"
+    await ctx.client.publish_message(
+        "conf-paid", early, variables={"early": True}, time_to_live_in_milliseconds=60_000,
+        message_id=early,
+    )
+    try:
+        await ctx.client.publish_message(
+            "conf-paid", early, time_to_live_in_milliseconds=60_000, message_id=early
+        )
+    except Exception as e:  # noqa: BLE001 - pyzeebe maps ALREADY_EXISTS to its own error
+        assert "already" in str(e).lower() or "exists" in str(type(e)).lower(), repr(e)
+    else:
+        raise AssertionError("a duplicate message id was accepted")
+    late = await ctx.client.run_process("conf-message", variables={"orderId": early})
+    await wait_record(
+        f"instance {late.process_instance_key} completed",
+        instance_completed(late.process_instance_key),
+    )
+
+
+async def scenario_timer_boundary(ctx):
+    await deploy_files(ctx, "conf-timer.bpmn")
+    # Nobody works the job: the timer boundary event interrupts the task.
+    created = await ctx.client.run_process(
+        "conf-timer", variables={"jobType": job_type("timer"), "timeout": "PT0.5S"}
+    )
+    pik = created.process_instance_key
+    await wait_record(f"timer of {pik} triggered", lambda r: r["valueType"] == "TIMER"
+                      and r["intent"] == "TRIGGERED"
+                      and r["value"].get("processInstanceKey") == pik)
+    await wait_record(f"{pik} took the timeout path", element_completed(pik, "timed-out"))
+    await wait_record(f"instance {pik} completed", instance_completed(pik))
+
+
+async def scenario_call_activity(ctx):
+    await deploy_files(ctx, "conf-task.bpmn", "conf-call.bpmn")
+    jt = job_type("call")
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        return {"doubled": variables["n"] * 2}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        result = await ctx.client.run_process_with_result(
+            "conf-call", variables={"jobType": jt, "n": 4}, timeout=15_000
+        )
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert result.variables.get("doubled") == 8, result.variables
+    parent = result.process_instance_key
+    child = await wait_record(
+        "called instance",
+        lambda r: r["valueType"] == "PROCESS_INSTANCE"
+        and r["value"].get("bpmnElementType") == "PROCESS"
+        and r["value"].get("parentProcessInstanceKey") == parent,
+    )
+    assert child["value"]["bpmnProcessId"] == "conf-task", child
+
+
+async def scenario_multi_instance(ctx):
+    await deploy_files(ctx, "conf-multi.bpmn")
+    jt = job_type("multi")
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+
+    @worker.task(task_type=jt)
+    async def work(**variables):
+        return {"doubled": variables["item"] * 2}
+
+    running = asyncio.create_task(worker.work())
+    try:
+        result = await ctx.client.run_process_with_result(
+            "conf-multi", variables={"jobType": jt, "items": [1, 2, 3]}, timeout=15_000
+        )
+    finally:
+        await worker.stop()
+        running.cancel()
+    assert result.variables.get("results") == [2, 4, 6], result.variables
+    body = await wait_record(
+        "multi-instance body",
+        lambda r: r["valueType"] == "PROCESS_INSTANCE"
+        and r["value"].get("processInstanceKey") == result.process_instance_key
+        and r["value"].get("bpmnElementType") == "MULTI_INSTANCE_BODY",
+    )
+    assert body["value"]["elementId"] == "work", body
+
+
 SCENARIOS = [
     ("deploy", scenario_deploy),
     ("create", scenario_create),
@@ -314,6 +437,10 @@ SCENARIOS = [
     ("set-variables", scenario_set_variables),
     ("tenant-isolation", scenario_tenant_isolation),
     ("stream-activated-jobs", scenario_stream_activated_jobs),
+    ("message-correlation", scenario_message_correlation),
+    ("timer-boundary", scenario_timer_boundary),
+    ("call-activity", scenario_call_activity),
+    ("multi-instance", scenario_multi_instance),
 ]
 
 
