@@ -1344,3 +1344,74 @@ fn deleting_a_process_definition_drains_instances_and_restores_the_previous_vers
     assert_eq!(processes[0].version, 3);
     h.assert_replays();
 }
+
+// --- links and refusals ------------------------------------------------------------
+
+#[test]
+fn link_throw_events_continue_at_the_link_catch_event_of_their_scope() {
+    let xml = bpmn(&format!(
+        r#"{}<bpmn:intermediateThrowEvent id="jump"><bpmn:linkEventDefinition name="later"/></bpmn:intermediateThrowEvent><bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition name="later"/></bpmn:intermediateCatchEvent>{}{}{}"#,
+        start(),
+        end("done"),
+        flow("f1", "start", "jump"),
+        flow("f2", "land", "done"),
+    ));
+    let mut h = Harness::new();
+    h.deploy(&xml);
+    let pi = h.create("p", json!({}));
+    assert!(h.instance_completed(pi));
+    assert_eq!(h.completions("land"), 1);
+    h.assert_replays();
+}
+
+#[test]
+fn elements_and_settings_the_engine_cannot_run_are_refused_at_deployment() {
+    let mut h = Harness::new();
+    for (name, body, expected) in [
+        (
+            "conditional",
+            format!(
+                r#"{}<bpmn:intermediateCatchEvent id="when"><bpmn:conditionalEventDefinition><bpmn:condition>=x</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>{}"#,
+                start(),
+                flow("f", "start", "when")
+            ),
+            "when",
+        ),
+        (
+            "binding",
+            format!(
+                r#"{}<bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child" bindingType="deployment"/></bpmn:extensionElements></bpmn:callActivity>{}"#,
+                start(),
+                flow("f", "start", "call")
+            ),
+            "bindingType",
+        ),
+        (
+            "cron",
+            format!(
+                r#"<bpmn:startEvent id="tick">{}</bpmn:startEvent>{}{}"#,
+                timer("timeCycle", "0 0 12 L * ?"),
+                end("done"),
+                flow("f", "tick", "done")
+            ),
+            "tick",
+        ),
+        (
+            "sub-process-start",
+            format!(
+                r#"{}<bpmn:subProcess id="sub"><bpmn:startEvent id="s1">{}</bpmn:startEvent></bpmn:subProcess>{}"#,
+                start(),
+                timer("timeDuration", "PT1M"),
+                flow("f", "start", "sub")
+            ),
+            "sub",
+        ),
+    ] {
+        let err = h
+            .deploy_as(&format!("{name}.bpmn"), &bpmn(&body))
+            .unwrap_err();
+        assert_eq!(err.kind, RejectionType::InvalidArgument, "{name}");
+        assert!(err.reason.contains(expected), "{name}: {}", err.reason);
+    }
+    assert!(h.state.processes.is_empty(), "nothing was deployed");
+}

@@ -792,10 +792,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        let vars = self.state.visible_variables(key);
         let flows: Vec<String> = match behavior {
             _ if body.is_some() => Vec::new(),
             Behavior::ExclusiveGateway => {
+                let vars = self.state.visible_variables(key);
                 match gateways::choose_exclusive(self.now, &process, node, &vars) {
                     Ok(flow) => flow.into_iter().collect(),
                     Err(message) => {
@@ -805,6 +805,7 @@ impl Ctx<'_> {
                 }
             }
             Behavior::InclusiveGateway => {
+                let vars = self.state.visible_variables(key);
                 match gateways::choose_inclusive(self.now, &process, node, &vars) {
                     Ok(flows) => flows,
                     Err(message) => {
