@@ -69,7 +69,6 @@ struct Body {
     incidents: Vec<Incident>,
     messages: Vec<BufferedMessage>,
     max_versions: Vec<(TenantId, String, i32)>,
-    deleting: Vec<i64>,
     timers: Vec<Timer>,
     message_subscriptions: Vec<MessageSubscription>,
     message_start_subscriptions: Vec<MessageStartSubscription>,
@@ -138,7 +137,6 @@ pub fn encode(state: &State, log_index: u64) -> Result<Vec<u8>, serde_json::Erro
         incidents: state.incidents.values().cloned().collect(),
         messages: state.messages.values().cloned().collect(),
         max_versions,
-        deleting: state.deleting.iter().copied().collect(),
         timers: state.timers.values().cloned().collect(),
         message_subscriptions: state.message_subscriptions.values().cloned().collect(),
         message_start_subscriptions: state
@@ -222,7 +220,6 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
         .into_iter()
         .map(|(tenant, id, v)| ((tenant, id), v))
         .collect();
-    state.deleting = body.deleting.into_iter().collect();
     state.timers = body.timers.into_iter().map(|t| (t.key, t)).collect();
     state.message_subscriptions = body
         .message_subscriptions

@@ -312,15 +312,13 @@ pub struct State {
     pub last_position: i64,
     /// Key generator, advanced by every applied key.
     pub keys: KeyGenerator,
-    /// Deployed processes by definition key (deleted ones stay while instances drain).
+    /// Deployed processes by definition key.
     pub processes: BTreeMap<i64, Arc<DeployedProcess>>,
     /// Definition keys per (tenant, BPMN id) that may still start instances, oldest
     /// version first.
     pub versions: HashMap<(TenantId, String), Vec<i64>>,
     /// Highest version ever deployed per (tenant, BPMN id); versions are never reused.
     pub max_versions: HashMap<(TenantId, String), i32>,
-    /// Definitions deleted while instances of them still run.
-    pub deleting: BTreeSet<i64>,
     /// Element instances by key.
     pub elements: HashMap<i64, ElementInstance>,
     /// Jobs by key (ordered, so activation is first-come first-served).
@@ -370,7 +368,6 @@ impl State {
             processes: BTreeMap::new(),
             versions: HashMap::new(),
             max_versions: HashMap::new(),
-            deleting: BTreeSet::new(),
             elements: HashMap::new(),
             jobs: BTreeMap::new(),
             variables: HashMap::new(),
@@ -446,11 +443,17 @@ impl State {
         }
     }
 
-    /// Whether the process definition may start instances (deployed and not deleted).
+    /// Whether the process definition may start instances (deployed, and not being
+    /// deleted by the command at hand).
     #[must_use]
     pub fn is_live(&self, process_definition_key: i64) -> bool {
-        self.processes.contains_key(&process_definition_key)
-            && !self.deleting.contains(&process_definition_key)
+        self.processes
+            .get(&process_definition_key)
+            .is_some_and(|p| {
+                self.versions
+                    .get(&(p.tenant_id.clone(), p.bpmn_process_id.clone()))
+                    .is_some_and(|keys| keys.contains(&process_definition_key))
+            })
     }
 
     /// Running process instances of a definition.
@@ -609,7 +612,6 @@ impl State {
                     self.apply_process_deleting(p.process_definition_key);
                 } else if *intent == Intent::DELETED {
                     self.apply_process_deleting(p.process_definition_key);
-                    self.deleting.remove(&p.process_definition_key);
                     self.processes.remove(&p.process_definition_key);
                 }
             }
@@ -723,8 +725,8 @@ impl State {
         Ok(())
     }
 
-    /// A deleted definition starts no more instances: it leaves the version list (the
-    /// previous version becomes the latest) and stays only while instances drain.
+    /// A deleted definition starts no more instances: it leaves the version list, so the
+    /// previous version becomes the latest.
     fn apply_process_deleting(&mut self, definition_key: i64) {
         let Some(process) = self.processes.get(&definition_key) else {
             return;
@@ -736,7 +738,6 @@ impl State {
                 self.versions.remove(&id);
             }
         }
-        self.deleting.insert(definition_key);
     }
 
     fn apply_incident(&mut self, key: i64, intent: &Intent, v: &zeebe::record::IncidentValue) {

@@ -1294,7 +1294,8 @@ fn modification_moves_a_token_and_activates_nested_elements() {
 }
 
 #[test]
-fn deleting_a_process_definition_drains_instances_and_restores_the_previous_version() {
+fn deleting_a_process_definition_restores_the_previous_version_and_is_refused_while_instances_run()
+{
     let version = |job_type: &str| {
         bpmn(&format!(
             "{}{}{}{}",
@@ -1308,14 +1309,28 @@ fn deleting_a_process_definition_drains_instances_and_restores_the_previous_vers
     let v1 = h.deploy(&version("v1"));
     let v2 = h.deploy(&version("v2"));
     let running = h.create("p", json!({}));
+    let err = h
+        .run(&Command::DeleteResource { resource_key: v2 })
+        .unwrap_err();
+    assert_eq!(err.kind, RejectionType::InvalidState, "{}", err.reason);
+    assert!(err.reason.contains("running instances"), "{}", err.reason);
+    h.work("v2", json!({}));
+    assert!(h.instance_completed(running));
     h.run(&Command::DeleteResource { resource_key: v2 })
         .unwrap();
-    assert_eq!(h.records("RESOURCE_DELETION", "DELETED").len(), 1);
-    assert_eq!(h.records("PROCESS", "DELETING").len(), 1);
-    assert!(
-        h.records("PROCESS", "DELETED").is_empty(),
-        "an instance still runs"
-    );
+    for (value_type, intent) in [
+        ("RESOURCE_DELETION", "DELETING"),
+        ("PROCESS", "DELETING"),
+        ("PROCESS", "DELETED"),
+        ("RESOURCE_DELETION", "DELETED"),
+    ] {
+        assert_eq!(
+            h.records(value_type, intent).len(),
+            1,
+            "{value_type} {intent}"
+        );
+    }
+    assert!(!h.state.processes.contains_key(&v2));
     let err = h
         .run(&Command::CreateInstance {
             process: ProcessSelector::Key(v2),
@@ -1329,10 +1344,6 @@ fn deleting_a_process_definition_drains_instances_and_restores_the_previous_vers
         h.state.elements[&fresh].process_definition_key, v1,
         "v1 is the latest again"
     );
-    h.work("v2", json!({}));
-    assert!(h.instance_completed(running));
-    assert_eq!(h.records("PROCESS", "DELETED").len(), 1);
-    assert!(!h.state.processes.contains_key(&v2));
     let err = h
         .run(&Command::DeleteResource { resource_key: v2 })
         .unwrap_err();
@@ -1342,6 +1353,39 @@ fn deleting_a_process_definition_drains_instances_and_restores_the_previous_vers
         panic!()
     };
     assert_eq!(processes[0].version, 3);
+    h.assert_replays();
+}
+
+#[test]
+fn deleting_the_latest_version_moves_its_start_events_back_to_the_previous_one() {
+    let timed = |cycle: &str| {
+        bpmn(&format!(
+            r#"<bpmn:startEvent id="tick">{}</bpmn:startEvent>{}{}"#,
+            timer("timeCycle", cycle),
+            end("done"),
+            flow("f", "tick", "done")
+        ))
+    };
+    let mut h = Harness::new();
+    let v1 = h.deploy(&timed("R/PT1M"));
+    let v2 = h.deploy(&timed("R/PT2M"));
+    assert!(
+        h.state
+            .timers
+            .values()
+            .all(|t| t.value.process_definition_key == v2)
+    );
+    h.run(&Command::DeleteResource { resource_key: v2 })
+        .unwrap();
+    let owners: Vec<i64> = h
+        .state
+        .timers
+        .values()
+        .map(|t| t.value.process_definition_key)
+        .collect();
+    assert_eq!(owners, [v1], "v1's timer start event is scheduled again");
+    h.advance(MINUTE);
+    assert_eq!(h.completions("done"), 1);
     h.assert_replays();
 }
 

@@ -472,23 +472,16 @@ async fn signals_modification_deletion_and_timers_that_survive_a_restart() {
     let jobs = activate(&mut run.client).await;
     assert_eq!(jobs.len(), 2);
 
-    // Deleting the definition: no new instances; the running ones drain.
-    run.client
+    // The definition cannot be deleted while its instances run.
+    let refused = run
+        .client
         .delete_resource(pb::DeleteResourceRequest {
             resource_key: definition,
             ..Default::default()
         })
         .await
-        .unwrap();
-    let gone = run
-        .client
-        .create_process_instance(pb::CreateProcessInstanceRequest {
-            process_definition_key: definition,
-            ..Default::default()
-        })
-        .await
         .unwrap_err();
-    assert_eq!(gone.code(), tonic::Code::NotFound);
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
 
     // Restart: the timers' due dates come back from the log.
     let _ = run.stop.send(());
@@ -502,10 +495,23 @@ async fn signals_modification_deletion_and_timers_that_survive_a_restart() {
     run.engine.tick().await.unwrap();
     wait_for(&mut records, completed(first)).await;
     wait_for(&mut records, completed(second)).await;
-    wait_for(&mut records, |r| {
-        r.value_type.as_str() == "PROCESS" && r.intent.as_str() == "DELETED"
-    })
-    .await;
+    // Now it can be deleted, and no instance can be created of it any more.
+    let mut client = run.client.clone();
+    client
+        .delete_resource(pb::DeleteResourceRequest {
+            resource_key: definition,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let gone = client
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            process_definition_key: definition,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), tonic::Code::NotFound);
     let _ = run.stop.send(());
     run.server.await.unwrap();
 }

@@ -870,7 +870,6 @@ impl Ctx<'_> {
             return;
         };
         let parent = element.parent_element_instance_key;
-        let definition = element.process_definition_key;
         self.close_owned(key);
         let started_by = self.state.message_starts.get(&key).cloned();
         self.element_transition(key, Intent::ELEMENT_COMPLETED);
@@ -881,16 +880,15 @@ impl Ctx<'_> {
             process_instance_key: key,
             variables,
         });
-        self.instance_ended(definition, started_by);
+        self.instance_ended(started_by);
     }
 
     /// After a process instance ended: a message waiting for its correlation key may
-    /// start the next instance, and a deleted definition may now go.
-    fn instance_ended(&mut self, definition: i64, started_by: Option<crate::state::MessageStart>) {
+    /// start the next instance.
+    fn instance_ended(&mut self, started_by: Option<crate::state::MessageStart>) {
         if let Some(start) = started_by {
             self.correlate_after_instance_ended(&start);
         }
-        self.finish_draining(definition);
     }
 
     /// Writes `SEQUENCE_FLOW_TAKEN` for every flow first, then activates their targets,
@@ -983,7 +981,6 @@ impl Ctx<'_> {
         let is_process = element.flow_scope_key == -1;
         let flow_scope = element.flow_scope_key;
         let called = element.called_instance;
-        let definition = element.process_definition_key;
         if element.lifecycle != Lifecycle::Terminating {
             self.element_transition(key, Intent::ELEMENT_TERMINATING);
         }
@@ -1013,7 +1010,7 @@ impl Ctx<'_> {
         self.element_transition(key, Intent::ELEMENT_TERMINATED);
         if is_process {
             self.terminated.push(key);
-            self.instance_ended(definition, started_by);
+            self.instance_ended(started_by);
         } else {
             self.queue_join_check(flow_scope);
         }

@@ -16,7 +16,7 @@ pub(crate) fn create(
             .state
             .processes
             .get(key)
-            .filter(|p| &p.tenant_id == tenant_id && !ctx.state.deleting.contains(key))
+            .filter(|p| &p.tenant_id == tenant_id)
             .ok_or_else(|| {
                 Rejection::not_found(format!(
                     "expected to find process definition with key '{key}', but none found"

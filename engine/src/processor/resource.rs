@@ -1,18 +1,17 @@
 //! Resource deletion: deleting a process definition.
 //!
-//! As in Zeebe, any version can be deleted, with or without running instances:
+//! As in Zeebe 8.6, any version can be deleted once no instance of it runs (called
+//! instances included); with instances running the command is refused (`INVALID_STATE`)
+//! and they must be completed or cancelled first. Then:
 //!
-//! * the definition starts no new instances at once: creating one by its key answers
-//!   `NOT_FOUND`, its timer, message and signal start events are closed, and when it was
-//!   the latest version, the previous version becomes the latest again (and its start
-//!   events open);
-//! * instances already running continue; the definition is *draining* and leaves the
-//!   state (`PROCESS DELETED`) when its last instance ends, or at once when none runs;
+//! * the definition is gone: creating an instance by its key answers `NOT_FOUND`, and
+//!   its timer, message and signal start events are closed;
+//! * when it was the latest version, the previous version becomes the latest again, and
+//!   its start events open;
 //! * versions are never reused: deploying the process again gets the next version.
 //!
 //! Records: `RESOURCE_DELETION DELETING`, `PROCESS DELETING`, the closed and opened
-//! start event subscriptions, `PROCESS DELETED` (possibly later), `RESOURCE_DELETION
-//! DELETED`.
+//! start event subscriptions, `PROCESS DELETED`, `RESOURCE_DELETION DELETED`.
 
 use base64::Engine as _;
 use serde_json::Map;
@@ -36,17 +35,17 @@ fn process_value(process: &DeployedProcess) -> ProcessValue {
 }
 
 pub(crate) fn delete(ctx: &mut Ctx<'_>, resource_key: i64) -> Result<Response, Rejection> {
-    let Some(process) = ctx
-        .state
-        .processes
-        .get(&resource_key)
-        .filter(|_| !ctx.state.deleting.contains(&resource_key))
-        .cloned()
-    else {
+    let Some(process) = ctx.state.processes.get(&resource_key).cloned() else {
         return Err(Rejection::not_found(format!(
             "Expected to delete resource but no resource found with key `{resource_key}`"
         )));
     };
+    let running = ctx.state.running_instances(resource_key);
+    if running > 0 {
+        return Err(Rejection::invalid_state(format!(
+            "Expected to delete resource with key `{resource_key}` but there are still {running} running instances of it; complete or cancel them first"
+        )));
+    }
     let was_latest = ctx
         .state
         .process_by_id(&process.tenant_id, &process.bpmn_process_id, None)
@@ -75,7 +74,11 @@ pub(crate) fn delete(ctx: &mut Ctx<'_>, resource_key: i64) -> Result<Response, R
         })
         .flatten();
     ctx.replace_start_events(Some(resource_key), previous.as_deref());
-    ctx.finish_draining(resource_key);
+    ctx.event(
+        resource_key,
+        Intent::DELETED,
+        RecordValue::Process(process_value(&process)),
+    );
     ctx.event(
         key,
         Intent::DELETED,
@@ -83,23 +86,4 @@ pub(crate) fn delete(ctx: &mut Ctx<'_>, resource_key: i64) -> Result<Response, R
     );
     ctx.run_steps();
     Ok(Response::Accepted)
-}
-
-impl Ctx<'_> {
-    /// Removes a deleted definition once no instance of it runs any more.
-    pub(crate) fn finish_draining(&mut self, definition_key: i64) {
-        if !self.state.deleting.contains(&definition_key)
-            || self.state.running_instances(definition_key) > 0
-        {
-            return;
-        }
-        let Some(process) = self.state.processes.get(&definition_key).cloned() else {
-            return;
-        };
-        self.event(
-            definition_key,
-            Intent::DELETED,
-            RecordValue::Process(process_value(&process)),
-        );
-    }
 }
