@@ -626,7 +626,15 @@ fn errors_are_caught_by_event_sub_processes_by_code_or_catch_all_else_incident()
     .unwrap();
     assert!(h.instance_completed(pi));
     assert_eq!(h.completions("handled"), 1);
-    assert_eq!(h.last_variable(pi, "reason"), Some(json!("disk")));
+    // The error's variables stay on the catching event (output mappings would map them).
+    let catch = h
+        .log
+        .iter()
+        .find(|r| matches!(&r.value, RecordValue::ProcessInstance(v) if v.element_id == "h-start"))
+        .unwrap()
+        .key;
+    assert_eq!(h.last_variable(catch, "reason"), Some(json!("disk")));
+    assert_eq!(h.last_variable(pi, "reason"), None);
     let RecordValue::ProcessInstance(v) = &h
         .records("PROCESS_INSTANCE", "ELEMENT_ACTIVATING")
         .into_iter()

@@ -504,7 +504,8 @@ impl Ctx<'_> {
     }
 
     /// Event variables go to the event's own scope when it maps outputs, else they are
-    /// merged into the enclosing scopes.
+    /// merged into the enclosing scopes. An error's variables always stay on the catching
+    /// event: only its output mappings carry them further, as in Zeebe.
     pub(crate) fn set_event_variables(
         &mut self,
         key: i64,
@@ -515,7 +516,11 @@ impl Ctx<'_> {
         if variables.is_empty() {
             return;
         }
-        if variables::has_outputs(node) {
+        let catches_error = matches!(
+            model::event_definition(node),
+            Some(EventDefinitionKind::Error { .. })
+        );
+        if catches_error || variables::has_outputs(node) {
             self.set_local_variables(key, variables);
         } else {
             self.propagate_variables(scope, variables);
