@@ -76,6 +76,12 @@ async function withWorker(zbc, config, body) {
   }
 }
 
+// Runs `bpmnProcessId` to its result while a worker answers its jobs with `taskHandler`.
+const runWorkedBy = (zbc, bpmnProcessId, variables, taskHandler) =>
+  withWorker(zbc, { taskType: variables.jobType, taskHandler }, () =>
+    zbc.createProcessInstanceWithResult({ bpmnProcessId, variables, requestTimeout: 15000 })
+  )
+
 const deploy = (zbc, ...names) =>
   Promise.all(names.map((name) => zbc.deployResource({ processFilename: path.join(BPMN, name) })))
 
@@ -100,16 +106,8 @@ const scenarios = {
   },
 
   async 'create-with-result'(zbc) {
-    const type = jobType('result')
-    const result = await withWorker(
-      zbc,
-      { taskType: type, taskHandler: (job) => job.complete({ doubled: job.variables.n * 2 }) },
-      () =>
-        zbc.createProcessInstanceWithResult({
-          bpmnProcessId: 'conf-task',
-          variables: { jobType: type, n: 21 },
-          requestTimeout: 15000,
-        })
+    const result = await runWorkedBy(zbc, 'conf-task', { jobType: jobType('result'), n: 21 }, (job) =>
+      job.complete({ doubled: job.variables.n * 2 })
     )
     assert(result.variables.doubled === 42, JSON.stringify(result))
   },
@@ -301,16 +299,8 @@ const scenarios = {
 
   async 'call-activity'(zbc) {
     await deploy(zbc, 'conf-task.bpmn', 'conf-call.bpmn')
-    const type = jobType('call')
-    const result = await withWorker(
-      zbc,
-      { taskType: type, taskHandler: (job) => job.complete({ doubled: job.variables.n * 2 }) },
-      () =>
-        zbc.createProcessInstanceWithResult({
-          bpmnProcessId: 'conf-call',
-          variables: { jobType: type, n: 5 },
-          requestTimeout: 15000,
-        })
+    const result = await runWorkedBy(zbc, 'conf-call', { jobType: jobType('call'), n: 5 }, (job) =>
+      job.complete({ doubled: job.variables.n * 2 })
     )
     assert(result.variables.doubled === 10, JSON.stringify(result))
     const child = await waitRecord(
@@ -325,16 +315,8 @@ const scenarios = {
 
   async 'multi-instance'(zbc) {
     await deploy(zbc, 'conf-multi.bpmn')
-    const type = jobType('multi')
-    const result = await withWorker(
-      zbc,
-      { taskType: type, taskHandler: (job) => job.complete({ doubled: job.variables.item * 2 }) },
-      () =>
-        zbc.createProcessInstanceWithResult({
-          bpmnProcessId: 'conf-multi',
-          variables: { jobType: type, items: [3, 1, 2] },
-          requestTimeout: 15000,
-        })
+    const result = await runWorkedBy(zbc, 'conf-multi', { jobType: jobType('multi'), items: [3, 1, 2] }, (job) =>
+      job.complete({ doubled: job.variables.item * 2 })
     )
     assert(JSON.stringify(result.variables.results) === '[6,2,4]', JSON.stringify(result.variables))
   },

@@ -65,6 +65,21 @@ def element_completed(pik, element_id):
     )
 
 
+async def run_with_result_worked_by(ctx, process_id, variables, handler):
+    """Runs `process_id` to its result while a worker answers its jobs with `handler`."""
+    jt = variables["jobType"]
+    worker = ZeebeWorker(ctx.channel, name="conformance-py")
+    worker.task(task_type=jt)(handler)
+    running = asyncio.create_task(worker.work())
+    try:
+        return await ctx.client.run_process_with_result(
+            process_id, variables=variables, timeout=15_000
+        )
+    finally:
+        await worker.stop()
+        running.cancel()
+
+
 async def scenario_deploy(ctx):
     deployed = await ctx.client.deploy_resource(
         f"{BPMN}/conf-task.bpmn", f"{BPMN}/conf-error.bpmn"
@@ -86,21 +101,12 @@ async def scenario_create(ctx):
 
 
 async def scenario_create_with_result(ctx):
-    jt = job_type("result")
-    worker = ZeebeWorker(ctx.channel, name="conformance-py")
-
-    @worker.task(task_type=jt)
     async def work(**variables):
         return {"doubled": variables["n"] * 2}
 
-    running = asyncio.create_task(worker.work())
-    try:
-        result = await ctx.client.run_process_with_result(
-            "conf-task", variables={"jobType": jt, "n": 21}, timeout=15_000
-        )
-    finally:
-        await worker.stop()
-        running.cancel()
+    result = await run_with_result_worked_by(
+        ctx, "conf-task", {"jobType": job_type("result"), "n": 21}, work
+    )
     assert result.variables.get("doubled") == 42, result.variables
 
 
@@ -373,21 +379,13 @@ async def scenario_timer_boundary(ctx):
 
 async def scenario_call_activity(ctx):
     await deploy_files(ctx, "conf-task.bpmn", "conf-call.bpmn")
-    jt = job_type("call")
-    worker = ZeebeWorker(ctx.channel, name="conformance-py")
 
-    @worker.task(task_type=jt)
     async def work(**variables):
         return {"doubled": variables["n"] * 2}
 
-    running = asyncio.create_task(worker.work())
-    try:
-        result = await ctx.client.run_process_with_result(
-            "conf-call", variables={"jobType": jt, "n": 4}, timeout=15_000
-        )
-    finally:
-        await worker.stop()
-        running.cancel()
+    result = await run_with_result_worked_by(
+        ctx, "conf-call", {"jobType": job_type("call"), "n": 4}, work
+    )
     assert result.variables.get("doubled") == 8, result.variables
     parent = result.process_instance_key
     child = await wait_record(
@@ -401,21 +399,13 @@ async def scenario_call_activity(ctx):
 
 async def scenario_multi_instance(ctx):
     await deploy_files(ctx, "conf-multi.bpmn")
-    jt = job_type("multi")
-    worker = ZeebeWorker(ctx.channel, name="conformance-py")
 
-    @worker.task(task_type=jt)
     async def work(**variables):
         return {"doubled": variables["item"] * 2}
 
-    running = asyncio.create_task(worker.work())
-    try:
-        result = await ctx.client.run_process_with_result(
-            "conf-multi", variables={"jobType": jt, "items": [1, 2, 3]}, timeout=15_000
-        )
-    finally:
-        await worker.stop()
-        running.cancel()
+    result = await run_with_result_worked_by(
+        ctx, "conf-multi", {"jobType": job_type("multi"), "items": [1, 2, 3]}, work
+    )
     assert result.variables.get("results") == [2, 4, 6], result.variables
     body = await wait_record(
         "multi-instance body",

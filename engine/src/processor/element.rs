@@ -436,12 +436,12 @@ impl Ctx<'_> {
         else {
             return;
         };
-        let subs = match self.prepare_scope_starts(key, &process, None) {
-            Ok(subs) => subs,
-            Err(message) => {
-                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
-            }
+        let Some(subs) = self.or_incident(
+            key,
+            "EXTRACT_VALUE_ERROR",
+            self.prepare_scope_starts(key, &process, None),
+        ) else {
+            return;
         };
         self.element_transition(key, Intent::ELEMENT_ACTIVATED);
         self.open_subscriptions(key, &process, subs);
@@ -516,21 +516,21 @@ impl Ctx<'_> {
             self.raise_incident(key, "IO_MAPPING_ERROR", message, -1);
             return;
         }
-        let subs = match self.prepare_subscriptions(key, &process, node, behavior) {
-            Ok(subs) => subs,
-            Err(message) => {
-                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
-            }
+        let Some(subs) = self.or_incident(
+            key,
+            "EXTRACT_VALUE_ERROR",
+            self.prepare_subscriptions(key, &process, node, behavior),
+        ) else {
+            return;
         };
         match behavior {
             Behavior::Job => {
-                let job = match self.job_for(key, &process, node) {
-                    Ok(job) => job,
-                    Err(message) => {
-                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                        return;
-                    }
+                let Some(job) = self.or_incident(
+                    key,
+                    "EXTRACT_VALUE_ERROR",
+                    self.job_for(key, &process, node),
+                ) else {
+                    return;
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
                 self.open_subscriptions(key, &process, subs);
@@ -543,12 +543,12 @@ impl Ctx<'_> {
                 let expression = script.expression.unwrap_or_default();
                 let src = feel::expression_of_attribute(&expression).unwrap_or(&expression);
                 let vars = self.state.visible_variables(key);
-                let value = match variables::eval(self.now, src, &vars) {
-                    Ok(value) => value,
-                    Err(message) => {
-                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                        return;
-                    }
+                let Some(value) = self.or_incident(
+                    key,
+                    "EXTRACT_VALUE_ERROR",
+                    variables::eval(self.now, src, &vars),
+                ) else {
+                    return;
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
                 self.open_subscriptions(key, &process, subs);
@@ -596,12 +596,12 @@ impl Ctx<'_> {
                 self.open_subscriptions(key, &process, subs);
             }
             Behavior::ErrorEnd => {
-                let code = match self.error_code_of(key, &process, node) {
-                    Ok(code) => code,
-                    Err(message) => {
-                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                        return;
-                    }
+                let Some(code) = self.or_incident(
+                    key,
+                    "EXTRACT_VALUE_ERROR",
+                    self.error_code_of(key, &process, node),
+                ) else {
+                    return;
                 };
                 if !self.throw_error(key, &code, &Map::new()) {
                     let message = format!(
@@ -611,12 +611,12 @@ impl Ctx<'_> {
                 }
             }
             Behavior::EscalationThrow => {
-                let code = match self.escalation_code_of(key, &process, node) {
-                    Ok(code) => code,
-                    Err(message) => {
-                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                        return;
-                    }
+                let Some(code) = self.or_incident(
+                    key,
+                    "EXTRACT_VALUE_ERROR",
+                    self.escalation_code_of(key, &process, node),
+                ) else {
+                    return;
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
                 self.throw_escalation(key, &code);
@@ -631,24 +631,15 @@ impl Ctx<'_> {
             }
             Behavior::SignalThrow => {
                 let vars = self.state.visible_variables(key);
-                let name = match super::signal::signal_name(self.now, &process, node, &vars) {
-                    Ok(name) => name,
-                    Err(message) => {
-                        self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                        return;
-                    }
+                let Some(name) = self.or_incident(
+                    key,
+                    "EXTRACT_VALUE_ERROR",
+                    super::signal::signal_name(self.now, &process, node, &vars),
+                ) else {
+                    return;
                 };
                 self.element_transition(key, Intent::ELEMENT_ACTIVATED);
-                let local: Map<String, Value> = self
-                    .state
-                    .variables
-                    .get(&key)
-                    .map(|vars| {
-                        vars.iter()
-                            .map(|(k, v)| (k.clone(), v.value.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let local = self.local_variables(key);
                 let tenant = self.state.elements[&key].tenant_id.clone();
                 self.broadcast(&name, &local, &tenant);
                 if self
@@ -1013,6 +1004,22 @@ impl Ctx<'_> {
             self.instance_ended(started_by);
         } else {
             self.queue_join_check(flow_scope);
+        }
+    }
+
+    /// The value of `result`, or, for an error, an incident of `error_type` on `key`.
+    pub(crate) fn or_incident<T>(
+        &mut self,
+        key: i64,
+        error_type: &str,
+        result: Result<T, String>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.raise_incident(key, error_type, message, -1);
+                None
+            }
         }
     }
 

@@ -35,6 +35,18 @@ fn condition_holds(
     }
 }
 
+fn outgoing_flows<'a>(
+    process: &'a DeployedProcess,
+    node: &FlowNode,
+) -> Vec<&'a bpmn::SequenceFlow> {
+    process
+        .model
+        .outgoing(node.id.as_str())
+        .iter()
+        .filter_map(|f| process.flow(f))
+        .collect()
+}
+
 /// The outgoing flow an exclusive gateway takes: the first whose condition is true, else
 /// the default flow.
 pub(crate) fn choose_exclusive(
@@ -43,12 +55,7 @@ pub(crate) fn choose_exclusive(
     node: &FlowNode,
     vars: &Map<String, Value>,
 ) -> Result<Option<String>, String> {
-    let outgoing: Vec<&bpmn::SequenceFlow> = process
-        .model
-        .outgoing(node.id.as_str())
-        .iter()
-        .filter_map(|f| process.flow(f))
-        .collect();
+    let outgoing = outgoing_flows(process, node);
     if outgoing.is_empty() {
         return Ok(None);
     }
@@ -81,12 +88,7 @@ pub(crate) fn choose_inclusive(
     node: &FlowNode,
     vars: &Map<String, Value>,
 ) -> Result<Vec<String>, String> {
-    let outgoing: Vec<&bpmn::SequenceFlow> = process
-        .model
-        .outgoing(node.id.as_str())
-        .iter()
-        .filter_map(|f| process.flow(f))
-        .collect();
+    let outgoing = outgoing_flows(process, node);
     if outgoing.is_empty() {
         return Ok(Vec::new());
     }

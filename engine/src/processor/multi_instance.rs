@@ -72,19 +72,19 @@ impl Ctx<'_> {
 
     /// The activating phase of a multi-instance body.
     pub(crate) fn activate_body(&mut self, body: i64, process: &DeployedProcess, node: &FlowNode) {
-        let items = match self.input_collection(body, node) {
-            Ok(items) => items,
-            Err(message) => {
-                self.raise_incident(body, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
-            }
+        let Some(items) = self.or_incident(
+            body,
+            "EXTRACT_VALUE_ERROR",
+            self.input_collection(body, node),
+        ) else {
+            return;
         };
-        let subs = match self.prepare_boundaries(body, process, node.id.as_str()) {
-            Ok(subs) => subs,
-            Err(message) => {
-                self.raise_incident(body, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
-            }
+        let Some(subs) = self.or_incident(
+            body,
+            "EXTRACT_VALUE_ERROR",
+            self.prepare_boundaries(body, process, node.id.as_str()),
+        ) else {
+            return;
         };
         self.element_transition(body, Intent::ELEMENT_ACTIVATED);
         self.open_subscriptions(body, process, subs);

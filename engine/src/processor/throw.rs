@@ -235,16 +235,7 @@ impl Ctx<'_> {
         process: &DeployedProcess,
         node: &FlowNode,
     ) -> Result<String, String> {
-        let id = node.id.as_str();
-        let Some(EventDefinitionKind::Error { error_ref }) = model::event_definition(node) else {
-            return Err(format!("'{id}' is not an error event"));
-        };
-        let attr = error_ref
-            .as_ref()
-            .and_then(|r| process.definitions.error(r.as_str()))
-            .and_then(|e| e.error_code.clone())
-            .ok_or_else(|| format!("the error of '{id}' has no error code"))?;
-        self.code_value(key, &attr, id, "error code")
+        self.thrown_code(key, process, node, Kind::Error)
     }
 
     /// The escalation code an escalation throw event throws.
@@ -254,18 +245,25 @@ impl Ctx<'_> {
         process: &DeployedProcess,
         node: &FlowNode,
     ) -> Result<String, String> {
+        self.thrown_code(key, process, node, Kind::Escalation)
+    }
+
+    fn thrown_code(
+        &self,
+        key: i64,
+        process: &DeployedProcess,
+        node: &FlowNode,
+        kind: Kind,
+    ) -> Result<String, String> {
         let id = node.id.as_str();
-        let Some(EventDefinitionKind::Escalation { escalation_ref }) =
-            model::event_definition(node)
-        else {
-            return Err(format!("'{id}' is not an escalation event"));
+        let what = match kind {
+            Kind::Error => "error code",
+            Kind::Escalation => "escalation code",
         };
-        let attr = escalation_ref
-            .as_ref()
-            .and_then(|r| process.definitions.escalation(r.as_str()))
-            .and_then(|e| e.escalation_code.clone())
-            .ok_or_else(|| format!("the escalation of '{id}' has no escalation code"))?;
-        self.code_value(key, &attr, id, "escalation code")
+        let Some(Some(attr)) = catch_code(process, node, kind) else {
+            return Err(format!("'{id}' throws no {what}"));
+        };
+        self.code_value(key, &attr, id, what)
     }
 
     fn code_value(&self, key: i64, attr: &str, id: &str, what: &str) -> Result<String, String> {
