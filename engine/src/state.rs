@@ -1017,10 +1017,10 @@ impl State {
             );
             return;
         }
-        let Some(before) = self.jobs.get(&key).cloned() else {
+        let Some(before) = self.jobs.get(&key).map(Job::due) else {
             return;
         };
-        if let Some(due) = before.due() {
+        if let Some(due) = before {
             self.index.job_due.remove(&(due, key));
         }
         if *intent == Intent::COMPLETED || *intent == Intent::CANCELED {

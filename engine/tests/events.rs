@@ -1467,3 +1467,93 @@ fn elements_and_settings_the_engine_cannot_run_are_refused_at_deployment() {
     }
     assert!(h.state.processes.is_empty(), "nothing was deployed");
 }
+
+#[test]
+fn a_sequential_body_whose_collection_breaks_raises_an_incident_and_resumes_after_resolution() {
+    let mut h = Harness::new();
+    h.deploy(&multi_instance(true, ""));
+    let pi = h.create("p", json!({"reviewers": ["ann", "bob"]}));
+    let first = h.activate("review")[0].key;
+    h.run(&Command::SetVariables {
+        element_instance_key: pi,
+        variables: obj(json!({"reviewers": "oops"})),
+        local: false,
+    })
+    .unwrap();
+    h.complete(first, json!({"verdict": "ok"}));
+    let incident = h.open_incidents()[0].clone();
+    assert_eq!(incident.value.error_type, "EXTRACT_VALUE_ERROR");
+    assert_eq!(incident.value.element_id, "review");
+    h.run(&Command::SetVariables {
+        element_instance_key: pi,
+        variables: obj(json!({"reviewers": ["ann", "bob"]})),
+        local: false,
+    })
+    .unwrap();
+    h.run(&Command::ResolveIncident {
+        incident_key: incident.key,
+    })
+    .unwrap();
+    let second = h.activate("review");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].job.variables["reviewer"], json!("bob"));
+    h.complete(second[0].key, json!({"verdict": "fine"}));
+    assert!(h.instance_completed(pi));
+    assert_eq!(h.last_variable(pi, "verdicts"), Some(json!(["ok", "fine"])));
+    h.assert_replays();
+}
+
+#[test]
+fn modification_needs_an_ancestor_when_a_scope_runs_twice() {
+    let inner = format!(
+        "<bpmn:startEvent id=\"s-start\"/>{}{}{}",
+        task("inner", "inner"),
+        task("extra", "extra"),
+        chain(&["s-start", "inner"])
+    );
+    let xml = bpmn(&format!(
+        r#"{}<bpmn:parallelGateway id="fork"/>{}{}{}{}"#,
+        start(),
+        sub_process("sub", &inner),
+        end("done"),
+        chain(&["start", "fork", "sub", "done"]),
+        flow("f-again", "fork", "sub"),
+    ));
+    let mut h = Harness::new();
+    h.deploy(&xml);
+    let pi = h.create("p", json!({}));
+    assert_eq!(h.active_count("sub"), 2);
+    let extra = |ancestor: i64| Command::ModifyProcessInstance {
+        process_instance_key: pi,
+        activate: vec![ActivateInstruction {
+            element_id: "extra".into(),
+            ancestor_element_instance_key: ancestor,
+            variables: vec![],
+        }],
+        terminate: vec![],
+    };
+    let err = h.run(&extra(-1)).unwrap_err();
+    assert!(
+        err.reason.contains("more than one active instance"),
+        "{}",
+        err.reason
+    );
+    let chosen = *h
+        .state
+        .elements
+        .values()
+        .filter(|e| e.element_id == "sub")
+        .map(|e| &e.key)
+        .min()
+        .unwrap();
+    h.run(&extra(chosen)).unwrap();
+    let job = h.activate("extra");
+    assert_eq!(job.len(), 1);
+    assert_eq!(
+        h.state.elements[&job[0].job.element_instance_key].flow_scope_key,
+        chosen
+    );
+    let err = h.run(&extra(12_345)).unwrap_err();
+    assert_eq!(err.kind, RejectionType::InvalidArgument);
+    h.assert_replays();
+}

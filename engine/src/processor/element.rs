@@ -1058,6 +1058,13 @@ impl Ctx<'_> {
         };
         let step = match element.lifecycle {
             Lifecycle::Activating => Step::Activate(key),
+            // A body stuck while creating its next instance tries that again.
+            Lifecycle::Activated if element.element_type == MULTI_INSTANCE_BODY => {
+                Step::InnerDone {
+                    body: key,
+                    complete_body: false,
+                }
+            }
             Lifecycle::Activated | Lifecycle::Completing => Step::Complete(key),
             Lifecycle::Terminating => return,
         };
