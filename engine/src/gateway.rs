@@ -243,8 +243,15 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::CreateProcessInstanceRequest>,
     ) -> Result<Response<pb::CreateProcessInstanceResponse>, Status> {
-        let command = create_command(request.into_inner())?;
-        match self.engine.execute(command).await.map_err(status)? {
+        let req = request.into_inner();
+        let reference = reference(req.operation_reference);
+        let command = create_command(req)?;
+        match self
+            .engine
+            .execute_referenced(command, reference)
+            .await
+            .map_err(status)?
+        {
             EngineResponse::InstanceCreated {
                 process_definition_key,
                 bpmn_process_id,
@@ -273,8 +280,13 @@ impl Gateway for GatewayService {
         let inner = req
             .request
             .ok_or_else(|| Status::invalid_argument("expected a request, but none given"))?;
+        let reference = reference(inner.operation_reference);
         let command = create_command(inner)?;
-        let wait = async { self.engine.create_instance_with_result(command).await };
+        let wait = async {
+            self.engine
+                .create_instance_with_result(command, reference)
+                .await
+        };
         let reply = if req.request_timeout > 0 {
             tokio::time::timeout(
                 Duration::from_millis(req.request_timeout.unsigned_abs()),
@@ -321,9 +333,12 @@ impl Gateway for GatewayService {
     ) -> Result<Response<pb::CancelProcessInstanceResponse>, Status> {
         let req = request.into_inner();
         self.engine
-            .execute(Command::CancelInstance {
-                process_instance_key: req.process_instance_key,
-            })
+            .execute_referenced(
+                Command::CancelInstance {
+                    process_instance_key: req.process_instance_key,
+                },
+                reference(req.operation_reference),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::CancelProcessInstanceResponse {}))
@@ -337,11 +352,14 @@ impl Gateway for GatewayService {
         let vars = variables(&req.variables, "variables")?;
         match self
             .engine
-            .execute(Command::SetVariables {
-                element_instance_key: req.element_instance_key,
-                variables: vars,
-                local: req.local,
-            })
+            .execute_referenced(
+                Command::SetVariables {
+                    element_instance_key: req.element_instance_key,
+                    variables: vars,
+                    local: req.local,
+                },
+                reference(req.operation_reference),
+            )
             .await
             .map_err(status)?
         {
@@ -440,10 +458,13 @@ impl Gateway for GatewayService {
     ) -> Result<Response<pb::UpdateJobRetriesResponse>, Status> {
         let req = request.into_inner();
         self.engine
-            .execute(Command::UpdateJobRetries {
-                job_key: req.job_key,
-                retries: req.retries,
-            })
+            .execute_referenced(
+                Command::UpdateJobRetries {
+                    job_key: req.job_key,
+                    retries: req.retries,
+                },
+                reference(req.operation_reference),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::UpdateJobRetriesResponse {}))
@@ -470,9 +491,12 @@ impl Gateway for GatewayService {
     ) -> Result<Response<pb::ResolveIncidentResponse>, Status> {
         let req = request.into_inner();
         self.engine
-            .execute(Command::ResolveIncident {
-                incident_key: req.incident_key,
-            })
+            .execute_referenced(
+                Command::ResolveIncident {
+                    incident_key: req.incident_key,
+                },
+                reference(req.operation_reference),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ResolveIncidentResponse {}))
@@ -609,16 +633,20 @@ impl Gateway for GatewayService {
                 variables: vars,
             });
         }
+        let operation_reference = reference(req.operation_reference);
         self.engine
-            .execute(Command::ModifyProcessInstance {
-                process_instance_key: req.process_instance_key,
-                activate,
-                terminate: req
-                    .terminate_instructions
-                    .into_iter()
-                    .map(|t| t.element_instance_key)
-                    .collect(),
-            })
+            .execute_referenced(
+                Command::ModifyProcessInstance {
+                    process_instance_key: req.process_instance_key,
+                    activate,
+                    terminate: req
+                        .terminate_instructions
+                        .into_iter()
+                        .map(|t| t.element_instance_key)
+                        .collect(),
+                },
+                operation_reference,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ModifyProcessInstanceResponse {}))
@@ -670,6 +698,12 @@ impl Gateway for GatewayService {
 
 /// Jobs a `StreamActivatedJobs` call may hold activated but not yet sent.
 const STREAM_BUFFER: usize = 32;
+
+/// A request's `operationReference` as records carry it: -1 when absent (or beyond what the
+/// records' signed field holds).
+fn reference(value: Option<u64>) -> i64 {
+    value.and_then(|v| i64::try_from(v).ok()).unwrap_or(-1)
+}
 
 /// `UNIMPLEMENTED` naming the RPC, so a client's error says what is missing.
 fn unsupported(rpc: &str) -> Status {

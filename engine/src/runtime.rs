@@ -153,6 +153,8 @@ type ReplyTx = oneshot::Sender<Result<Reply, EngineError>>;
 
 struct Request {
     command: Command,
+    /// The client's operation reference, -1 for none.
+    operation_reference: i64,
     await_result: bool,
     reply: ReplyTx,
 }
@@ -326,11 +328,17 @@ impl Engine {
         self.partition_id
     }
 
-    async fn request(&self, command: Command, await_result: bool) -> Result<Reply, EngineError> {
+    async fn request(
+        &self,
+        command: Command,
+        operation_reference: i64,
+        await_result: bool,
+    ) -> Result<Reply, EngineError> {
         let (reply, rx) = oneshot::channel();
         self.requests
             .send(Request {
                 command,
+                operation_reference,
                 await_result,
                 reply,
             })
@@ -343,7 +351,22 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Rejected`] when refused, storage and shutdown errors otherwise.
     pub async fn execute(&self, command: Command) -> Result<Response, EngineError> {
-        self.request(command, false).await.map(|r| r.response)
+        self.execute_referenced(command, -1).await
+    }
+
+    /// [`Engine::execute`] for a command with a client's operation reference (-1 for none),
+    /// which every record it writes carries.
+    ///
+    /// # Errors
+    /// As [`Engine::execute`].
+    pub async fn execute_referenced(
+        &self,
+        command: Command,
+        operation_reference: i64,
+    ) -> Result<Response, EngineError> {
+        self.request(command, operation_reference, false)
+            .await
+            .map(|r| r.response)
     }
 
     /// Creates a process instance and answers when it has completed, with its variables.
@@ -353,8 +376,9 @@ impl Engine {
     pub async fn create_instance_with_result(
         &self,
         command: Command,
+        operation_reference: i64,
     ) -> Result<Reply, EngineError> {
-        self.request(command, true).await
+        self.request(command, operation_reference, true).await
     }
 
     /// Does what is due at the clock's current time (timers, job time-outs, back-offs,
@@ -578,6 +602,7 @@ async fn run_ticker(
         let (reply, answered) = oneshot::channel();
         let tick = Request {
             command: Command::Tick,
+            operation_reference: -1,
             await_result: false,
             reply,
         };
@@ -603,7 +628,12 @@ async fn run_processor(
     let stats = writer.stats();
     while let Some(request) = requests.recv().await {
         let started = std::time::Instant::now();
-        let processed = processor::process(&mut state, &request.command, clock.now_millis());
+        let processed = processor::process_referenced(
+            &mut state,
+            &request.command,
+            clock.now_millis(),
+            request.operation_reference,
+        );
         let next_due = state.next_due();
         due.send_if_modified(|current| {
             let changed = *current != next_due;

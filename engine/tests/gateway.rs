@@ -564,3 +564,78 @@ async fn the_runtime_wakes_up_for_the_next_due_timer() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_carry_the_operation_reference_of_the_request_that_caused_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = spawn(dir.path()).await;
+    run.client
+        .deploy_resource(pb::DeployResourceRequest {
+            resources: vec![pb::Resource {
+                name: "order.bpmn".into(),
+                content: PROCESS.as_bytes().to_vec(),
+            }],
+            tenant_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut records = run.engine.subscribe(1);
+    let created = run
+        .client
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "order".into(),
+            version: -1,
+            operation_reference: Some(4711),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let activated = wait_for(&mut records, |r| {
+        r.key == created.process_instance_key
+            && r.intent == zeebe::record::Intent::ELEMENT_ACTIVATED
+    })
+    .await;
+    assert_eq!(activated.operation_reference, 4711);
+    let job = wait_for(&mut records, |r| {
+        r.value_type == zeebe::record::ValueType::Job && r.intent == zeebe::record::Intent::CREATED
+    })
+    .await;
+    assert_eq!(
+        job.operation_reference, 4711,
+        "follow-up events carry it too"
+    );
+
+    run.client
+        .cancel_process_instance(pb::CancelProcessInstanceRequest {
+            process_instance_key: created.process_instance_key,
+            operation_reference: Some(99),
+        })
+        .await
+        .unwrap();
+    let terminated = wait_for(&mut records, |r| {
+        r.key == created.process_instance_key
+            && r.intent == zeebe::record::Intent::ELEMENT_TERMINATED
+    })
+    .await;
+    assert_eq!(terminated.operation_reference, 99);
+
+    // Without one, records say -1, as Zeebe's do.
+    let plain = run
+        .client
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "order".into(),
+            version: -1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let activated = wait_for(&mut records, |r| {
+        r.key == plain.process_instance_key && r.intent == zeebe::record::Intent::ELEMENT_ACTIVATED
+    })
+    .await;
+    assert_eq!(activated.operation_reference, -1);
+    let _ = run.stop.send(());
+    let _ = run.server.await;
+}

@@ -357,6 +357,8 @@ pub const MAX_STEPS_PER_COMMAND: usize = 10_000;
 pub(crate) struct Ctx<'a> {
     pub(crate) state: &'a mut State,
     pub(crate) now: i64,
+    /// The operation reference of the command being processed, -1 for none.
+    pub(crate) operation_reference: i64,
     pub(crate) records: Vec<Record>,
     pub(crate) completed: Vec<CompletedInstance>,
     pub(crate) terminated: Vec<i64>,
@@ -401,7 +403,7 @@ impl Ctx<'_> {
             rejection_reason: String::new(),
             broker_version: BROKER_VERSION.to_owned(),
             record_version: 1,
-            operation_reference: -1,
+            operation_reference: self.operation_reference,
             authorizations: None,
             value,
             extra: Map::new(),
@@ -416,9 +418,22 @@ impl Ctx<'_> {
 
 /// Processes one command against `state` at time `now` (epoch ms).
 pub fn process(state: &mut State, command: &Command, now: i64) -> Processed {
+    process_referenced(state, command, now, -1)
+}
+
+/// [`process`] for a command that carries a client's operation reference (Zeebe's
+/// `operationReference`, -1 for none): every record the command writes carries it, so a
+/// client can tell which records its request caused.
+pub fn process_referenced(
+    state: &mut State,
+    command: &Command,
+    now: i64,
+    operation_reference: i64,
+) -> Processed {
     let mut ctx = Ctx {
         state,
         now,
+        operation_reference,
         records: Vec::new(),
         completed: Vec::new(),
         terminated: Vec::new(),
@@ -529,7 +544,8 @@ pub fn process(state: &mut State, command: &Command, now: i64) -> Processed {
     };
     if let Err(rejection) = &response {
         debug_assert!(ctx.records.is_empty(), "a rejected command wrote events");
-        let record = rejection_record(ctx.state, command, rejection, now);
+        let mut record = rejection_record(ctx.state, command, rejection, now);
+        record.operation_reference = operation_reference;
         ctx.state.last_position = record.position;
         ctx.records.push(record);
     }
