@@ -46,6 +46,21 @@ create table process_definitions (
     foreign key (tenant_id, environment_id) references environments (tenant_id, id)
 );
 
+-- Who asked the engine for what: the control plane sends a fresh `operationReference` with
+-- every command it gives on someone's behalf (starting, cancelling, retrying, setting
+-- variables), and the engine stamps it on every record the command causes. Ingest looks the
+-- reference up, so the execution audit trail says which person's action an event followed
+-- from, even though the records arrive before the request that caused them has finished.
+create table operation_references (
+    tenant_id           text not null references tenants (id),
+    operation_reference bigint not null check (operation_reference > 0),
+    actor_id            uuid,
+    actor               text not null,
+    action              text not null,
+    created_at          timestamptz not null default now(),
+    primary key (tenant_id, operation_reference)
+);
+
 -- One row per process instance. `incidents` counts the open incidents, so "instances with
 -- incidents" is an index scan rather than a join. `workflow_id` links the instance to the
 -- control plane's workflow of the same process id, when there is one.
@@ -211,7 +226,8 @@ do $$
 declare
     name text;
 begin
-    foreach name in array array['ingest_cursors', 'process_definitions', 'process_instances',
+    foreach name in array array['ingest_cursors', 'operation_references', 'process_definitions',
+                                'process_instances',
                                 'element_instances', 'incidents', 'instance_variables', 'jobs',
                                 'execution_audit_events']
     loop
@@ -227,6 +243,7 @@ end
 $$;
 
 grant select, insert, update on ingest_cursors to astraflow_app, astraflow_platform;
+grant select, insert on operation_references to astraflow_app, astraflow_platform;
 grant select, insert, update on process_definitions, process_instances, element_instances,
     incidents, instance_variables, jobs to astraflow_app, astraflow_platform;
 grant select, insert on execution_audit_events to astraflow_app, astraflow_platform;

@@ -519,10 +519,14 @@ impl Client {
     }
 
     /// Cancels a process instance (to undo one the control plane could not record).
-    pub async fn cancel_instance(&self, process_instance_key: i64) -> Result<(), EngineError> {
+    pub async fn cancel_instance(
+        &self,
+        process_instance_key: i64,
+        operation_reference: Option<u64>,
+    ) -> Result<(), EngineError> {
         let message = zeebe::gateway::CancelProcessInstanceRequest {
             process_instance_key,
-            ..Default::default()
+            operation_reference,
         };
         self.with_retries(message, |mut grpc, request| async move {
             grpc.cancel_process_instance(request).await
@@ -532,11 +536,16 @@ impl Client {
     }
 
     /// Sets a job's retries (before resolving the incident its failure raised).
-    pub async fn update_job_retries(&self, job_key: i64, retries: i32) -> Result<(), EngineError> {
+    pub async fn update_job_retries(
+        &self,
+        job_key: i64,
+        retries: i32,
+        operation_reference: Option<u64>,
+    ) -> Result<(), EngineError> {
         let message = zeebe::gateway::UpdateJobRetriesRequest {
             job_key,
             retries,
-            ..Default::default()
+            operation_reference,
         };
         self.with_retries(message, |mut grpc, request| async move {
             grpc.update_job_retries(request).await
@@ -546,10 +555,14 @@ impl Client {
     }
 
     /// Resolves an incident: the engine retries what failed.
-    pub async fn resolve_incident(&self, incident_key: i64) -> Result<(), EngineError> {
+    pub async fn resolve_incident(
+        &self,
+        incident_key: i64,
+        operation_reference: Option<u64>,
+    ) -> Result<(), EngineError> {
         let message = zeebe::gateway::ResolveIncidentRequest {
             incident_key,
-            ..Default::default()
+            operation_reference,
         };
         self.with_retries(message, |mut grpc, request| async move {
             grpc.resolve_incident(request).await
@@ -564,12 +577,13 @@ impl Client {
         element_instance_key: i64,
         variables: &serde_json::Value,
         local: bool,
+        operation_reference: Option<u64>,
     ) -> Result<(), EngineError> {
         let message = zeebe::gateway::SetVariablesRequest {
             element_instance_key,
             variables: variables.to_string(),
             local,
-            ..Default::default()
+            operation_reference,
         };
         self.with_retries(message, |mut grpc, request| async move {
             grpc.set_variables(request).await
@@ -584,11 +598,13 @@ impl Client {
         tenant: &TenantId,
         process_definition_key: i64,
         variables: &serde_json::Value,
+        operation_reference: Option<u64>,
     ) -> Result<CreateProcessInstanceResponse, EngineError> {
         let message = CreateProcessInstanceRequest {
             process_definition_key,
             variables: variables.to_string(),
             tenant_id: tenant.as_str().to_owned(),
+            operation_reference,
             ..CreateProcessInstanceRequest::default()
         };
         self.with_retries(message, |mut grpc, request| async move {

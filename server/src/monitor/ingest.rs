@@ -232,8 +232,10 @@ struct PendingEvent {
     event: NewEvent,
     /// The element instance (or process instance) whose start gives the duration.
     duration_of: Option<(Uuid, i64, bool)>,
-    /// A process start: who started it, if the control plane did.
-    started: Option<(Uuid, i64)>,
+    /// A process start (its context names who started it, or `engine client`).
+    is_start: bool,
+    /// The operation reference of the record, -1 for none.
+    operation: i64,
     definition: Option<(Uuid, i64)>,
 }
 
@@ -332,6 +334,14 @@ impl Ingest {
     }
 
     fn fold_record(&self, fold: &mut Fold, target: Target, record: &Record) {
+        let first_event = fold.events.len();
+        self.fold_value(fold, target, record);
+        for event in &mut fold.events[first_event..] {
+            event.operation = record.operation_reference;
+        }
+    }
+
+    fn fold_value(&self, fold: &mut Fold, target: Target, record: &Record) {
         let at = millis(record.timestamp);
         let env = target.environment_id;
         let intent = &record.intent;
@@ -418,7 +428,8 @@ impl Ingest {
                         tenant: target.tenant.clone(),
                         event: base_event(event_type, record.key, &v.bpmn_process_id, context),
                         duration_of: (state != "active").then_some((env, record.key, true)),
-                        started: (event_type == "PROCESS_STARTED").then_some((env, record.key)),
+                        is_start: event_type == "PROCESS_STARTED",
+                        operation: -1,
                         definition: None,
                     });
                 }
@@ -489,7 +500,8 @@ impl Ingest {
                         tenant: target.tenant.clone(),
                         event,
                         duration_of: (state != "activated").then_some((env, record.key, false)),
-                        started: None,
+                        is_start: false,
+                        operation: -1,
                         definition: Some((env, v.process_definition_key)),
                     });
                 }
@@ -540,7 +552,8 @@ impl Ingest {
                         tenant: target.tenant.clone(),
                         event,
                         duration_of: None,
-                        started: None,
+                        is_start: false,
+                        operation: -1,
                         definition: Some((env, job.process_definition_key)),
                     });
                 }
@@ -580,7 +593,8 @@ impl Ingest {
                         tenant: target.tenant.clone(),
                         event,
                         duration_of: None,
-                        started: None,
+                        is_start: false,
+                        operation: -1,
                         definition: Some((env, job.process_definition_key)),
                     });
                 }
@@ -639,7 +653,8 @@ impl Ingest {
                     tenant: target.tenant.clone(),
                     event,
                     duration_of: None,
-                    started: None,
+                    is_start: false,
+                    operation: -1,
                     definition: Some((env, incident.process_definition_key)),
                 });
             }
@@ -682,7 +697,8 @@ impl Ingest {
                     tenant: target.tenant.clone(),
                     event,
                     duration_of: None,
-                    started: None,
+                    is_start: false,
+                    operation: -1,
                     definition: None,
                 });
             }
@@ -700,7 +716,8 @@ impl Ingest {
                         }),
                     ),
                     duration_of: None,
-                    started: None,
+                    is_start: false,
+                    operation: -1,
                     definition: None,
                 });
             }
@@ -761,7 +778,8 @@ impl Ingest {
                     tenant: target.tenant.clone(),
                     event,
                     duration_of: None,
-                    started: None,
+                    is_start: false,
+                    operation: -1,
                     definition,
                 });
             }
@@ -860,7 +878,15 @@ impl Ingest {
 
         // Starts of elements and instances that end in this batch but began earlier.
         let starts = self.earlier_starts(conn, &fold).await?;
-        let starters = started_by(conn, &fold.events).await?;
+        let mut referenced: Vec<(String, i64)> = fold
+            .events
+            .iter()
+            .filter(|p| p.operation > 0)
+            .map(|p| (p.tenant.as_str().to_owned(), p.operation))
+            .collect();
+        referenced.sort();
+        referenced.dedup();
+        let actors = super::operations::actors(conn, &referenced).await?;
 
         write_instances(conn, &fold.instances).await?;
         write_elements(conn, &fold.elements).await?;
@@ -1012,14 +1038,14 @@ impl Ingest {
                         json!((event.occurred_at - start).num_milliseconds());
                 }
             }
-            if let Some(started) = pending.started {
-                match starters.get(&started) {
-                    Some((user_id, label)) => {
-                        event.execution_context["userId"] = json!(user_id);
-                        event.execution_context["startedBy"] = json!(label);
-                    }
-                    None => event.execution_context["startedBy"] = json!("engine client"),
-                }
+            let actor = actors.get(&(pending.tenant.as_str().to_owned(), pending.operation));
+            if let Some((user_id, label)) = actor {
+                event.execution_context["userId"] = json!(user_id);
+                event.execution_context["actor"] = json!(label);
+            }
+            if pending.is_start {
+                event.execution_context["startedBy"] =
+                    json!(actor.map_or("engine client", |(_, label)| label.as_str()));
                 event.execution_context["sourceAlert"] = Value::Null;
             }
             if let (Some(definition), Some(task_id)) = (pending.definition, &event.task_id) {
@@ -1212,35 +1238,6 @@ async fn resolve_targets(
         }
     }
     Ok(targets)
-}
-
-/// Who started each process instance the control plane started, by (environment, key).
-async fn started_by(
-    conn: &mut PgConnection,
-    events: &[PendingEvent],
-) -> Result<HashMap<(Uuid, i64), (Option<Uuid>, String)>> {
-    let (environments, keys): (Vec<Uuid>, Vec<i64>) =
-        events.iter().filter_map(|p| p.started).unzip();
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query(
-        "select x.environment_id, x.process_instance_key, x.started_by, x.started_by_label \
-         from executions x join unnest($1::uuid[], $2::bigint[]) as w(e, k) \
-         on x.environment_id = w.e and x.process_instance_key = w.k",
-    )
-    .bind(&environments)
-    .bind(&keys)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut found = HashMap::new();
-    for row in rows {
-        found.insert(
-            (row.try_get(0)?, row.try_get(1)?),
-            (row.try_get(2)?, row.try_get(3)?),
-        );
-    }
-    Ok(found)
 }
 
 fn tenants_of<'a, T: 'a>(

@@ -14,12 +14,14 @@
 //! * [`hub`] turns `NOTIFY`s into an in-process feed, so a client connected to any replica
 //!   sees what any replica ingested;
 //! * [`ws`] serves `/api/v1/ws`;
+//! * [`operations`] ties engine records to the person whose request caused them;
 //! * [`query`] reads the projections for the REST API and the pages.
 
 pub mod audit;
 pub mod embedded;
 pub mod hub;
 pub mod ingest;
+pub mod operations;
 pub mod query;
 pub mod ui;
 pub mod ws;

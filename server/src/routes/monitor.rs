@@ -40,6 +40,7 @@ use crate::{
         audit::{self, ExecutionAuditEvent},
         hub::{Feed, Hub},
         ingest::{Ingest, Source},
+        operations,
         query::{self, IncidentView, InstanceDetail, InstanceFilter, InstancePage, StateFilter},
         ws,
     },
@@ -423,23 +424,27 @@ pub(crate) async fn get_instance(
 }
 
 /// The engine client of a tenant's environment, after checking the tenant may act.
+/// The engine client of a tenant's environment and a new operation reference for `action` by
+/// `actor`, after checking the tenant may act.
 async fn engine_of(
     pool: &PgPool,
     pipeline: &Pipeline,
     tenant: &TenantId,
     environment: &str,
-    principal: &Principal,
-) -> Result<(Arc<crate::engines::Client>, Uuid)> {
-    let mut tx = db::begin_tenant(pool, tenant, principal.user_id).await?;
+    actor: &Actor,
+    action: &str,
+) -> Result<(Arc<crate::engines::Client>, Uuid, u64)> {
+    let mut tx = db::begin_tenant(pool, tenant, actor.user_id).await?;
     crate::domain::tenants::lock_active(&mut tx, tenant).await?;
     let environment = deployments::environment(&mut tx, tenant, environment).await?;
     let secret = deployments::engine_secret(&mut tx, environment.id).await?;
+    let reference = operations::record(&mut tx, tenant, actor, action).await?;
     tx.commit().await?;
     let client = pipeline
         .engines()
         .client(&pipeline::target(&environment, secret))
         .await?;
-    Ok((client, environment.id))
+    Ok((client, environment.id, reference))
 }
 
 /// Records an operation in the control-plane audit trail.
@@ -483,19 +488,27 @@ pub(crate) async fn cancel_instance(
         Resource::Tenant(&tenant),
     )?;
     let key = path_key(&key, "process instance")?;
-    let (client, environment_id) =
-        engine_of(&pool, &pipeline, &tenant, &environment, &principal).await?;
+    let actor = meta.actor(&principal);
+    let (client, environment_id, reference) = engine_of(
+        &pool,
+        &pipeline,
+        &tenant,
+        &environment,
+        &actor,
+        "instance.cancel",
+    )
+    .await?;
     let before = {
         let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
         let found = query::instance(&mut tx, &tenant, environment_id, key).await?;
         tx.commit().await?;
         found
     };
-    client.cancel_instance(key).await?;
+    client.cancel_instance(key, Some(reference)).await?;
     audit_operation(
         &pool,
         &tenant,
-        &meta.actor(&principal),
+        &actor,
         Change {
             action: "instance.cancel",
             target_type: "process_instance",
@@ -558,8 +571,16 @@ pub(crate) async fn set_variables(
     )?;
     let key = path_key(&key, "process instance")?;
     deployments::validate_variables(&update.variables)?;
-    let (client, environment_id) =
-        engine_of(&pool, &pipeline, &tenant, &environment, &principal).await?;
+    let actor = meta.actor(&principal);
+    let (client, environment_id, reference) = engine_of(
+        &pool,
+        &pipeline,
+        &tenant,
+        &environment,
+        &actor,
+        "instance.variables.set",
+    )
+    .await?;
     {
         let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
         query::instance(&mut tx, &tenant, environment_id, key).await?;
@@ -572,12 +593,13 @@ pub(crate) async fn set_variables(
             scope,
             &Value::Object(update.variables.clone()),
             update.local,
+            Some(reference),
         )
         .await?;
     audit_operation(
         &pool,
         &tenant,
-        &meta.actor(&principal),
+        &actor,
         Change {
             action: "instance.variables.set",
             target_type: "process_instance",
@@ -708,8 +730,16 @@ pub(crate) async fn retry_incident(
     if !(1..=100).contains(&retries) {
         return Err(FieldError::new("retries", "must be between 1 and 100").into());
     }
-    let (client, environment_id) =
-        engine_of(&pool, &pipeline, &tenant, &environment, &principal).await?;
+    let actor = meta.actor(&principal);
+    let (client, environment_id, reference) = engine_of(
+        &pool,
+        &pipeline,
+        &tenant,
+        &environment,
+        &actor,
+        "incident.retry",
+    )
+    .await?;
     let incident = {
         let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
         let found = query::incident(&mut tx, &tenant, environment_id, key).await?;
@@ -724,13 +754,15 @@ pub(crate) async fn retry_incident(
     // Watch the feed before acting, so the incident's resolution cannot slip by unseen.
     let mut feed = hub.subscribe();
     if let Some(job) = incident.job_key {
-        client.update_job_retries(job, retries).await?;
+        client
+            .update_job_retries(job, retries, Some(reference))
+            .await?;
     }
-    client.resolve_incident(key).await?;
+    client.resolve_incident(key, Some(reference)).await?;
     audit_operation(
         &pool,
         &tenant,
-        &meta.actor(&principal),
+        &actor,
         Change {
             action: "incident.retry",
             target_type: "incident",

@@ -426,6 +426,13 @@ pub(crate) async fn start_execution(
             ))
         })?;
     let secret = deployments::engine_secret(&mut tx, environment.id).await?;
+    let reference = crate::monitor::operations::record(
+        &mut tx,
+        &tenant,
+        &meta.actor(&principal),
+        "execution.start",
+    )
+    .await?;
     tx.commit().await?;
 
     let client = pipeline
@@ -438,6 +445,7 @@ pub(crate) async fn start_execution(
             &deployments::engine_tenant(&environment, &tenant),
             active.process_definition_key.unwrap_or_default(),
             &variables,
+            Some(reference),
         )
         .await?;
 
@@ -461,7 +469,10 @@ pub(crate) async fn start_execution(
         Ok(execution) => Ok((StatusCode::CREATED, Json(execution))),
         Err(error) => {
             // Nothing runs that the control plane has no record of.
-            if let Err(cancel) = client.cancel_instance(created.process_instance_key).await {
+            if let Err(cancel) = client
+                .cancel_instance(created.process_instance_key, Some(reference))
+                .await
+            {
                 tracing::error!(
                     process_instance_key = created.process_instance_key,
                     %cancel,

@@ -669,6 +669,22 @@ async fn incidents_appear_live_and_a_retry_says_whether_they_cleared() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // The execution trail names who resolved the incidents.
+    let resolved_events = get_json(
+        &app,
+        &owner,
+        &format!("/api/v1/tenants/acme/execution-audit?execution_id={instance}&event_type=INCIDENT_RESOLVED"),
+    )
+    .await;
+    let resolved_events = resolved_events.as_array().unwrap();
+    assert_eq!(resolved_events.len(), 2, "{resolved_events:?}");
+    for event in resolved_events {
+        assert_eq!(
+            event["executionContext"]["actor"], "owner@example.com",
+            "{event}"
+        );
+    }
+
     // The operations are in the control-plane trail.
     let audit = get_json(
         &app,
