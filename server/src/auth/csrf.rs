@@ -5,7 +5,9 @@
 //! state-changing request that is not authenticated by an `Authorization` header must show it
 //! comes from our own origin — `Sec-Fetch-Site: same-origin`, or an `Origin` header whose host
 //! is the request's `Host`. Browsers set both headers themselves and pages cannot forge them.
-//! Bearer-token clients carry no ambient credentials and are exempt. This needs no token in
+//! Bearer-token clients carry no ambient credentials and are exempt, as is a request with no
+//! cookie and neither header: no browser sends a cross-site POST like that, and without a
+//! cookie it has no authority to borrow, so it meets the ordinary 401 instead. This needs no token in
 //! forms or server-function calls, so the Leptos app works unchanged.
 
 use axum::{
@@ -36,14 +38,15 @@ fn is_safe(method: &Method) -> bool {
 
 fn from_same_origin(headers: &axum::http::HeaderMap) -> bool {
     let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
-    match text(header::ORIGIN.as_str()) {
-        Some(origin) => {
+    match (text(header::ORIGIN.as_str()), text("sec-fetch-site")) {
+        (Some(origin), _) => {
             let host = origin
                 .strip_prefix("https://")
                 .or_else(|| origin.strip_prefix("http://"));
             host.is_some() && host == text(header::HOST.as_str())
         }
-        None => text("sec-fetch-site") == Some("same-origin"),
+        (None, Some(site)) => site == "same-origin",
+        (None, None) => !headers.contains_key(header::COOKIE),
     }
 }
 
@@ -83,6 +86,11 @@ mod tests {
             "sec-fetch-site",
             "cross-site"
         )])));
-        assert!(!from_same_origin(&headers(&[("host", "localhost:3000")])));
+        assert!(!from_same_origin(&headers(&[
+            ("host", "localhost:3000"),
+            ("cookie", "id=abc")
+        ])));
+        // Not a browser and no cookie: nothing to forge, the request is simply anonymous.
+        assert!(from_same_origin(&headers(&[("host", "localhost:3000")])));
     }
 }

@@ -48,13 +48,20 @@ pub async fn check_credentials(
     credentials: Credentials,
 ) -> Result<Uuid, ApiError> {
     let mut tx = db::begin_platform(pool).await?;
-    let row = sqlx::query(
-        "select id, password_hash, failed_logins, locked_until from users \
-         where lower(email) = lower($1) for no key update",
-    )
-    .bind(credentials.email.trim())
-    .fetch_optional(&mut *tx)
-    .await?;
+    let email = credentials.email.trim();
+    // PostgreSQL text cannot hold NUL, so no account has such an email: answer like any other
+    // unknown address instead of sending a query the database refuses.
+    let row = if email.contains('\0') {
+        None
+    } else {
+        sqlx::query(
+            "select id, password_hash, failed_logins, locked_until from users \
+             where lower(email) = lower($1) for no key update",
+        )
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await?
+    };
     let Some(row) = row else {
         // Same work as for a real account, so timing does not reveal which emails exist.
         password::verify(credentials.password, None).await?;

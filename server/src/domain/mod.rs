@@ -133,6 +133,17 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// Refuses a text filter longer than the `max` characters the API documents for it.
+    pub fn check_length(field: &str, value: Option<&str>, max: usize) -> Result<(), Self> {
+        match value {
+            Some(text) if text.chars().count() > max => Err(Self::new(
+                field,
+                format!("must be at most {max} characters"),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Why a domain operation failed. The HTTP mapping lives in [`crate::error`].

@@ -48,7 +48,7 @@ enum Credential {
     Session(Uuid),
 }
 
-#[utoipa::path(get, path = "/api/v1/ws", tag = "monitor",
+#[utoipa::path(get, path = "/api/v1/ws", tag = "monitor", operation_id = "open_monitor_socket",
     description = "Upgrades to the monitor's WebSocket: JSON messages tagged by `type`. Send \
         `{\"type\":\"subscribe\",\"id\":\"s1\",\"topic\":{\"kind\":\"instances\",\"tenant\":\"demo\"}}` \
         (topics: `instances` with optional `environment` and `bpmn_process_id`; `instance` with \

@@ -412,6 +412,9 @@ impl AuditPage {
                 format!("must be between 1 and {}", Self::MAX_LIMIT),
             ));
         }
+        FieldError::check_length("actor", self.actor.as_deref(), 200)?;
+        FieldError::check_length("action", self.action.as_deref(), 100)?;
+        FieldError::check_length("target_id", self.target_id.as_deref(), 200)?;
         Ok(())
     }
 }
@@ -429,7 +432,7 @@ impl AuditPage {
     ),
     responses(
         (status = 200, description = "Events in sequence order", body = Vec<audit::AuditEvent>),
-        (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),
+        (status = 422, description = "A filter is out of range or too long", body = ErrorBody),
     ))]
 async fn list_audit(
     State(pool): State<PgPool>,

@@ -361,6 +361,11 @@ pub(crate) async fn list_instances(
     let tenant = tenant_id(&tenant)?;
     authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
     let limit = page_limit(filter.limit)?;
+    FieldError::check_length("bpmn_process_id", filter.bpmn_process_id.as_deref(), 200)?;
+    FieldError::check_length("cursor", filter.cursor.as_deref(), 200)?;
+    if filter.version.is_some_and(|v| v < 1) {
+        return Err(FieldError::new("version", "must be at least 1").into());
+    }
     let cursor = filter
         .cursor
         .as_deref()
@@ -906,7 +911,7 @@ fn audit_page(after: Option<i64>, limit: Option<i64>, max: i64) -> Result<(i64, 
     ),
     responses(
         (status = 200, description = "Execution events in sequence order (seed 000 table 1)", body = Vec<ExecutionAuditEvent>),
-        (status = 422, description = "`after` or `limit` is out of range", body = ErrorBody),
+        (status = 422, description = "A filter is out of range or too long", body = ErrorBody),
     ))]
 pub(crate) async fn list_execution_audit(
     State(pool): State<PgPool>,
@@ -917,6 +922,9 @@ pub(crate) async fn list_execution_audit(
     let tenant = tenant_id(&tenant)?;
     authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
     let (after, limit) = audit_page(filter.after, filter.limit, 1000)?;
+    FieldError::check_length("execution_id", filter.execution_id.as_deref(), 40)?;
+    FieldError::check_length("workflow_id", filter.workflow_id.as_deref(), 200)?;
+    FieldError::check_length("event_type", filter.event_type.as_deref(), 100)?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let events = audit::list(&mut tx, &tenant, &filter.filter(), after, limit).await?;
     tx.commit().await?;
@@ -969,7 +977,8 @@ pub const MAX_EXPORT: i64 = 100_000;
         ("to" = Option<DateTime<Utc>>, Query, description = "Before (RFC 3339)"),
     ),
     responses(
-        (status = 200, description = "The events as a download (JSON: with the verification result and the hashing rule; CSV: one event a row)", content_type = "application/json"),
+        (status = 200, description = "The events as a download (JSON: with the verification result and the hashing rule; CSV: one event a row)",
+            content((Object = "application/json"), (String = "text/csv"))),
         (status = 422, description = "A filter is out of range", body = ErrorBody),
     ))]
 pub(crate) async fn export_audit(
@@ -990,6 +999,9 @@ pub(crate) async fn export_audit(
         Some("csv") => true,
         Some(_) => return Err(FieldError::new("format", "must be json or csv").into()),
     };
+    FieldError::check_length("actor", filter.actor.as_deref(), 200)?;
+    FieldError::check_length("action", filter.action.as_deref(), 100)?;
+    FieldError::check_length("instance", filter.instance.as_deref(), 100)?;
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     let (verification, events): (control_audit::Verification, Vec<Value>) = if execution {
         let filter = audit::Filter {

@@ -82,6 +82,13 @@ async fn wrong_credentials_get_one_answer_and_repeated_failures_lock_the_account
     )
     .await;
     assert_eq!(unknown["code"], "bad_credentials");
+    // An address no database text can hold is just another unknown one.
+    let impossible = error_body(
+        attempt("bob\u{0}@example.com", "whatever").await.unwrap(),
+        401,
+    )
+    .await;
+    assert_eq!(impossible["code"], "bad_credentials");
     for _ in 0..5 {
         let wrong = error_body(
             attempt("bob@example.com", "wrong password").await.unwrap(),
@@ -158,6 +165,14 @@ async fn state_changing_requests_from_other_origins_are_refused() {
         .await
         .unwrap();
     assert_eq!(same_origin.status(), 201);
+    // Without a cookie or a browser's headers there is no authority to forge: plain 401.
+    let anonymous = reqwest::Client::new()
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "anon", "name": "Anon" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(anonymous, 401).await["code"], "unauthenticated");
     app.stop().await;
 }
 
