@@ -32,6 +32,9 @@ pub enum EditError {
     /// The element has no name to change.
     #[error("{0:?} cannot be renamed")]
     NotNamed(String),
+    /// The edit breaks a modelling rule; the message says which, for the user.
+    #[error("{0}")]
+    NotAllowed(String),
 }
 
 /// Default sizes used by Camunda Modeler, handy when creating elements.
@@ -261,6 +264,30 @@ impl Definitions {
         shape.bounds.width = width;
         shape.bounds.height = height;
         self.reroute(|s, t| s == id || t == id);
+        Ok(())
+    }
+
+    /// Re-routes the edge of the sequence or message flow `flow_id` between the
+    /// shapes of its current ends (after one end was moved to another node).
+    pub fn reroute_flow(&mut self, flow_id: &str) -> Result<(), EditError> {
+        let (_, source, target) = self
+            .flow_ends()
+            .into_iter()
+            .find(|(f, _, _)| f == flow_id)
+            .ok_or_else(|| EditError::NotFound(flow_id.into()))?;
+        let waypoints = self.route(&source, &target);
+        if waypoints.is_empty() {
+            return Ok(());
+        }
+        for d in &mut self.diagrams {
+            for el in &mut d.plane.elements {
+                if let DiagramElement::Edge(e) = el
+                    && e.bpmn_element.as_ref().is_some_and(|b| b == flow_id)
+                {
+                    e.waypoints.clone_from(&waypoints);
+                }
+            }
+        }
         Ok(())
     }
 

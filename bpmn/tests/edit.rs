@@ -255,3 +255,29 @@ fn rename_and_duplicate_ids() {
         Err(EditError::NotAContainer(_))
     ));
 }
+
+#[test]
+fn reroute_flow_follows_a_changed_end() {
+    let mut d = small();
+    // point Flow_1 at the end event by hand, as a reconnect does, then re-route it
+    let process = d.process_mut("order").expect("process");
+    for fe in &mut process.content.flow_elements {
+        if let bpmn::FlowElement::SequenceFlow(f) = fe
+            && f.id == "Flow_1"
+        {
+            f.target_ref = "end".into();
+        }
+    }
+    d.reroute_flow("Flow_1").expect("reroute");
+    let wp = &d.edge("Flow_1").expect("edge").waypoints;
+    assert_eq!(wp.first(), Some(&Point::new(136.0, 118.0)));
+    assert_eq!(wp.last(), Some(&Point::new(360.0, 118.0)));
+    assert_eq!(
+        d.reroute_flow("nope"),
+        Err(EditError::NotFound("nope".into()))
+    );
+    assert_eq!(
+        EditError::NotAllowed("an end event has no outgoing flows".into()).to_string(),
+        "an end event has no outgoing flows"
+    );
+}

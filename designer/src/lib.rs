@@ -1,0 +1,19 @@
+//! The Studio's editor logic, kept out of the browser so it can be unit-tested: an [`Editor`]
+//! applies commands (create, move, connect, reconnect, delete, paste, property edits) to a
+//! [`bpmn::Definitions`] with an undo stack; [`palette`] lists what can be created;
+//! [`props`] reads and writes what the properties panel shows; [`scene`] turns a model into
+//! the shapes and edges the canvas draws; [`sample`] generates large models for load tests.
+//! The Leptos components stay thin over this.
+
+pub mod editor;
+pub mod palette;
+pub mod props;
+pub mod sample;
+pub mod scene;
+mod tree;
+
+pub use editor::{Clipboard, Editor, FlowEnd, GRID};
+pub use palette::PaletteItem;
+pub use props::{MultiInstanceProps, Properties, PropertyEdit, TimerKind};
+pub use sample::generated;
+pub use scene::{EdgeKind, EdgeView, Glyph, Scene, ShapeView};
