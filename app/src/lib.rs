@@ -4,6 +4,8 @@
 //! runs server functions, and with the `hydrate` feature into the browser bundle, which takes
 //! over the server-rendered HTML. Server-only code lives behind `#[cfg(feature = "ssr")]`.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -22,7 +24,8 @@ use crate::routes::{
     home::HomePage,
     monitor::{AuditPage, InstancePage, MonitorPage},
     not_found::NotFound,
-    sections::{ActionsPage, ControlCenterPage, StudioPage},
+    sections::{ActionsPage, ControlCenterPage},
+    studio::StudioPage,
     workflows::{DeploymentsPage, TenantWorkflowsPage, WorkflowPage},
 };
 

@@ -21,13 +21,15 @@ use crate::{
         Role, TenantId, audit,
         cloud::CloudConfig,
         tenants::{self, NewMember, NewTenant, Plan, Quotas, TenantConfig, TenantStatus},
+        workflows::{NewVersion, NewWorkflow},
     },
-    error::{ApiError, ApiQuery},
+    error::{ApiError, ApiJson, ApiQuery},
     routes::{
         api::initial_password_hash,
         workflows::{self as rest, DeploymentFilter, TenantFilter},
     },
 };
+use app::api::studio::{SavedVersion, StudioDocument};
 use app::api::workflows::{
     DeploymentRow, EnvironmentRow, VersionRow, WorkflowList, WorkflowRow, WorkflowView,
 };
@@ -529,7 +531,7 @@ impl ControlPlane for Backend {
                 principal,
                 meta,
                 Path((tenant, environment)),
-                crate::error::ApiJson(update),
+                ApiJson(update),
             )
             .await?;
             Ok(())
@@ -662,7 +664,7 @@ impl ControlPlane for Backend {
                 State(backend.pipeline.clone()),
                 principal,
                 meta,
-                crate::error::ApiJson(crate::domain::deployments::NewDeployment {
+                ApiJson(crate::domain::deployments::NewDeployment {
                     workflow_id,
                     version: Some(version),
                     environment,
@@ -683,7 +685,7 @@ impl ControlPlane for Backend {
                 principal,
                 meta,
                 Path(deployment),
-                crate::error::ApiJson(crate::domain::deployments::NewApproval { comment }),
+                ApiJson(crate::domain::deployments::NewApproval { comment }),
             )
             .await?;
             Ok(())
@@ -700,7 +702,7 @@ impl ControlPlane for Backend {
                 principal,
                 meta,
                 Path(deployment),
-                crate::error::ApiJson(crate::domain::deployments::NewApproval { comment }),
+                ApiJson(crate::domain::deployments::NewApproval { comment }),
             )
             .await?;
             Ok(())
@@ -720,6 +722,98 @@ impl ControlPlane for Backend {
             )
             .await?;
             Ok(rollback.id.to_string())
+        })
+    }
+
+    fn studio_document(
+        &self,
+        parts: Parts,
+        workflow: String,
+        version: Option<i32>,
+    ) -> BoxFuture<StudioDocument> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let pool = backend.auth.pool.clone();
+            let Json(found) = rest::get_workflow(
+                State(pool.clone()),
+                principal.clone(),
+                Path(workflow.clone()),
+            )
+            .await?;
+            let number = version.unwrap_or(found.latest_version);
+            let Json(version) = rest::get_version(
+                State(pool),
+                principal.clone(),
+                Path((workflow, number.to_string())),
+            )
+            .await?;
+            let tenant = tenant_id(&found.tenant_id)?;
+            let can_edit =
+                authorize(&principal, Action::EditWorkflows, Resource::Tenant(&tenant)).is_ok();
+            Ok(StudioDocument {
+                workflow_id: found.id.to_string(),
+                tenant_id: found.tenant_id,
+                name: found.name,
+                version: version.summary.version,
+                latest_version: found.latest_version,
+                bpmn_xml: version.bpmn_xml,
+                can_edit,
+            })
+        })
+    }
+
+    fn studio_save(
+        &self,
+        parts: Parts,
+        tenant: String,
+        workflow: Option<String>,
+        bpmn_xml: String,
+        message: String,
+    ) -> BoxFuture<SavedVersion> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let pool = backend.auth.pool.clone();
+            let message = Some(message).filter(|m| !m.trim().is_empty());
+            match workflow {
+                Some(workflow) => {
+                    let (status, Json(version)) = rest::add_version(
+                        State(pool),
+                        principal,
+                        meta,
+                        Path(workflow),
+                        ApiJson(NewVersion { bpmn_xml, message }),
+                    )
+                    .await?;
+                    Ok(SavedVersion {
+                        workflow_id: version.workflow_id.to_string(),
+                        version: version.version,
+                        created: status == axum::http::StatusCode::CREATED,
+                    })
+                }
+                None => {
+                    let (_, Json(created)) = rest::create_workflow(
+                        State(pool),
+                        principal,
+                        meta,
+                        ApiJson(NewWorkflow {
+                            tenant_id: Some(tenant),
+                            name: None,
+                            description: None,
+                            variables_schema: None,
+                            bpmn_xml,
+                            message,
+                        }),
+                    )
+                    .await?;
+                    Ok(SavedVersion {
+                        workflow_id: created.workflow.id.to_string(),
+                        version: created.version.version,
+                        created: true,
+                    })
+                }
+            }
         })
     }
 }

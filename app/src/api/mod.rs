@@ -5,6 +5,7 @@ pub mod access;
 pub mod monitor;
 pub mod monitor_protocol;
 pub mod status;
+pub mod studio;
 pub mod workflows;
 
 #[cfg(feature = "ssr")]
@@ -17,6 +18,7 @@ pub mod ssr {
     use sqlx::PgPool;
 
     use super::access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView};
+    use super::studio::{SavedVersion, StudioDocument};
     use super::workflows::{EnvironmentRow, WorkflowList, WorkflowView};
     use crate::error::AppResult;
 
@@ -87,6 +89,20 @@ pub mod ssr {
         fn reject(&self, request: Parts, deployment: String, comment: String) -> BoxFuture<()>;
         /// Rolls the deployment back; returns the new deployment's id.
         fn roll_back(&self, request: Parts, deployment: String) -> BoxFuture<String>;
+        fn studio_document(
+            &self,
+            request: Parts,
+            workflow: String,
+            version: Option<i32>,
+        ) -> BoxFuture<StudioDocument>;
+        fn studio_save(
+            &self,
+            request: Parts,
+            tenant: String,
+            workflow: Option<String>,
+            bpmn_xml: String,
+            message: String,
+        ) -> BoxFuture<SavedVersion>;
     }
 
     /// The live monitor and the audit trails, as the pages need them; implemented by the server

@@ -1,5 +1,6 @@
 //! Reusable view components.
 
+pub mod diagram;
 pub mod instance_diagram;
 pub mod layout;
 pub mod live;

@@ -5,4 +5,5 @@ pub mod home;
 pub mod monitor;
 pub mod not_found;
 pub mod sections;
+pub mod studio;
 pub mod workflows;

@@ -24,21 +24,6 @@ fn NotYetAvailable(
 }
 
 #[component]
-pub fn StudioPage() -> impl IntoView {
-    view! {
-        <NotYetAvailable
-            title="Studio"
-            summary="The visual BPMN designer."
-            planned=&[
-                "Drag-and-drop BPMN modelling with Zeebe task types, mappings and timers",
-                "Live validation with diagnostics on the canvas",
-                "Open and save BPMN XML; every save becomes a workflow version",
-            ]
-        />
-    }
-}
-
-#[component]
 pub fn ActionsPage() -> impl IntoView {
     view! {
         <NotYetAvailable

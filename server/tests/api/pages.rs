@@ -63,7 +63,6 @@ async fn tenant_pages_render_on_the_server_and_ask_to_sign_in() {
 async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     for (path, title) in [
-        ("/studio", "Studio"),
         ("/actions", "Actions"),
         ("/control-center", "ControlCenter"),
     ] {
@@ -76,6 +75,22 @@ async fn every_section_renders_and_says_plainly_when_it_is_not_available() {
         );
         assert!(html.contains("Not available yet."), "{path}: {html}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_studio_renders_its_designer_for_anyone() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app.get("/studio").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    // The new diagram's start event is drawn on the server already, with the palette.
+    assert!(html.contains(r#"data-id="StartEvent_1""#), "{html}");
+    assert!(html.contains(r#"data-palette="service-task""#), "{html}");
+    assert!(
+        html.contains("Sign in as an editor to save workflows."),
+        "{html}"
+    );
     app.stop().await;
 }
 
