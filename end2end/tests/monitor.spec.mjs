@@ -13,7 +13,8 @@ const TENANT = 'demo';
 function bpmn(id, jobType) {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
   <bpmn:process id="${id}" name="Payment ${id}" isExecutable="true">
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:serviceTask id="charge" name="Charge card">
@@ -24,6 +25,15 @@ function bpmn(id, jobType) {
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
     <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />
   </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia">
+    <bpmndi:BPMNPlane id="plane" bpmnElement="${id}">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="152" y="82" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="charge_di" bpmnElement="charge"><dc:Bounds x="240" y="60" width="100" height="80" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="392" y="82" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="188" y="100" /><di:waypoint x="240" y="100" /></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="340" y="100" /><di:waypoint x="392" y="100" /></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
 }
 
@@ -107,6 +117,11 @@ test('instances started through the API appear and complete on screen without re
   await page.locator(`[data-testid=instances] tr[data-key="${keys[0]}"] a`).click();
   await expect(page.getByTestId('instance-state')).toHaveAttribute('data-state', 'completed');
   await expect(page.locator('[data-element="charge"]')).toHaveAttribute('data-state', 'completed');
+  // The diagram is the definition drawn by the designer's renderer, coloured by state.
+  const diagram = page.getByTestId('instance-diagram');
+  await expect(diagram.locator('[data-element-id="charge"]')).toHaveClass(/\bcompleted\b/);
+  await expect(diagram.locator('[data-element-id="f2"]')).toHaveClass(/\btaken\b/);
+  await expect(diagram.locator('[data-element-id="end"]')).toHaveClass(/\bcompleted\b/);
   await expect(page.getByTestId('jobs')).toContainText(`pay-${suffix}`);
   await expect(page.getByTestId('timeline')).toContainText('PROCESS_COMPLETED');
   await expect(page.getByTestId('timeline')).toContainText('Charge card');
@@ -142,6 +157,13 @@ test('an incident appears live and is resolved from the monitor', async ({ page,
     await expect(incident).toBeVisible({ timeout: 30_000 });
     await expect(incident).toContainText('JOB_NO_RETRIES');
     await expect(page.locator(`[data-testid=instances] tr[data-key="${key}"]`)).toContainText('1 incident');
+    // On the instance's own page the task with the incident is marked, with its waiting token.
+    const instancePage = await page.context().newPage();
+    await instancePage.goto(`/monitor/${TENANT}/dev/${key}`);
+    const stuck = instancePage.getByTestId('instance-diagram').locator('[data-element-id="charge"]');
+    await expect(stuck).toHaveClass(/\bincident\b/);
+    await expect(stuck.locator('.badge')).toHaveText('1');
+    await instancePage.close();
 
     await incident.getByTestId('retry').click();
     await expect(page.getByTestId('retry-outcome')).toHaveAttribute('data-outcome', 'resolved', { timeout: 30_000 });

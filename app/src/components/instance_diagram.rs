@@ -3,11 +3,14 @@
 //! [`element_states`] folds an instance's element instances and incidents into one state per
 //! BPMN element — what the diagram colours — and the number of tokens waiting there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use designer::scene::scene;
 
 use leptos::prelude::*;
 
 use crate::api::monitor::{ElementRow, IncidentRow};
+use crate::components::diagram::{BpmnDiagram, ElementOverlay};
 
 /// What the diagram shows for one BPMN element.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,20 +68,54 @@ pub fn element_states(
     states
 }
 
-/// The element states as a legend-like list (the diagram itself is drawn from the BPMN XML
-/// when the instance's definition is known).
+/// The instance's diagram (the designer's renderer, read only) coloured by element state, with
+/// active-token counts as badges, over a list of the same states for reading and assistive
+/// technology.
+// Leptos components own their props; this one only reads some of them.
+#[allow(clippy::needless_pass_by_value)]
 #[component]
 pub fn InstanceDiagram(
-    /// Whether the engine has reported the instance's process definition.
-    has_definition: bool,
+    /// The process definition's BPMN, when the engine has reported it.
+    bpmn_xml: Option<String>,
     /// From [`element_states`].
     states: BTreeMap<String, ElementState>,
 ) -> impl IntoView {
-    let missing = (!has_definition).then(|| {
-        view! { <p class="muted">"The engine has not reported this process's definition."</p> }
-    });
+    let overlay: HashMap<String, ElementOverlay> = states
+        .iter()
+        .map(|(id, state)| {
+            let overlay = ElementOverlay {
+                class: state.class(),
+                badge: (state.active > 0).then(|| state.active.to_string()),
+            };
+            (id.clone(), overlay)
+        })
+        .collect();
+    let diagram = match bpmn_xml.as_deref().map(bpmn::parse) {
+        None => Some(
+            view! { <p class="muted">"The engine has not reported this process's definition."</p> }
+                .into_any(),
+        ),
+        Some(Err(error)) => Some(
+            view! { <p class="error">{format!("The definition cannot be drawn: {error}")}</p> }
+                .into_any(),
+        ),
+        Some(Ok(definitions)) => {
+            let scene = scene(&definitions);
+            Some(if scene.shapes.is_empty() {
+                view! { <p class="muted">"The definition has no diagram layout to draw."</p> }
+                    .into_any()
+            } else {
+                view! {
+                    <div data-testid="instance-diagram">
+                        <BpmnDiagram scene overlay />
+                    </div>
+                }
+                .into_any()
+            })
+        }
+    };
     view! {
-        {missing}
+        {diagram}
         <section class="diagram-states" data-testid="element-states">
             <h2>"Elements"</h2>
             <ul class="element-states">

@@ -521,7 +521,7 @@ fn InstanceDetail(
             {instance.end_time.clone().map(|end| format!(" · ended {end}"))}
             " " {cancel_button}
         </p>
-        <InstanceDiagram has_definition=view.bpmn_xml.is_some() states=element_states(&view.elements, &view.incidents) />
+        <InstanceDiagram bpmn_xml=view.bpmn_xml.clone() states=element_states(&view.elements, &view.incidents) />
         <h2>"Incidents"</h2>
         <IncidentTable tenant=tenant.clone() rows=view.incidents.clone() retry can_operate=view.can_operate />
         <h2>"Variables"</h2>
