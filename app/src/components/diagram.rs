@@ -586,8 +586,10 @@ pub fn view_box(scene: &Scene) -> String {
 
 /// A read-only diagram: every element with its overlay class, a badge where the overlay has
 /// one. Elements carry `data-element-id` so pages and tests can find them.
-// Leptos components own their props; this one only reads them.
-#[allow(clippy::needless_pass_by_value)]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "Leptos components own their props; this one only reads them"
+)]
 #[component]
 pub fn BpmnDiagram(
     scene: Scene,

@@ -71,8 +71,10 @@ pub fn element_states(
 /// The instance's diagram (the designer's renderer, read only) coloured by element state, with
 /// active-token counts as badges, over a list of the same states for reading and assistive
 /// technology.
-// Leptos components own their props; this one only reads some of them.
-#[allow(clippy::needless_pass_by_value)]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "Leptos components own their props; this one only reads some of them"
+)]
 #[component]
 pub fn InstanceDiagram(
     /// The process definition's BPMN, when the engine has reported it.

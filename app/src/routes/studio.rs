@@ -801,24 +801,18 @@ fn Studio(document: Option<StudioDocument>, tenants: Vec<TenantView>) -> impl In
         }
         class
     };
-    let backdrop = move || {
+    // Containers are drawn behind the edges, everything else in front of them.
+    let layer = move |back: bool| {
         scene.with(|s| {
             s.shapes
                 .iter()
-                .filter(|s| is_backdrop(s))
+                .filter(|s| is_backdrop(s) == back)
                 .cloned()
                 .collect::<Vec<_>>()
         })
     };
-    let front = move || {
-        scene.with(|s| {
-            s.shapes
-                .iter()
-                .filter(|s| !is_backdrop(s))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let backdrop = move || layer(true);
+    let front = move || layer(false);
     let draw_shape = move |shape: designer::scene::ShapeView| {
         let id = shape.id.clone();
         let kind = if shape.is_flow_node { "node" } else { "shape" };
