@@ -14,6 +14,11 @@
 //!
 //! `BENCH_DATA_DIR` puts the log somewhere other than a temporary directory (the disk under
 //! test matters: the figure is bound by `fsync` latency when batches are small).
+//!
+//! `BENCH_AUTH=tokens` serves the gateway with authentication on, as the server's embedded
+//! engines run: every call carries a bearer token (Ed25519 JWT) that the gateway verifies,
+//! and the work is confined to the token's tenant. Without it the gateway runs
+//! unauthenticated with only the default tenant. Run both to see what authentication costs.
 
 use std::{
     sync::{
@@ -24,7 +29,7 @@ use std::{
 };
 
 use tokio::task::JoinSet;
-use tonic::transport::Channel;
+use tonic::{Request, transport::Channel};
 use zeebe::gateway::{self as pb, GatewayClient};
 
 const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -37,6 +42,20 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
   </bpmn:process>
 </bpmn:definitions>"#;
+
+/// The bearer token every call carries (`BENCH_AUTH=tokens`), or none.
+static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+fn request<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(Some(token)) = TOKEN.get() {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("a header value"),
+        );
+    }
+    request
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -81,11 +100,11 @@ async fn creator(
         }
         let sent = Instant::now();
         client
-            .create_process_instance(pb::CreateProcessInstanceRequest {
+            .create_process_instance(request(pb::CreateProcessInstanceRequest {
                 bpmn_process_id: "bench".into(),
                 variables: r#"{"orderId":"A-1","amount":42}"#.into(),
                 ..Default::default()
-            })
+            }))
             .await
             .expect("create instance");
         latencies.push(sent.elapsed());
@@ -100,14 +119,14 @@ async fn worker(
     let mut poller = client.clone();
     while completed.load(Ordering::Relaxed) < total {
         let mut stream = poller
-            .activate_jobs(pb::ActivateJobsRequest {
+            .activate_jobs(request(pb::ActivateJobsRequest {
                 r#type: "bench-work".into(),
                 worker: "bench".into(),
                 timeout: 60_000,
                 max_jobs_to_activate: 256,
                 request_timeout: 1_000,
                 ..Default::default()
-            })
+            }))
             .await
             .expect("activate jobs")
             .into_inner();
@@ -118,11 +137,11 @@ async fn worker(
                 let completed = completed.clone();
                 completions.spawn(async move {
                     client
-                        .complete_job(pb::CompleteJobRequest {
+                        .complete_job(request(pb::CompleteJobRequest {
                             job_key: job.key,
                             variables: r#"{"ok":true}"#.into(),
                             ..Default::default()
-                        })
+                        }))
                         .await
                         .expect("complete job");
                     completed.fetch_add(1, Ordering::Relaxed);
@@ -152,9 +171,47 @@ fn main() -> anyhow::Result<()> {
         let engine = engine::Engine::start(engine::EngineConfig::new(&dir))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
-        tokio::spawn(engine::gateway::serve(
+        let authentication = if std::env::var("BENCH_AUTH").as_deref() == Ok("tokens") {
+            use engine::auth::{Claims, KeySet, Permission, SigningKey, Verifier, now_secs};
+            let key = SigningKey::generate("bench");
+            let mut keys = KeySet::default();
+            keys.insert(key.kid(), key.public_key());
+            let now = now_secs();
+            let token = key.sign(&Claims {
+                iss: "https://issuer.bench".into(),
+                aud: "astraflow-engine:bench".into(),
+                sub: "bench".into(),
+                iat: now,
+                exp: now + 3600,
+                jti: "bench".into(),
+                client_id: "bench".into(),
+                tenant_id: zeebe::record::TenantId::new("bench")?,
+                permissions: Permission::ALL.to_vec(),
+            });
+            TOKEN.get_or_init(|| Some(token));
+            engine::gateway::Authentication::Tokens(Verifier::new(
+                "https://issuer.bench",
+                "astraflow-engine:bench",
+                keys,
+            ))
+        } else {
+            TOKEN.get_or_init(|| None);
+            engine::gateway::Authentication::Disabled
+        };
+        println!(
+            "throughput: gateway authentication {}",
+            match authentication {
+                engine::gateway::Authentication::Tokens(_) => "on (bearer tokens, Ed25519 JWT)",
+                engine::gateway::Authentication::Disabled => "off (default tenant only)",
+            }
+        );
+        tokio::spawn(engine::gateway::serve_with(
             engine.clone(),
             listener,
+            engine::gateway::ServeOptions {
+                authentication,
+                tls: None,
+            },
             std::future::pending(),
         ));
         let url = format!("http://{address}");
@@ -165,13 +222,13 @@ fn main() -> anyhow::Result<()> {
         }
         let mut deployer = GatewayClient::new(channels[0].clone());
         deployer
-            .deploy_resource(pb::DeployResourceRequest {
+            .deploy_resource(request(pb::DeployResourceRequest {
                 resources: vec![pb::Resource {
                     name: "bench.bpmn".into(),
                     content: PROCESS.as_bytes().to_vec(),
                 }],
                 tenant_id: String::new(),
-            })
+            }))
             .await?;
 
         let ticks = clock_ticks();

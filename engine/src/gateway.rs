@@ -19,8 +19,9 @@ use zeebe::gateway::{self as pb, BoxStream, Gateway, GatewayServer};
 use zeebe::record::{RejectionType, TenantId};
 
 use crate::{
+    auth::{Claims, Permission, Verifier},
     processor::{
-        ActivateInstruction, ActivatedJob, Command, ProcessSelector, Resource,
+        ActivateInstruction, ActivatedJob, AuthorizedTenants, Command, ProcessSelector, Resource,
         Response as EngineResponse, VariableInstruction,
     },
     runtime::{Engine, EngineError},
@@ -29,18 +30,160 @@ use crate::{
 /// Long-polling time when a request asks for the default (`requestTimeout` 0).
 pub const DEFAULT_LONG_POLL: Duration = Duration::from_secs(10);
 
+/// How the gateway knows who calls.
+#[derive(Debug, Clone, Default)]
+pub enum Authentication {
+    /// As Zeebe with multi-tenancy disabled: no authentication, and only the default tenant
+    /// (`<default>`, or an empty tenant id); any other tenant id is refused with
+    /// `PERMISSION_DENIED`, and keys of other tenants are answered as missing.
+    #[default]
+    Disabled,
+    /// Every call needs a valid bearer token for this engine; it may touch only the token's
+    /// tenant and do only what its permissions allow.
+    Tokens(Verifier),
+}
+
+/// What a gateway serves with: authentication and, optionally, TLS.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Who may call.
+    pub authentication: Authentication,
+    /// PEM certificate chain and private key: serve over TLS instead of plaintext.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// The certificate chain, PEM.
+    pub certificate: Vec<u8>,
+    /// The private key, PEM.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity").finish_non_exhaustive()
+    }
+}
+
+/// The caller of one RPC, once authenticated.
+struct Caller {
+    /// The tenant an empty tenant id in the request means.
+    tenant: TenantId,
+    /// The tenants the call may touch.
+    tenants: AuthorizedTenants,
+}
+
+impl Caller {
+    /// The tenant a request names: empty means the caller's own; another must be granted.
+    fn tenant(&self, requested: &str) -> Result<TenantId, Status> {
+        let requested = if requested.is_empty() {
+            return Ok(self.tenant.clone());
+        } else {
+            tenant(requested)?
+        };
+        if self.tenants.allows(&requested) {
+            Ok(requested)
+        } else {
+            Err(Status::permission_denied(format!(
+                "expected to act for tenant '{requested}', but the caller is not authorized for it"
+            )))
+        }
+    }
+
+    /// The tenants a job request names (the caller's own when none).
+    fn tenant_list(&self, requested: &[String]) -> Result<Vec<TenantId>, Status> {
+        if requested.is_empty() {
+            return Ok(vec![self.tenant.clone()]);
+        }
+        requested.iter().map(|t| self.tenant(t)).collect()
+    }
+}
+
 /// The gateway service.
 #[derive(Debug, Clone)]
 pub struct GatewayService {
     engine: Engine,
     address: SocketAddr,
+    authentication: Authentication,
 }
 
 impl GatewayService {
-    /// A gateway for `engine`, reporting `address` in its topology.
+    /// A gateway for `engine` without authentication (default tenant only), reporting
+    /// `address` in its topology.
     #[must_use]
     pub fn new(engine: Engine, address: SocketAddr) -> Self {
-        Self { engine, address }
+        Self::with_authentication(engine, address, Authentication::Disabled)
+    }
+
+    /// A gateway for `engine` that authenticates callers as `authentication` says.
+    #[must_use]
+    pub fn with_authentication(
+        engine: Engine,
+        address: SocketAddr,
+        authentication: Authentication,
+    ) -> Self {
+        Self {
+            engine,
+            address,
+            authentication,
+        }
+    }
+
+    /// Authenticates the caller of `request` and checks it holds `permission` (`None`:
+    /// any valid caller, e.g. for the topology).
+    fn caller<T>(
+        &self,
+        request: &Request<T>,
+        permission: Option<Permission>,
+    ) -> Result<Caller, Status> {
+        let claims: std::sync::Arc<Claims> = match &self.authentication {
+            Authentication::Disabled => {
+                return Ok(Caller {
+                    tenant: TenantId::default(),
+                    tenants: AuthorizedTenants::only(TenantId::default()),
+                });
+            }
+            Authentication::Tokens(verifier) => {
+                let token = request
+                    .metadata()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("bearer "))
+                    })
+                    .map(str::trim)
+                    .ok_or_else(|| {
+                        Status::unauthenticated(
+                            "expected a bearer access token (OAuth client credentials), but \
+                             the call carried none",
+                        )
+                    })?;
+                verifier
+                    .verify_cached(token, crate::auth::now_secs())
+                    .map_err(|e| {
+                        if e == crate::auth::TokenError::UnknownKey {
+                            verifier.unknown_key_seen();
+                        }
+                        Status::unauthenticated(e.to_string())
+                    })?
+            }
+        };
+        if let Some(permission) = permission
+            && !claims.allows(permission)
+        {
+            return Err(Status::permission_denied(format!(
+                "the client '{}' lacks the '{}' permission this call needs",
+                claims.client_id,
+                permission.as_str()
+            )));
+        }
+        Ok(Caller {
+            tenants: AuthorizedTenants::only(claims.tenant_id.clone()),
+            tenant: claims.tenant_id.clone(),
+        })
     }
 
     /// The tonic service, accepting and sending gzip.
@@ -61,6 +204,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_with(engine, listener, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve`] with authentication and TLS as `options` say.
+///
+/// # Errors
+/// When the TLS identity is unusable or the server fails.
+pub async fn serve_with(
+    engine: Engine,
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
     let address = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 26500)));
@@ -75,8 +231,17 @@ pub async fn serve(
             })
         },
     );
-    tonic::transport::Server::builder()
-        .add_service(GatewayService::new(engine, address).into_server())
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls {
+        builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(tls.certificate, tls.key),
+        ))?;
+    }
+    builder
+        .add_service(
+            GatewayService::with_authentication(engine, address, options.authentication)
+                .into_server(),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
@@ -88,6 +253,7 @@ fn status(e: EngineError) -> Status {
             RejectionType::InvalidArgument => Status::invalid_argument(r.reason),
             RejectionType::InvalidState => Status::failed_precondition(r.reason),
             RejectionType::AlreadyExists => Status::already_exists(r.reason),
+            RejectionType::Unauthorized => Status::permission_denied(r.reason),
             _ => Status::internal(r.reason),
         },
         EngineError::Storage(m) => Status::unavailable(format!("engine storage failure: {m}")),
@@ -147,12 +313,9 @@ impl GatewayService {
     async fn activate_once(
         &self,
         req: &pb::ActivateJobsRequest,
+        caller: &Caller,
     ) -> Result<Vec<pb::ActivatedJob>, Status> {
-        let tenant_ids = req
-            .tenant_ids
-            .iter()
-            .map(|t| tenant(t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tenant_ids = caller.tenant_list(&req.tenant_ids)?;
         let command = Command::ActivateJobs {
             job_type: req.r#type.clone(),
             worker: req.worker.clone(),
@@ -161,7 +324,12 @@ impl GatewayService {
             fetch_variables: req.fetch_variable.clone(),
             tenant_ids,
         };
-        match self.engine.execute(command).await.map_err(status)? {
+        match self
+            .engine
+            .execute_as(command, -1, caller.tenants.clone())
+            .await
+            .map_err(status)?
+        {
             EngineResponse::JobsActivated(jobs) => Ok(jobs.into_iter().map(activated).collect()),
             _ => Ok(Vec::new()),
         }
@@ -172,8 +340,9 @@ impl GatewayService {
 impl Gateway for GatewayService {
     async fn topology(
         &self,
-        _request: Request<pb::TopologyRequest>,
+        request: Request<pb::TopologyRequest>,
     ) -> Result<Response<pb::TopologyResponse>, Status> {
+        self.caller(&request, None)?;
         let partition = pb::Partition {
             partition_id: self.engine.partition_id(),
             role: pb::partition::PartitionBrokerRole::Leader as i32,
@@ -199,8 +368,9 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::DeployResourceRequest>,
     ) -> Result<Response<pb::DeployResourceResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Deploy))?;
         let req = request.into_inner();
-        let tenant_id = tenant(&req.tenant_id)?;
+        let tenant_id = caller.tenant(&req.tenant_id)?;
         let command = Command::Deploy {
             tenant_id,
             resources: req
@@ -212,7 +382,12 @@ impl Gateway for GatewayService {
                 })
                 .collect(),
         };
-        match self.engine.execute(command).await.map_err(status)? {
+        match self
+            .engine
+            .execute_as(command, -1, caller.tenants)
+            .await
+            .map_err(status)?
+        {
             EngineResponse::Deployed {
                 key,
                 tenant_id,
@@ -243,12 +418,13 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::CreateProcessInstanceRequest>,
     ) -> Result<Response<pb::CreateProcessInstanceResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         let reference = reference(req.operation_reference);
-        let command = create_command(req)?;
+        let command = create_command(req, &caller)?;
         match self
             .engine
-            .execute_referenced(command, reference)
+            .execute_as(command, reference, caller.tenants)
             .await
             .map_err(status)?
         {
@@ -276,15 +452,16 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::CreateProcessInstanceWithResultRequest>,
     ) -> Result<Response<pb::CreateProcessInstanceWithResultResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         let inner = req
             .request
             .ok_or_else(|| Status::invalid_argument("expected a request, but none given"))?;
         let reference = reference(inner.operation_reference);
-        let command = create_command(inner)?;
+        let command = create_command(inner, &caller)?;
         let wait = async {
             self.engine
-                .create_instance_with_result(command, reference)
+                .create_instance_with_result_as(command, reference, caller.tenants)
                 .await
         };
         let reply = if req.request_timeout > 0 {
@@ -331,13 +508,15 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::CancelProcessInstanceRequest>,
     ) -> Result<Response<pb::CancelProcessInstanceResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         self.engine
-            .execute_referenced(
+            .execute_as(
                 Command::CancelInstance {
                     process_instance_key: req.process_instance_key,
                 },
                 reference(req.operation_reference),
+                caller.tenants,
             )
             .await
             .map_err(status)?;
@@ -348,17 +527,19 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::SetVariablesRequest>,
     ) -> Result<Response<pb::SetVariablesResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
         match self
             .engine
-            .execute_referenced(
+            .execute_as(
                 Command::SetVariables {
                     element_instance_key: req.element_instance_key,
                     variables: vars,
                     local: req.local,
                 },
                 reference(req.operation_reference),
+                caller.tenants,
             )
             .await
             .map_err(status)?
@@ -376,10 +557,11 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::ActivateJobsRequest>,
     ) -> Result<Response<BoxStream<pb::ActivateJobsResponse>>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         let mut notifications = self.engine.job_notifications();
         notifications.mark_unchanged();
-        let mut jobs = self.activate_once(&req).await?;
+        let mut jobs = self.activate_once(&req, &caller).await?;
         if jobs.is_empty() && req.request_timeout >= 0 {
             let wait = if req.request_timeout == 0 {
                 DEFAULT_LONG_POLL
@@ -389,7 +571,7 @@ impl Gateway for GatewayService {
             let deadline = tokio::time::Instant::now() + wait;
             while jobs.is_empty() {
                 match tokio::time::timeout_at(deadline, notifications.changed()).await {
-                    Ok(Ok(())) => jobs = self.activate_once(&req).await?,
+                    Ok(Ok(())) => jobs = self.activate_once(&req, &caller).await?,
                     _ => break,
                 }
             }
@@ -403,13 +585,18 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::CompleteJobRequest>,
     ) -> Result<Response<pb::CompleteJobResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
         self.engine
-            .execute(Command::CompleteJob {
-                job_key: req.job_key,
-                variables: vars,
-            })
+            .execute_as(
+                Command::CompleteJob {
+                    job_key: req.job_key,
+                    variables: vars,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::CompleteJobResponse {}))
@@ -419,16 +606,21 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::FailJobRequest>,
     ) -> Result<Response<pb::FailJobResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
         self.engine
-            .execute(Command::FailJob {
-                job_key: req.job_key,
-                retries: req.retries,
-                error_message: req.error_message,
-                retry_backoff: req.retry_back_off,
-                variables: vars,
-            })
+            .execute_as(
+                Command::FailJob {
+                    job_key: req.job_key,
+                    retries: req.retries,
+                    error_message: req.error_message,
+                    retry_backoff: req.retry_back_off,
+                    variables: vars,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::FailJobResponse {}))
@@ -438,15 +630,20 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::ThrowErrorRequest>,
     ) -> Result<Response<pb::ThrowErrorResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
         self.engine
-            .execute(Command::ThrowError {
-                job_key: req.job_key,
-                error_code: req.error_code,
-                error_message: req.error_message,
-                variables: vars,
-            })
+            .execute_as(
+                Command::ThrowError {
+                    job_key: req.job_key,
+                    error_code: req.error_code,
+                    error_message: req.error_message,
+                    variables: vars,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ThrowErrorResponse {}))
@@ -456,14 +653,16 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::UpdateJobRetriesRequest>,
     ) -> Result<Response<pb::UpdateJobRetriesResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         self.engine
-            .execute_referenced(
+            .execute_as(
                 Command::UpdateJobRetries {
                     job_key: req.job_key,
                     retries: req.retries,
                 },
                 reference(req.operation_reference),
+                caller.tenants,
             )
             .await
             .map_err(status)?;
@@ -474,12 +673,17 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::UpdateJobTimeoutRequest>,
     ) -> Result<Response<pb::UpdateJobTimeoutResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         self.engine
-            .execute(Command::UpdateJobTimeout {
-                job_key: req.job_key,
-                timeout: req.timeout,
-            })
+            .execute_as(
+                Command::UpdateJobTimeout {
+                    job_key: req.job_key,
+                    timeout: req.timeout,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::UpdateJobTimeoutResponse {}))
@@ -489,13 +693,15 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::ResolveIncidentRequest>,
     ) -> Result<Response<pb::ResolveIncidentResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         self.engine
-            .execute_referenced(
+            .execute_as(
                 Command::ResolveIncident {
                     incident_key: req.incident_key,
                 },
                 reference(req.operation_reference),
+                caller.tenants,
             )
             .await
             .map_err(status)?;
@@ -506,19 +712,24 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::PublishMessageRequest>,
     ) -> Result<Response<pb::PublishMessageResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Messages))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
-        let tenant_id = tenant(&req.tenant_id)?;
+        let tenant_id = caller.tenant(&req.tenant_id)?;
         match self
             .engine
-            .execute(Command::PublishMessage {
-                name: req.name,
-                correlation_key: req.correlation_key,
-                time_to_live: req.time_to_live,
-                message_id: req.message_id,
-                variables: vars,
-                tenant_id,
-            })
+            .execute_as(
+                Command::PublishMessage {
+                    name: req.name,
+                    correlation_key: req.correlation_key,
+                    time_to_live: req.time_to_live,
+                    message_id: req.message_id,
+                    variables: vars,
+                    tenant_id,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?
         {
@@ -537,9 +748,11 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::DeployProcessRequest>,
     ) -> Result<Response<pb::DeployProcessResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Deploy))?;
         let req = request.into_inner();
+        // The deprecated RPC has no tenant field: it deploys for the caller's tenant.
         let command = Command::Deploy {
-            tenant_id: TenantId::default(),
+            tenant_id: caller.tenant.clone(),
             resources: req
                 .processes
                 .into_iter()
@@ -549,7 +762,12 @@ impl Gateway for GatewayService {
                 })
                 .collect(),
         };
-        match self.engine.execute(command).await.map_err(status)? {
+        match self
+            .engine
+            .execute_as(command, -1, caller.tenants)
+            .await
+            .map_err(status)?
+        {
             EngineResponse::Deployed { key, processes, .. } => {
                 Ok(Response::new(pb::DeployProcessResponse {
                     key,
@@ -575,6 +793,7 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::StreamActivatedJobsRequest>,
     ) -> Result<Response<BoxStream<pb::ActivatedJob>>, Status> {
+        let caller = self.caller(&request, Some(Permission::Jobs))?;
         let req = request.into_inner();
         if req.r#type.is_empty() {
             return Err(Status::invalid_argument(
@@ -587,13 +806,14 @@ impl Gateway for GatewayService {
                 req.timeout
             )));
         }
-        let tenant_ids = req
-            .tenant_ids
-            .iter()
-            .map(|t| tenant(t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tenant_ids = caller.tenant_list(&req.tenant_ids)?;
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(push_jobs(self.engine.clone(), req, tenant_ids, tx));
+        tokio::spawn(push_jobs(
+            self.engine.clone(),
+            req,
+            (tenant_ids, caller.tenants),
+            tx,
+        ));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
@@ -603,11 +823,16 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::DeleteResourceRequest>,
     ) -> Result<Response<pb::DeleteResourceResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Deploy))?;
         let req = request.into_inner();
         self.engine
-            .execute(Command::DeleteResource {
-                resource_key: req.resource_key,
-            })
+            .execute_as(
+                Command::DeleteResource {
+                    resource_key: req.resource_key,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::DeleteResourceResponse {}))
@@ -617,6 +842,7 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::ModifyProcessInstanceRequest>,
     ) -> Result<Response<pb::ModifyProcessInstanceResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Instances))?;
         let req = request.into_inner();
         let mut activate = Vec::with_capacity(req.activate_instructions.len());
         for instruction in req.activate_instructions {
@@ -635,7 +861,7 @@ impl Gateway for GatewayService {
         }
         let operation_reference = reference(req.operation_reference);
         self.engine
-            .execute_referenced(
+            .execute_as(
                 Command::ModifyProcessInstance {
                     process_instance_key: req.process_instance_key,
                     activate,
@@ -646,6 +872,7 @@ impl Gateway for GatewayService {
                         .collect(),
                 },
                 operation_reference,
+                caller.tenants,
             )
             .await
             .map_err(status)?;
@@ -654,8 +881,9 @@ impl Gateway for GatewayService {
 
     async fn migrate_process_instance(
         &self,
-        _request: Request<pb::MigrateProcessInstanceRequest>,
+        request: Request<pb::MigrateProcessInstanceRequest>,
     ) -> Result<Response<pb::MigrateProcessInstanceResponse>, Status> {
+        self.caller(&request, Some(Permission::Instances))?;
         Err(unsupported("MigrateProcessInstance"))
     }
 
@@ -663,16 +891,21 @@ impl Gateway for GatewayService {
         &self,
         request: Request<pb::BroadcastSignalRequest>,
     ) -> Result<Response<pb::BroadcastSignalResponse>, Status> {
+        let caller = self.caller(&request, Some(Permission::Messages))?;
         let req = request.into_inner();
         let vars = variables(&req.variables, "variables")?;
-        let tenant_id = tenant(&req.tenant_id)?;
+        let tenant_id = caller.tenant(&req.tenant_id)?;
         match self
             .engine
-            .execute(Command::BroadcastSignal {
-                name: req.signal_name,
-                variables: vars,
-                tenant_id,
-            })
+            .execute_as(
+                Command::BroadcastSignal {
+                    name: req.signal_name,
+                    variables: vars,
+                    tenant_id,
+                },
+                -1,
+                caller.tenants,
+            )
             .await
             .map_err(status)?
         {
@@ -690,8 +923,9 @@ impl Gateway for GatewayService {
 
     async fn evaluate_decision(
         &self,
-        _request: Request<pb::EvaluateDecisionRequest>,
+        request: Request<pb::EvaluateDecisionRequest>,
     ) -> Result<Response<pb::EvaluateDecisionResponse>, Status> {
+        self.caller(&request, Some(Permission::Instances))?;
         Err(unsupported("EvaluateDecision"))
     }
 }
@@ -720,7 +954,7 @@ fn unsupported(rpc: &str) -> Status {
 async fn push_jobs(
     engine: Engine,
     req: pb::StreamActivatedJobsRequest,
-    tenant_ids: Vec<TenantId>,
+    (tenant_ids, authorized): (Vec<TenantId>, AuthorizedTenants),
     tx: tokio::sync::mpsc::Sender<Result<pb::ActivatedJob, Status>>,
 ) {
     let mut notifications = engine.job_notifications();
@@ -738,7 +972,7 @@ async fn push_jobs(
             fetch_variables: req.fetch_variable.clone(),
             tenant_ids: tenant_ids.clone(),
         };
-        let jobs = match engine.execute(command).await {
+        let jobs = match engine.execute_as(command, -1, authorized.clone()).await {
             Ok(EngineResponse::JobsActivated(jobs)) => jobs,
             Ok(_) => Vec::new(),
             Err(e) => {
@@ -760,8 +994,11 @@ async fn push_jobs(
     }
 }
 
-fn create_command(req: pb::CreateProcessInstanceRequest) -> Result<Command, Status> {
-    let tenant_id = tenant(&req.tenant_id)?;
+fn create_command(
+    req: pb::CreateProcessInstanceRequest,
+    caller: &Caller,
+) -> Result<Command, Status> {
+    let tenant_id = caller.tenant(&req.tenant_id)?;
     let process = if req.process_definition_key > 0 {
         ProcessSelector::Key(req.process_definition_key)
     } else if !req.bpmn_process_id.is_empty() {

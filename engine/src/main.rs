@@ -8,15 +8,38 @@
 //! look-ups) can follow the record stream.
 //! `--snapshot-every N` (env `ASTRAFLOW_ENGINE_SNAPSHOT_EVERY`, default 10000, 0 for
 //! none): write a state snapshot every N log entries, so a restart replays less.
+//!
+//! Authentication, as Zeebe's: without an issuer the gateway runs with multi-tenancy
+//! disabled (no authentication, only the default tenant `<default>`; any other tenant id is
+//! refused with `PERMISSION_DENIED`). With `--issuer URL` (env `ASTRAFLOW_ENGINE_ISSUER`),
+//! `--audience AUD` (env `ASTRAFLOW_ENGINE_AUDIENCE`) and the issuer's public keys, either
+//! `--jwks-url URL` (env `ASTRAFLOW_ENGINE_JWKS_URL`; fetched at start, every five minutes,
+//! and when a token names an unknown key) or `--jwks-file FILE` (env
+//! `ASTRAFLOW_ENGINE_JWKS_FILE`), every call needs a bearer token from that issuer for that
+//! audience, and may touch only the token's tenant.
+//!
+//! TLS: `--tls-cert FILE` and `--tls-key FILE` (PEM; env `ASTRAFLOW_ENGINE_TLS_CERT`,
+//! `ASTRAFLOW_ENGINE_TLS_KEY`) serve the gateway over TLS.
+//!
 //! Stops gracefully on Ctrl-C or SIGTERM.
 
 use anyhow::{Context, bail};
+use engine::{
+    auth::{KeySet, Verifier},
+    gateway::{Authentication, ServeOptions, TlsIdentity},
+};
 
 struct Args {
     listen: String,
     data_dir: String,
     records: Option<String>,
     snapshot_every: u64,
+    issuer: Option<String>,
+    audience: Option<String>,
+    jwks_url: Option<String>,
+    jwks_file: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -32,6 +55,12 @@ fn parse_args() -> anyhow::Result<Args> {
                 .context("ASTRAFLOW_ENGINE_SNAPSHOT_EVERY must be a number")?,
             Err(_) => engine::runtime::DEFAULT_SNAPSHOT_EVERY,
         },
+        issuer: std::env::var("ASTRAFLOW_ENGINE_ISSUER").ok(),
+        audience: std::env::var("ASTRAFLOW_ENGINE_AUDIENCE").ok(),
+        jwks_url: std::env::var("ASTRAFLOW_ENGINE_JWKS_URL").ok(),
+        jwks_file: std::env::var("ASTRAFLOW_ENGINE_JWKS_FILE").ok(),
+        tls_cert: std::env::var("ASTRAFLOW_ENGINE_TLS_CERT").ok(),
+        tls_key: std::env::var("ASTRAFLOW_ENGINE_TLS_KEY").ok(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -49,6 +78,12 @@ fn parse_args() -> anyhow::Result<Args> {
             "--listen" => args.listen = value()?,
             "--data-dir" => args.data_dir = value()?,
             "--records" => args.records = Some(value()?),
+            "--issuer" => args.issuer = Some(value()?),
+            "--audience" => args.audience = Some(value()?),
+            "--jwks-url" => args.jwks_url = Some(value()?),
+            "--jwks-file" => args.jwks_file = Some(value()?),
+            "--tls-cert" => args.tls_cert = Some(value()?),
+            "--tls-key" => args.tls_key = Some(value()?),
             "--snapshot-every" => {
                 args.snapshot_every = value()?
                     .parse()
@@ -57,9 +92,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "usage: astraflow-engine [--listen ADDR] [--data-dir DIR] [--records FILE] \
-                     [--snapshot-every N]\n\
+                     [--snapshot-every N] [--issuer URL --audience AUD \
+                     (--jwks-url URL | --jwks-file FILE)] [--tls-cert FILE --tls-key FILE]\n\
                      env: ASTRAFLOW_ENGINE_LISTEN, ASTRAFLOW_ENGINE_DATA_DIR, \
-                     ASTRAFLOW_ENGINE_RECORDS, ASTRAFLOW_ENGINE_SNAPSHOT_EVERY"
+                     ASTRAFLOW_ENGINE_RECORDS, ASTRAFLOW_ENGINE_SNAPSHOT_EVERY, \
+                     ASTRAFLOW_ENGINE_ISSUER, ASTRAFLOW_ENGINE_AUDIENCE, \
+                     ASTRAFLOW_ENGINE_JWKS_URL, ASTRAFLOW_ENGINE_JWKS_FILE, \
+                     ASTRAFLOW_ENGINE_TLS_CERT, ASTRAFLOW_ENGINE_TLS_KEY"
                 );
                 std::process::exit(0);
             }
@@ -67,6 +106,87 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
+}
+
+/// The gateway's authentication from the arguments: none without an issuer; otherwise a
+/// verifier whose keys come from a file or a JWKS URL (followed in the background).
+async fn authentication(args: &Args) -> anyhow::Result<Authentication> {
+    let Some(issuer) = &args.issuer else {
+        if args.audience.is_some() || args.jwks_url.is_some() || args.jwks_file.is_some() {
+            bail!("--audience, --jwks-url and --jwks-file need --issuer");
+        }
+        tracing::warn!(
+            "no token issuer configured: multi-tenancy is disabled, only the default tenant \
+             is served and callers are not authenticated"
+        );
+        return Ok(Authentication::Disabled);
+    };
+    let audience = args
+        .audience
+        .clone()
+        .context("--issuer needs --audience (the audience tokens for this engine carry)")?;
+    let keys = match (&args.jwks_url, &args.jwks_file) {
+        (Some(url), None) => fetch_jwks(url).await?,
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the JWKS file {file}"))?;
+            KeySet::from_jwks(&text).map_err(anyhow::Error::msg)?
+        }
+        _ => bail!("--issuer needs exactly one of --jwks-url and --jwks-file"),
+    };
+    let verifier = Verifier::new(issuer.clone(), audience, keys);
+    if let Some(url) = &args.jwks_url {
+        tokio::spawn(follow_jwks(url.clone(), verifier.clone()));
+    }
+    Ok(Authentication::Tokens(verifier))
+}
+
+async fn fetch_jwks(url: &str) -> anyhow::Result<KeySet> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let text = client
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("fetching the issuer's keys from {url}"))?
+        .text()
+        .await?;
+    KeySet::from_jwks(&text).map_err(anyhow::Error::msg)
+}
+
+/// Keeps the verifier's keys current: every five minutes, and soon after a token names a
+/// key we do not know (at most every ten seconds, so bad tokens cannot make us hammer the
+/// issuer). A failed fetch keeps the keys we have.
+async fn follow_jwks(url: String, verifier: Verifier) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+    const AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = verifier.unknown_key_notified() => {}
+        }
+        match fetch_jwks(&url).await {
+            Ok(keys) if !keys.is_empty() => verifier.set_keys(keys),
+            Ok(_) => tracing::warn!(%url, "the issuer published no Ed25519 key; keeping ours"),
+            Err(error) => {
+                tracing::warn!(%url, error = %format!("{error:#}"), "refreshing keys failed")
+            }
+        }
+        tokio::time::sleep(AT_MOST_EVERY).await;
+    }
+}
+
+fn tls(args: &Args) -> anyhow::Result<Option<TlsIdentity>> {
+    match (&args.tls_cert, &args.tls_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(TlsIdentity {
+            certificate: std::fs::read(cert).with_context(|| format!("reading {cert}"))?,
+            key: std::fs::read(key).with_context(|| format!("reading {key}"))?,
+        })),
+        _ => bail!("--tls-cert and --tls-key go together"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -121,6 +241,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = parse_args()?;
+    let options = ServeOptions {
+        authentication: authentication(&args).await?,
+        tls: tls(&args)?,
+    };
     let config = engine::EngineConfig {
         snapshot_every: args.snapshot_every,
         ..engine::EngineConfig::new(&args.data_dir)
@@ -134,7 +258,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.data_dir, "Zeebe gateway listening");
-    engine::gateway::serve(engine, listener, shutdown_signal())
+    engine::gateway::serve_with(engine, listener, options, shutdown_signal())
         .await
         .context("gateway server")?;
     Ok(())

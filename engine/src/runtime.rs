@@ -30,7 +30,7 @@ use zeebe::record::Record;
 use crate::{
     clock::{Clock, SystemClock},
     log::{Log, LogError, LogOptions, LogWriter},
-    processor::{self, Command, Rejection, Response},
+    processor::{self, AuthorizedTenants, Command, Rejection, Response},
     snapshot,
     state::State,
 };
@@ -155,6 +155,8 @@ struct Request {
     command: Command,
     /// The client's operation reference, -1 for none.
     operation_reference: i64,
+    /// The tenants the command may touch.
+    tenants: AuthorizedTenants,
     await_result: bool,
     reply: ReplyTx,
 }
@@ -332,6 +334,7 @@ impl Engine {
         &self,
         command: Command,
         operation_reference: i64,
+        tenants: AuthorizedTenants,
         await_result: bool,
     ) -> Result<Reply, EngineError> {
         let (reply, rx) = oneshot::channel();
@@ -339,6 +342,7 @@ impl Engine {
             .send(Request {
                 command,
                 operation_reference,
+                tenants,
                 await_result,
                 reply,
             })
@@ -364,7 +368,22 @@ impl Engine {
         command: Command,
         operation_reference: i64,
     ) -> Result<Response, EngineError> {
-        self.request(command, operation_reference, false)
+        self.execute_as(command, operation_reference, AuthorizedTenants::Any)
+            .await
+    }
+
+    /// [`Engine::execute_referenced`] for a command that may touch only `tenants`: keys of
+    /// other tenants are answered as missing, other tenants named are refused.
+    ///
+    /// # Errors
+    /// As [`Engine::execute`].
+    pub async fn execute_as(
+        &self,
+        command: Command,
+        operation_reference: i64,
+        tenants: AuthorizedTenants,
+    ) -> Result<Response, EngineError> {
+        self.request(command, operation_reference, tenants, false)
             .await
             .map(|r| r.response)
     }
@@ -378,7 +397,22 @@ impl Engine {
         command: Command,
         operation_reference: i64,
     ) -> Result<Reply, EngineError> {
-        self.request(command, operation_reference, true).await
+        self.create_instance_with_result_as(command, operation_reference, AuthorizedTenants::Any)
+            .await
+    }
+
+    /// [`Engine::create_instance_with_result`] for a command that may touch only `tenants`.
+    ///
+    /// # Errors
+    /// As [`Engine::create_instance_with_result`].
+    pub async fn create_instance_with_result_as(
+        &self,
+        command: Command,
+        operation_reference: i64,
+        tenants: AuthorizedTenants,
+    ) -> Result<Reply, EngineError> {
+        self.request(command, operation_reference, tenants, true)
+            .await
     }
 
     /// Does what is due at the clock's current time (timers, job time-outs, back-offs,
@@ -603,6 +637,7 @@ async fn run_ticker(
         let tick = Request {
             command: Command::Tick,
             operation_reference: -1,
+            tenants: AuthorizedTenants::Any,
             await_result: false,
             reply,
         };
@@ -628,11 +663,12 @@ async fn run_processor(
     let stats = writer.stats();
     while let Some(request) = requests.recv().await {
         let started = std::time::Instant::now();
-        let processed = processor::process_referenced(
+        let processed = processor::process_authorized(
             &mut state,
             &request.command,
             clock.now_millis(),
             request.operation_reference,
+            &request.tenants,
         );
         let next_due = state.next_due();
         due.send_if_modified(|current| {

@@ -9,7 +9,14 @@ use zeebe::record::{Intent, RecordValue};
 use super::{Ctx, Rejection, Response};
 
 pub(crate) fn resolve(ctx: &mut Ctx<'_>, incident_key: i64) -> Result<Response, Rejection> {
-    let incident = ctx.state.incidents.get(&incident_key).cloned().ok_or_else(|| {
+    let tenants = ctx.tenants;
+    let incident = ctx
+        .state
+        .incidents
+        .get(&incident_key)
+        .filter(|i| tenants.allows(&i.value.tenant_id))
+        .cloned()
+        .ok_or_else(|| {
         Rejection::not_found(format!(
             "expected to resolve incident with key '{incident_key}', but no such incident was found"
         ))

@@ -73,7 +73,13 @@ pub(crate) fn create(
 }
 
 pub(crate) fn cancel(ctx: &mut Ctx<'_>, key: i64) -> Result<Response, Rejection> {
-    match ctx.state.elements.get(&key) {
+    let tenants = ctx.tenants;
+    match ctx
+        .state
+        .elements
+        .get(&key)
+        .filter(|e| tenants.allows(&e.tenant_id))
+    {
         Some(e) if e.flow_scope_key == -1 && e.parent_process_instance_key > 0 => {
             return Err(Rejection::invalid_state(format!(
                 "Expected to cancel a process instance with key '{key}', but it is created by a parent process instance. Cancel the root process instance '{}' instead.",
@@ -98,7 +104,13 @@ pub(crate) fn set_variables(
     variables: &Map<String, Value>,
     local: bool,
 ) -> Result<Response, Rejection> {
-    let Some(scope) = ctx.state.elements.get(&scope_key) else {
+    let tenants = ctx.tenants;
+    let Some(scope) = ctx
+        .state
+        .elements
+        .get(&scope_key)
+        .filter(|e| tenants.allows(&e.tenant_id))
+    else {
         return Err(Rejection::not_found(format!(
             "expected to update variables for element with key '{scope_key}', but no such element was found"
         )));

@@ -67,6 +67,7 @@ pub(crate) fn activate(
             j.state == JobState::Activatable
                 && j.value.job_type == req.job_type
                 && tenants.contains(&j.value.tenant_id)
+                && ctx.tenants.allows(&j.value.tenant_id)
         })
         .take(max)
         .cloned()
@@ -113,11 +114,17 @@ pub(crate) fn activate(
 
 /// The job, if it exists and is in a state where a worker may act on it.
 fn workable(ctx: &Ctx<'_>, job_key: i64, action: &str) -> Result<Job, Rejection> {
-    let job = ctx.state.jobs.get(&job_key).ok_or_else(|| {
-        Rejection::not_found(format!(
-            "expected to {action} job with key '{job_key}', but no such job was found"
-        ))
-    })?;
+    let tenants = ctx.tenants;
+    let job = ctx
+        .state
+        .jobs
+        .get(&job_key)
+        .filter(|j| tenants.allows(&j.value.tenant_id))
+        .ok_or_else(|| {
+            Rejection::not_found(format!(
+                "expected to {action} job with key '{job_key}', but no such job was found"
+            ))
+        })?;
     match job.state {
         JobState::Activatable | JobState::Activated => Ok(job.clone()),
         JobState::BackingOff | JobState::Failed => Err(Rejection::invalid_state(format!(
@@ -233,11 +240,17 @@ pub(crate) fn update_retries(
             "expected retries to be at least 1, but it was {retries}"
         )));
     }
-    let job = ctx.state.jobs.get(&job_key).ok_or_else(|| {
-        Rejection::not_found(format!(
-            "expected to update retries for job with key '{job_key}', but no such job was found"
-        ))
-    })?;
+    let tenants = ctx.tenants;
+    let job = ctx
+        .state
+        .jobs
+        .get(&job_key)
+        .filter(|j| tenants.allows(&j.value.tenant_id))
+        .ok_or_else(|| {
+            Rejection::not_found(format!(
+                "expected to update retries for job with key '{job_key}', but no such job was found"
+            ))
+        })?;
     let mut value = job.value.clone();
     value.retries = retries;
     ctx.event(job_key, Intent::RETRIES_UPDATED, RecordValue::Job(value));
@@ -249,7 +262,13 @@ pub(crate) fn update_timeout(
     job_key: i64,
     timeout: i64,
 ) -> Result<Response, Rejection> {
-    let job = ctx.state.jobs.get(&job_key).ok_or_else(|| {
+    let tenants = ctx.tenants;
+    let job = ctx
+        .state
+        .jobs
+        .get(&job_key)
+        .filter(|j| tenants.allows(&j.value.tenant_id))
+        .ok_or_else(|| {
         Rejection::not_found(format!(
             "expected to update the timeout of job with key '{job_key}', but no such job was found"
         ))

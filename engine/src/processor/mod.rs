@@ -214,6 +214,39 @@ pub enum Command {
     Tick,
 }
 
+/// The tenants a command may touch: Zeebe's "authorized tenants" of a request.
+///
+/// A command addressing an existing key (a job, an incident, an element instance, a
+/// process definition) of a tenant outside this set is answered exactly as if the key did
+/// not exist, so keys of other tenants cannot be probed; a command naming a tenant outside
+/// it is refused as unauthorised.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AuthorizedTenants {
+    /// Every tenant: the engine's own work (ticks) and in-process callers that were
+    /// authorised already.
+    #[default]
+    Any,
+    /// Only these.
+    Only(Vec<TenantId>),
+}
+
+impl AuthorizedTenants {
+    /// Only `tenant`.
+    #[must_use]
+    pub fn only(tenant: TenantId) -> Self {
+        Self::Only(vec![tenant])
+    }
+
+    /// Whether `tenant` may be touched.
+    #[must_use]
+    pub fn allows(&self, tenant: &TenantId) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(tenants) => tenants.contains(tenant),
+        }
+    }
+}
+
 /// A process definition as reported to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessMetadata {
@@ -317,6 +350,12 @@ impl Rejection {
             reason: reason.into(),
         }
     }
+    pub(crate) fn unauthorized(reason: impl Into<String>) -> Self {
+        Self {
+            kind: RejectionType::Unauthorized,
+            reason: reason.into(),
+        }
+    }
     pub(crate) fn already_exists(reason: impl Into<String>) -> Self {
         Self {
             kind: RejectionType::AlreadyExists,
@@ -359,6 +398,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: i64,
     /// The operation reference of the command being processed, -1 for none.
     pub(crate) operation_reference: i64,
+    /// The tenants the command may touch.
+    pub(crate) tenants: &'a AuthorizedTenants,
     pub(crate) records: Vec<Record>,
     pub(crate) completed: Vec<CompletedInstance>,
     pub(crate) terminated: Vec<i64>,
@@ -430,10 +471,29 @@ pub fn process_referenced(
     now: i64,
     operation_reference: i64,
 ) -> Processed {
+    process_authorized(
+        state,
+        command,
+        now,
+        operation_reference,
+        &AuthorizedTenants::Any,
+    )
+}
+
+/// [`process_referenced`] for a command that may touch only `tenants` (see
+/// [`AuthorizedTenants`]).
+pub fn process_authorized(
+    state: &mut State,
+    command: &Command,
+    now: i64,
+    operation_reference: i64,
+    tenants: &AuthorizedTenants,
+) -> Processed {
     let mut ctx = Ctx {
         state,
         now,
         operation_reference,
+        tenants,
         records: Vec::new(),
         completed: Vec::new(),
         terminated: Vec::new(),
@@ -443,6 +503,16 @@ pub fn process_referenced(
         triggered: std::collections::HashSet::new(),
     };
     let response = match command {
+        Command::Deploy { tenant_id, .. }
+        | Command::CreateInstance { tenant_id, .. }
+        | Command::PublishMessage { tenant_id, .. }
+        | Command::BroadcastSignal { tenant_id, .. }
+            if !tenants.allows(tenant_id) =>
+        {
+            Err(Rejection::unauthorized(format!(
+                "expected to act for tenant '{tenant_id}', but the request is not authorized for it"
+            )))
+        }
         Command::Deploy {
             tenant_id,
             resources,

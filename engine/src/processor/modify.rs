@@ -310,7 +310,7 @@ pub(crate) fn modify(
         .state
         .elements
         .get(&process_instance_key)
-        .filter(|e| e.flow_scope_key == -1)
+        .filter(|e| e.flow_scope_key == -1 && ctx.tenants.allows(&e.tenant_id))
         .cloned()
     else {
         return Err(Rejection::not_found(format!(

@@ -35,7 +35,14 @@ fn process_value(process: &DeployedProcess) -> ProcessValue {
 }
 
 pub(crate) fn delete(ctx: &mut Ctx<'_>, resource_key: i64) -> Result<Response, Rejection> {
-    let Some(process) = ctx.state.processes.get(&resource_key).cloned() else {
+    let tenants = ctx.tenants;
+    let Some(process) = ctx
+        .state
+        .processes
+        .get(&resource_key)
+        .filter(|p| tenants.allows(&p.tenant_id))
+        .cloned()
+    else {
         return Err(Rejection::not_found(format!(
             "Expected to delete resource but no resource found with key `{resource_key}`"
         )));
