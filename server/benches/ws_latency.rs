@@ -106,8 +106,53 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let token = token["token"].as_str().expect("a token").to_owned();
 
-    let gateway_address = engines.embedded("dev").await?;
-    let mut gateway = GatewayClient::connect(format!("http://{gateway_address}")).await?;
+    // The load comes over the gateway like any client's: with an engine client's token (valid
+    // five minutes, so runs longer than that would need to renew it).
+    let client: serde_json::Value = http
+        .post(format!(
+            "http://{address}/api/v1/tenants/demo/environments/dev/clients"
+        ))
+        .header("origin", format!("http://{address}"))
+        .json(&json!({ "name": "bench", "permissions": ["deploy", "instances"] }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let issued: serde_json::Value = reqwest::Client::new()
+        .post(client["token_url"].as_str().expect("a token URL"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                client["client_id"].as_str().expect("a client id"),
+            ),
+            (
+                "client_secret",
+                client["client_secret"].as_str().expect("a secret"),
+            ),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!(
+        "Bearer {}",
+        issued["access_token"].as_str().expect("a token")
+    )
+    .parse()?;
+    let channel = tonic::transport::Channel::from_shared(format!(
+        "http://{}",
+        client["gateway_address"].as_str().expect("an address")
+    ))?
+    .connect()
+    .await?;
+    let mut gateway =
+        GatewayClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        });
     gateway
         .deploy_resource(pb::DeployResourceRequest {
             resources: vec![pb::Resource {

@@ -76,6 +76,11 @@ pub struct HttpConfig {
     pub port: u16,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The URL clients reach the server at, e.g. `https://astraflow.example.com` (behind a
+    /// reverse proxy, the proxy's). It is the issuer of the engines' access tokens and the
+    /// base of the token URL given to engine clients. Default: `http://<host>:<port>` of the
+    /// listener (loopback when it listens on every interface).
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -84,6 +89,7 @@ impl Default for HttpConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 3000,
             body_limit: 10 * 1024 * 1024,
+            public_url: None,
         }
     }
 }
@@ -91,6 +97,32 @@ impl Default for HttpConfig {
 impl HttpConfig {
     pub fn address(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
+    }
+
+    /// The public base URL (see [`HttpConfig::public_url`]), without a trailing slash, for a
+    /// server listening on `bound`.
+    pub fn public_base_url(&self, bound: SocketAddr) -> Result<String, String> {
+        if let Some(configured) = &self.public_url {
+            let url = url::Url::parse(configured)
+                .map_err(|error| format!("http.public_url {configured:?}: {error}"))?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host().is_none()
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(format!(
+                    "http.public_url {configured:?} must be an http or https URL without query \
+                     or fragment"
+                ));
+            }
+            return Ok(configured.trim_end_matches('/').to_owned());
+        }
+        let host = match bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        Ok(format!("http://{}", SocketAddr::new(host, bound.port())))
     }
 }
 
@@ -204,6 +236,65 @@ pub struct EnginesConfig {
     /// Whether tenants' external engines and token endpoints may be on loopback or private
     /// networks. Defaults to allowed in development (a local Zeebe) and refused in production.
     pub allow_private_addresses: Option<bool>,
+    /// The address the embedded engines' gateways listen on (each on a port of its own).
+    /// Loopback by default; anything else needs TLS (`gateway_tls_cert` and `gateway_tls_key`)
+    /// so tokens and job variables never cross a network in clear.
+    pub gateway_host: Option<IpAddr>,
+    /// PEM certificate chain the embedded gateways serve TLS with.
+    pub gateway_tls_cert: Option<PathBuf>,
+    /// PEM private key of `gateway_tls_cert`.
+    pub gateway_tls_key: Option<PathBuf>,
+}
+
+/// How the embedded engines' gateways listen, read from [`EnginesConfig`].
+#[derive(Clone)]
+pub struct GatewayListen {
+    /// The address to bind.
+    pub host: IpAddr,
+    /// The certificate chain and key, when serving TLS.
+    pub tls: Option<engine::gateway::TlsIdentity>,
+}
+
+impl std::fmt::Debug for GatewayListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayListen")
+            .field("host", &self.host)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl EnginesConfig {
+    /// The embedded gateways' listening settings, with the TLS files read.
+    ///
+    /// # Errors
+    /// When only one of certificate and key is set, a file cannot be read, or the gateways
+    /// would listen beyond loopback without TLS.
+    pub fn gateway_listen(&self) -> anyhow::Result<GatewayListen> {
+        use anyhow::Context as _;
+        let host = self.gateway_host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let tls = match (&self.gateway_tls_cert, &self.gateway_tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(engine::gateway::TlsIdentity {
+                certificate: std::fs::read(cert).with_context(|| {
+                    format!("reading engines.gateway_tls_cert {}", cert.display())
+                })?,
+                key: std::fs::read(key).with_context(|| {
+                    format!("reading engines.gateway_tls_key {}", key.display())
+                })?,
+            }),
+            _ => anyhow::bail!("engines.gateway_tls_cert and engines.gateway_tls_key go together"),
+        };
+        if !host.is_loopback() && tls.is_none() {
+            anyhow::bail!(
+                "the embedded engines' gateways would listen on {host} without TLS: set \
+                 engines.gateway_tls_cert and engines.gateway_tls_key \
+                 (ASTRAFLOW_ENGINES__GATEWAY_TLS_CERT, ASTRAFLOW_ENGINES__GATEWAY_TLS_KEY), or \
+                 keep engines.gateway_host on loopback"
+            );
+        }
+        Ok(GatewayListen { host, tls })
+    }
 }
 
 /// The live monitor and the execution audit trail.
@@ -393,6 +484,27 @@ mod tests {
             assert!(!printed.contains("hunter2"), "{printed}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_public_url_is_configured_or_the_listeners() {
+        let mut http = HttpConfig::default();
+        let bound: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(
+            http.public_base_url(bound).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            http.public_base_url("[::]:80".parse().unwrap()).unwrap(),
+            "http://[::1]:80"
+        );
+        http.public_url = Some("https://flow.example.com/".into());
+        assert_eq!(
+            http.public_base_url(bound).unwrap(),
+            "https://flow.example.com"
+        );
+        http.public_url = Some("ftp://flow.example.com".into());
+        assert!(http.public_base_url(bound).is_err());
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //! the gateway on a loopback port), so the path exercised in a laptop install is the one that
 //! drives a Camunda 8 cluster. Channels are made once per target and reused; every call has a
 //! deadline, is retried with backoff while the gateway answers UNAVAILABLE or
-//! RESOURCE_EXHAUSTED, carries an OAuth bearer token for an external cluster, and names the
-//! tenant.
+//! RESOURCE_EXHAUSTED, carries an OAuth bearer token, and names the tenant.
 //!
 //! In the embedded default each environment *name* gets its own engine (its own log and state
 //! under `<data dir>/engines/<name>`), started at first use: what is deployed to `dev` is
-//! never seen by `prod`. Tenants within one engine are separated by Zeebe's multi-tenancy.
+//! never seen by `prod`. Tenants within one engine are separated by Zeebe's multi-tenancy with
+//! authentication: every gateway call needs an access token issued by this server
+//! ([`crate::engine_access`]) for that engine's audience, and the token grants one tenant.
+//! The server's own calls carry an internal credential no user sees: the client of an
+//! embedded target is bound to one tenant and signs its own short-lived token for it (client
+//! `astraflow-control-plane`, every permission), so the engine confines each control-plane
+//! call to the tenant it is made for and answers NOT_FOUND for another tenant's key.
 
 use std::{
     collections::HashMap,
@@ -27,7 +32,10 @@ use zeebe::gateway::{
     GatewayClient, ProcessMetadata, Resource, TopologyRequest, deployment::Metadata,
 };
 
-use crate::domain::TenantId;
+use crate::{
+    domain::TenantId,
+    engine_access::{self, Authority, CONTROL_PLANE_CLIENT_ID},
+};
 
 /// How long one gRPC call may take.
 const CALL_DEADLINE: Duration = Duration::from_secs(15);
@@ -38,8 +46,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Where an environment's engine is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// The server's own engine for this environment name.
-    Embedded(String),
+    /// The server's own engine for this environment name, called on behalf of `tenant` only.
+    Embedded {
+        environment: String,
+        tenant: TenantId,
+    },
     /// A Zeebe gateway, e.g. `https://…zeebe.camunda.io:443` or `http://127.0.0.1:26500`.
     External {
         address: String,
@@ -123,7 +134,13 @@ pub struct Engines {
     allow_private: bool,
     embedded: Mutex<HashMap<String, Embedded>>,
     clients: Mutex<HashMap<Target, Arc<Client>>>,
+    /// The channel to each embedded engine, shared by the clients of its tenants.
+    channels: Mutex<HashMap<String, Channel>>,
     http: reqwest::Client,
+    /// Issues the embedded engines' tokens and verifies them.
+    authority: Arc<Authority>,
+    /// Where and how the embedded gateways listen.
+    listen: crate::config::GatewayListen,
 }
 
 impl std::fmt::Debug for Engines {
@@ -135,8 +152,14 @@ impl std::fmt::Debug for Engines {
 }
 
 impl Engines {
-    /// Embedded engines keep their data under `data_dir/<environment name>`.
-    pub fn new(data_dir: PathBuf, allow_private: bool) -> Self {
+    /// Embedded engines keep their data under `data_dir/<environment name>` and accept the
+    /// tokens `authority` issues for them.
+    pub fn new(
+        data_dir: PathBuf,
+        allow_private: bool,
+        authority: Arc<Authority>,
+        listen: crate::config::GatewayListen,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
@@ -149,7 +172,10 @@ impl Engines {
             allow_private,
             embedded: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
             http,
+            authority,
+            listen,
         }
     }
 
@@ -160,8 +186,47 @@ impl Engines {
         if let Some(client) = clients.get(target) {
             return Ok(client.clone());
         }
-        let (address, oauth) = match target {
-            Target::Embedded(name) => (format!("http://{}", self.embedded(name).await?), None),
+        let (channel, credentials) = match target {
+            Target::Embedded {
+                environment,
+                tenant,
+            } => {
+                let bound = self.embedded(environment).await?;
+                // A gateway on every interface is reached here through loopback.
+                let ip = if bound.ip().is_unspecified() {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                } else {
+                    bound.ip()
+                };
+                let reached = SocketAddr::new(ip, bound.port());
+                let scheme = if self.listen.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                let address = format!("{scheme}://{reached}");
+                let mut channels = self.channels.lock().await;
+                let channel = match channels.get(&address) {
+                    Some(channel) => channel.clone(),
+                    None => {
+                        let channel = match &self.listen.tls {
+                            // Our own certificate is the one to trust, for the address we
+                            // reach (an IP address or a name in its subject alternative names).
+                            Some(tls) => tls_channel(&address, &tls.certificate, &ip.to_string())?,
+                            None => channel(&address)?,
+                        };
+                        channels.insert(address, channel.clone());
+                        channel
+                    }
+                };
+                let credentials = Credentials::Internal(InternalToken {
+                    authority: self.authority.clone(),
+                    audience: engine_access::audience(environment),
+                    tenant: tenant.clone(),
+                    cached: std::sync::Mutex::new(None),
+                });
+                (channel, credentials)
+            }
             Target::External { address, oauth } => {
                 if !self.allow_private {
                     refuse_private(address).await?;
@@ -169,23 +234,20 @@ impl Engines {
                         refuse_private(&oauth.token_url).await?;
                     }
                 }
-                (address.clone(), oauth.clone())
+                let credentials = match oauth {
+                    Some(oauth) => Credentials::OAuth(TokenSource {
+                        oauth: oauth.clone(),
+                        http: self.http.clone(),
+                        cached: Mutex::new(None),
+                    }),
+                    None => Credentials::None,
+                };
+                (channel(address)?, credentials)
             }
         };
-        let endpoint = Channel::from_shared(address.clone())
-            .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(CALL_DEADLINE)
-            .tcp_nodelay(true);
-        // Lazy: the first call connects, so an engine that is down now can come up later.
-        let channel = endpoint.connect_lazy();
         let client = Arc::new(Client {
             grpc: GatewayClient::new(channel),
-            oauth: oauth.map(|oauth| TokenSource {
-                oauth,
-                http: self.http.clone(),
-                cached: Mutex::new(None),
-            }),
+            credentials,
         });
         clients.insert(target.clone(), client.clone());
         Ok(client)
@@ -205,7 +267,7 @@ impl Engines {
         .await
         .map_err(|error| EngineError::Start(error.to_string()))?
         .map_err(|error| EngineError::Start(format!("{error:#}")))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind((self.listen.host, 0))
             .await
             .map_err(|error| EngineError::Start(error.to_string()))?;
         let address = listener
@@ -213,8 +275,17 @@ impl Engines {
             .map_err(|error| EngineError::Start(error.to_string()))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = engine.clone();
+        // Multi-tenancy with authentication, as Zeebe's: tokens of this server for this
+        // engine's audience only; the verifier follows key rotations.
+        let options = engine::gateway::ServeOptions {
+            authentication: engine::gateway::Authentication::Tokens(
+                self.authority
+                    .verifier(&engine_access::audience(environment)),
+            ),
+            tls: self.listen.tls.clone(),
+        };
         let gateway = tokio::spawn(async move {
-            if let Err(error) = engine::gateway::serve(served, listener, async {
+            if let Err(error) = engine::gateway::serve_with(served, listener, options, async {
                 let _ = stopped.await;
             })
             .await
@@ -302,12 +373,43 @@ impl Engines {
     pub async fn shutdown(&self) {
         self.stopped.send_replace(true);
         self.clients.lock().await.clear();
+        self.channels.lock().await.clear();
         let running: Vec<Embedded> = self.embedded.lock().await.drain().map(|(_, e)| e).collect();
         for embedded in running {
             let _ = embedded.stop.send(());
             let _ = embedded.gateway.await;
         }
     }
+}
+
+/// A lazily connecting channel to a gateway: the first call connects, so an engine that is
+/// down now can come up later.
+/// A channel to our own gateway over TLS, trusting `certificate` (PEM) for `server_name`.
+fn tls_channel(
+    address: &str,
+    certificate: &[u8],
+    server_name: &str,
+) -> Result<Channel, EngineError> {
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(certificate))
+        .domain_name(server_name);
+    Ok(Channel::from_shared(address.to_owned())
+        .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
+        .tls_config(tls)
+        .map_err(|error| EngineError::Start(format!("TLS for {address}: {error}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(CALL_DEADLINE)
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+fn channel(address: &str) -> Result<Channel, EngineError> {
+    Ok(Channel::from_shared(address.to_owned())
+        .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(CALL_DEADLINE)
+        .tcp_nodelay(true)
+        .connect_lazy())
 }
 
 /// Whether `name` is a possible environment name (`^[a-z][a-z0-9-]{0,30}$`, as the database
@@ -431,18 +533,70 @@ impl TokenSource {
     }
 }
 
-/// A Zeebe gateway client for one target.
+/// The server's own token for one tenant on one embedded engine, signed in process and
+/// cached until shortly before it expires.
+struct InternalToken {
+    authority: Arc<Authority>,
+    audience: String,
+    tenant: TenantId,
+    cached: std::sync::Mutex<Option<(String, Instant)>>,
+}
+
+impl InternalToken {
+    fn token(&self) -> String {
+        let mut cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return token.clone();
+        }
+        let issued = self.authority.sign(
+            &self.audience,
+            CONTROL_PLANE_CLIENT_ID,
+            &self.tenant,
+            &engine::auth::Permission::ALL,
+        );
+        // Renewed a little early, so a token never expires on its way to the gateway.
+        let lifetime = Duration::from_secs(
+            u64::try_from(issued.expires_in)
+                .unwrap_or(0)
+                .saturating_sub(30),
+        );
+        *cached = Some((issued.token.clone(), Instant::now() + lifetime));
+        issued.token
+    }
+}
+
+/// How a client proves itself to its gateway.
+enum Credentials {
+    /// An external gateway without authentication.
+    None,
+    /// An external cluster's OAuth client credentials.
+    OAuth(TokenSource),
+    /// An embedded engine: the server's own credential for one tenant.
+    Internal(InternalToken),
+}
+
+/// A Zeebe gateway client for one target (for an embedded target, one tenant's).
 pub struct Client {
     grpc: GatewayClient<Channel>,
-    oauth: Option<TokenSource>,
+    credentials: Credentials,
 }
 
 impl Client {
     async fn request<T>(&self, message: T) -> Result<Request<T>, EngineError> {
         let mut request = Request::new(message);
         request.set_timeout(CALL_DEADLINE);
-        if let Some(source) = &self.oauth {
-            let value = format!("Bearer {}", source.token().await?)
+        let token = match &self.credentials {
+            Credentials::None => None,
+            Credentials::OAuth(source) => Some(source.token().await?),
+            Credentials::Internal(internal) => Some(internal.token()),
+        };
+        if let Some(token) = token {
+            let value = format!("Bearer {token}")
                 .parse()
                 .map_err(|_| EngineError::Auth("the token is not a valid header".to_owned()))?;
             request.metadata_mut().insert("authorization", value);
@@ -518,7 +672,8 @@ impl Client {
             })
     }
 
-    /// Cancels a process instance (to undo one the control plane could not record).
+    /// Cancels a process instance (to undo one the control plane could not record). On an
+    /// embedded engine only one of the client's tenant: another tenant's key is NOT_FOUND.
     pub async fn cancel_instance(
         &self,
         process_instance_key: i64,
@@ -535,7 +690,8 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Sets a job's retries (before resolving the incident its failure raised).
+    /// Sets a job's retries (before resolving the incident its failure raised); on an embedded
+    /// engine only a job of the client's tenant.
     pub async fn update_job_retries(
         &self,
         job_key: i64,
@@ -554,7 +710,8 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Resolves an incident: the engine retries what failed.
+    /// Resolves an incident: the engine retries what failed. On an embedded engine only an
+    /// incident of the client's tenant.
     pub async fn resolve_incident(
         &self,
         incident_key: i64,
@@ -571,7 +728,8 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Sets variables (a JSON object) on a process or element instance's scope.
+    /// Sets variables (a JSON object) on a process or element instance's scope; on an embedded
+    /// engine only in an instance of the client's tenant.
     pub async fn set_variables(
         &self,
         element_instance_key: i64,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;
+pub mod engine_access;
 pub mod engines;
 pub mod error;
 pub mod monitor;

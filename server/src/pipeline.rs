@@ -364,7 +364,13 @@ impl Pipeline {
 /// The engine target of an environment.
 pub fn target(environment: &Environment, secret: Option<String>) -> Target {
     match &environment.engine {
-        EngineSettings::Embedded => Target::Embedded(environment.name.clone()),
+        // The embedded engine is shared by every tenant: the client acts for this
+        // environment's tenant only (a tenant id the database let in is always valid; were it
+        // not, `<default>` reaches nothing of any tenant).
+        EngineSettings::Embedded => Target::Embedded {
+            environment: environment.name.clone(),
+            tenant: TenantId::new(environment.tenant_id.as_str()).unwrap_or_default(),
+        },
         EngineSettings::External {
             address,
             oauth_token_url,

@@ -26,6 +26,7 @@ use crate::{
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
+    engine_access::{self, Authority},
     engines::Engines,
     error,
     monitor::{self, audit::Sanitizer, hub::Hub, ingest::Ingest},
@@ -52,6 +53,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     /// Deltas out: the feed of the monitor's WebSocket.
     pub hub: Arc<Hub>,
+    /// The OAuth authorisation server of the engines: signing keys and token limits.
+    pub authority: Arc<Authority>,
 }
 
 /// A built application: listening, migrated, not yet serving.
@@ -64,6 +67,7 @@ pub struct Application {
     engines: Arc<Engines>,
     pipeline: Arc<Pipeline>,
     hub: Arc<Hub>,
+    authority: Arc<Authority>,
 }
 
 impl Application {
@@ -155,9 +159,21 @@ impl Application {
             .transpose()
             .context("the single sign-on settings (auth.oidc)")?
             .map(Arc::new);
+        let issuer = config
+            .http
+            .public_base_url(address)
+            .map_err(anyhow::Error::msg)?;
+        let authority = Authority::load(pool.clone(), issuer)
+            .await
+            .context("loading the token signing keys")?;
         let engines = Arc::new(Engines::new(
             config.data_dir.join("engines"),
             config.allow_private_engine_addresses(),
+            authority.clone(),
+            config
+                .engines
+                .gateway_listen()
+                .context("the embedded engines' gateway settings")?,
         ));
         let pipeline = Arc::new(Pipeline::new(pool.clone(), engines.clone()));
         pipeline
@@ -213,6 +229,7 @@ impl Application {
             pipeline: pipeline.clone(),
             ingest,
             hub: hub.clone(),
+            authority: authority.clone(),
         };
         let state_pipeline = pipeline;
         let sessions = SessionManagerLayer::new(session_store.clone())
@@ -234,7 +251,13 @@ impl Application {
             engines,
             pipeline: state_pipeline,
             hub,
+            authority,
         })
+    }
+
+    /// The engines' authorisation server (tests rotate its keys).
+    pub fn authority(&self) -> Arc<Authority> {
+        self.authority.clone()
     }
 
     /// The monitor's feed (tests wait until it listens).
@@ -282,7 +305,9 @@ impl Application {
             engines,
             pipeline: _,
             hub: _,
+            authority,
         } = self;
+        let key_refresh = authority.spawn_refresh();
         let cleanup = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SESSION_CLEANUP_PERIOD);
             loop {
@@ -299,6 +324,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
+        key_refresh.abort();
         engines.shutdown().await;
         pool.close().await;
         if let Some(instance) = embedded_postgres.as_mut() {
@@ -327,6 +353,7 @@ where
         .merge(monitor_routes::router())
         .merge(uploads::router())
         .merge(auth::oidc::router())
+        .merge(engine_access::routes::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -9,6 +9,11 @@
 //! cookie and neither header: no browser sends a cross-site POST like that, and without a
 //! cookie it has no authority to borrow, so it meets the ordinary 401 instead. This needs no token in
 //! forms or server-function calls, so the Leptos app works unchanged.
+//!
+//! The OAuth token endpoint (`POST /oauth/token`) is exempt altogether: it authenticates only
+//! the client credentials in the request itself and never looks at a session, so a forged
+//! request could borrow nothing — and OAuth clients send no `Origin`, but may well keep a
+//! cookie jar.
 
 use axum::{
     extract::Request,
@@ -21,7 +26,10 @@ use crate::error::ApiError;
 
 /// Middleware refusing cross-site state-changing requests.
 pub async fn same_origin_only(request: Request, next: Next) -> Response {
-    if is_safe(request.method()) || request.headers().contains_key(header::AUTHORIZATION) {
+    if is_safe(request.method())
+        || request.headers().contains_key(header::AUTHORIZATION)
+        || without_ambient_authority(request.uri().path())
+    {
         return next.run(request).await;
     }
     if from_same_origin(request.headers()) {
@@ -30,6 +38,11 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
         ApiError::CrossSite.into_response()
     }
+}
+
+/// Endpoints that never act on a session's authority, so there is nothing to forge.
+fn without_ambient_authority(path: &str) -> bool {
+    path == "/oauth/token"
 }
 
 fn is_safe(method: &Method) -> bool {

@@ -35,6 +35,9 @@ pub enum Action {
     StartExecution,
     /// Retry incidents, cancel instances, set variables on running instances.
     OperateInstances,
+    /// Create, list and revoke the OAuth clients of an environment's engine (Zeebe workers'
+    /// credentials).
+    ManageEngineClients,
 }
 
 /// What it is done to.
@@ -83,6 +86,7 @@ impl Action {
             Action::RollbackDeployment => "roll deployments back",
             Action::StartExecution => "start workflow executions",
             Action::OperateInstances => "operate on running instances",
+            Action::ManageEngineClients => "manage engine clients",
         }
     }
 
@@ -100,9 +104,10 @@ impl Action {
             | Action::StartExecution
             | Action::OperateInstances => matches!(role, Role::Owner | Role::Editor),
             Action::ManageEnvironments => role == Role::Owner,
-            Action::UpdateTenantConfig | Action::ManageMembers | Action::ManageTokens => {
-                role == Role::Owner
-            }
+            Action::UpdateTenantConfig
+            | Action::ManageMembers
+            | Action::ManageTokens
+            | Action::ManageEngineClients => role == Role::Owner,
             Action::ReadAudit => matches!(role, Role::Owner | Role::Auditor),
             Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus => false,
         }
@@ -180,10 +185,19 @@ mod tests {
         let own = TenantId::new("own").unwrap();
         let foreign = TenantId::new("foreign").unwrap();
         let expect = [
-            (Role::Owner, [true, true, true, true, true, true]),
-            (Role::Editor, [true, false, true, false, false, false]),
-            (Role::Viewer, [true, false, true, false, false, false]),
-            (Role::Auditor, [true, false, true, false, false, true]),
+            (Role::Owner, [true, true, true, true, true, true, true]),
+            (
+                Role::Editor,
+                [true, false, true, false, false, false, false],
+            ),
+            (
+                Role::Viewer,
+                [true, false, true, false, false, false, false],
+            ),
+            (
+                Role::Auditor,
+                [true, false, true, false, false, true, false],
+            ),
         ];
         let actions = [
             Action::ReadTenant,
@@ -192,6 +206,7 @@ mod tests {
             Action::ManageMembers,
             Action::ManageTokens,
             Action::ReadAudit,
+            Action::ManageEngineClients,
         ];
         for (role, allowed) in expect {
             let principal = member(role);

@@ -66,6 +66,26 @@ impl RateLimiter {
     pub fn check(&self, key: &str) -> Result<(), Duration> {
         self.check_at(key, Instant::now())
     }
+
+    /// How long until `key` may spend again at `now`, without spending anything: `None` while
+    /// it has allowance left. For limits that only failures spend (the token endpoint's), which
+    /// are looked at before an attempt and spent after a failed one.
+    pub fn exhausted_at(&self, key: &str, now: Instant) -> Option<Duration> {
+        let capacity = f64::from(self.per_minute);
+        let per_sec = capacity / 60.0;
+        let buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.get(key)?;
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / per_sec))
+    }
+
+    pub fn exhausted(&self, key: &str) -> Option<Duration> {
+        self.exhausted_at(key, Instant::now())
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +107,22 @@ mod tests {
         let later = start + Duration::from_secs(1);
         assert!(limiter.check_at("a", later).is_ok());
         assert!(limiter.check_at("a", later).is_err());
+    }
+
+    #[test]
+    fn looking_at_an_allowance_spends_nothing() {
+        let limiter = RateLimiter::new(2);
+        let start = Instant::now();
+        assert_eq!(limiter.exhausted_at("a", start), None);
+        assert!(limiter.check_at("a", start).is_ok());
+        assert_eq!(limiter.exhausted_at("a", start), None);
+        assert_eq!(limiter.exhausted_at("a", start), None);
+        assert!(limiter.check_at("a", start).is_ok());
+        let wait = limiter.exhausted_at("a", start).unwrap();
+        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(30));
+        assert_eq!(
+            limiter.exhausted_at("a", start + Duration::from_secs(30)),
+            None
+        );
     }
 }

@@ -321,6 +321,34 @@ pub async fn instance(
     Ok(instance_from_row(&row)?)
 }
 
+/// Whether `scope_key` names the process instance `instance_key` itself or one of its element
+/// instances, as the projection knows them: a variables update may address no other scope.
+pub async fn scope_in_instance(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    environment_id: Uuid,
+    instance_key: i64,
+    scope_key: i64,
+) -> Result<()> {
+    if scope_key == instance_key {
+        return Ok(());
+    }
+    let found: Option<i64> = sqlx::query_scalar(
+        "select element_instance_key from element_instances \
+         where tenant_id = $1 and environment_id = $2 and process_instance_key = $3 \
+           and element_instance_key = $4",
+    )
+    .bind(tenant.as_str())
+    .bind(environment_id)
+    .bind(instance_key)
+    .bind(scope_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    found
+        .map(|_| ())
+        .ok_or(DomainError::NotFound("scope in this process instance"))
+}
+
 const INCIDENT_COLUMNS: &str = "e.name as environment, i.incident_key, i.process_instance_key, \
     coalesce(p.bpmn_process_id, '') as bpmn_process_id, i.element_instance_key, i.element_id, \
     i.error_type, i.error_message, i.job_key, i.state, i.created_at, i.resolved_at";

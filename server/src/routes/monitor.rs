@@ -171,7 +171,12 @@ pub(crate) async fn ingest_records(
     let environment_id: Uuid = row.try_get(1)?;
     let environment: String = row.try_get(2)?;
     let engine_tenant: String = row.try_get(3)?;
-    let embedded = row.try_get::<String, _>(4)? == "embedded";
+    // Embedded engines report their records in process. A token left from before ingest
+    // tokens were limited to external environments must not let anyone write their
+    // projections: those decide what the monitor shows and what an operator may act on.
+    if row.try_get::<String, _>(4)? == "embedded" {
+        return Err(ApiError::Unauthenticated);
+    }
 
     if batch.records.len() > MAX_RECORDS {
         return Err(FieldError::new(
@@ -189,12 +194,7 @@ pub(crate) async fn ingest_records(
             ))
         })?;
         if let Some(id) = crate::monitor::ingest::record_tenant(&record) {
-            // An embedded environment's engine uses the tenant's own id.
-            let expected = if embedded {
-                tenant.as_str()
-            } else {
-                engine_tenant.as_str()
-            };
+            let expected = engine_tenant.as_str();
             if id != expected {
                 return Err(FieldError::new(
                     format!("records[{index}].value.tenantId"),
@@ -233,7 +233,7 @@ pub(crate) async fn ingest_records(
     responses(
         (status = 201, description = "A new ingest token for the environment's exporter, replacing the previous one; shown once", body = CreatedIngestToken),
         (status = 404, description = "No such tenant or environment", body = ErrorBody),
-        (status = 409, description = "The tenant is suspended", body = ErrorBody),
+        (status = 409, description = "The tenant is suspended, or the environment uses an embedded engine, which needs no ingest token", body = ErrorBody),
     ))]
 pub(crate) async fn create_ingest_token(
     State(pool): State<PgPool>,
@@ -253,6 +253,23 @@ pub(crate) async fn create_ingest_token(
     let token = format!("{INGEST_PREFIX}{}", hex::encode(secret));
     let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
     crate::domain::tenants::lock_active(&mut tx, &tenant).await?;
+    let kind: String = sqlx::query_scalar(
+        "select engine_kind from environments where tenant_id = $1 and name = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(&environment)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound("environment"))?;
+    if kind == "embedded" {
+        // A conflict with the environment's current settings, not a malformed request: the
+        // same call succeeds once the environment points at an external engine.
+        return Err(ApiError::Conflict(
+            "the environment uses an embedded engine, which reports its records directly; \
+             ingest tokens are for external engines' exporters"
+                .to_owned(),
+        ));
+    }
     let row = sqlx::query(
         "update environments set ingest_token_hash = $3, ingest_token_created_at = now() \
          where tenant_id = $1 and name = $2 returning id, ingest_token_created_at",
@@ -586,12 +603,15 @@ pub(crate) async fn set_variables(
         "instance.variables.set",
     )
     .await?;
+    let scope = update.scope_key.unwrap_or(key);
     {
         let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
         query::instance(&mut tx, &tenant, environment_id, key).await?;
+        // The scope must lie inside the addressed instance; the engine then confirms the key
+        // is this tenant's (the call carries a credential for this tenant only).
+        query::scope_in_instance(&mut tx, &tenant, environment_id, key, scope).await?;
         tx.commit().await?;
     }
-    let scope = update.scope_key.unwrap_or(key);
     let names: Vec<&String> = update.variables.keys().collect();
     client
         .set_variables(

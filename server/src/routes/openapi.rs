@@ -25,6 +25,7 @@ use crate::{
         tenants::{Member, NewMember, Plan, Quotas, Tenant, TenantConfig, TenantStatus},
         workflows as wf,
     },
+    engine_access::routes as engine_clients,
     error::ErrorBody,
     monitor::{audit as execution_audit, query, ws},
 };
@@ -90,6 +91,9 @@ use crate::{
         monitor::verify_execution_audit,
         monitor::export_audit,
         ws::upgrade,
+        engine_clients::create_client,
+        engine_clients::list_clients,
+        engine_clients::revoke_client,
     ),
     components(schemas(
         ErrorBody,
@@ -147,6 +151,10 @@ use crate::{
         query::IncidentView,
         query::JobView,
         execution_audit::ExecutionAuditEvent,
+        engine_clients::EnginePermission,
+        engine_clients::NewEngineClient,
+        engine_clients::CreatedEngineClient,
+        engine_clients::EngineClient,
     )),
     modifiers(&Conventions),
     security(("bearer" = []), ("session" = [])),
@@ -161,6 +169,7 @@ use crate::{
         (name = "environments", description = "A tenant's environments and the job types its workers serve"),
         (name = "executions", description = "Starting workflow instances"),
         (name = "monitor", description = "Live execution monitoring: instances, incidents, operations, record ingest and the WebSocket feed"),
+        (name = "engine clients", description = "OAuth clients of an environment's engine: the credentials Zeebe workers exchange at `POST /oauth/token` (client credentials grant) for access tokens to the engine's gateway"),
     ),
 )]
 struct ApiDoc;
@@ -317,7 +326,8 @@ mod tests {
         let source = concat!(
             include_str!("api.rs"),
             include_str!("workflows.rs"),
-            include_str!("monitor.rs")
+            include_str!("monitor.rs"),
+            include_str!("../engine_access/routes.rs")
         );
         // Every string literal naming an API path: the router's routes (and the annotations,
         // which are documented by definition).

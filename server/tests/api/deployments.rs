@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zeebe::gateway::{self as pb, GatewayClient};
+use zeebe::gateway as pb;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Gateway, TestApp, gateway_with_token};
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
@@ -142,20 +142,15 @@ pub(crate) async fn settled(app: &TestApp, client: &reqwest::Client, id: &str) -
     panic!("deployment {id} did not settle");
 }
 
-pub(crate) async fn gateway(
-    app: &TestApp,
-    environment: &str,
-) -> GatewayClient<tonic::transport::Channel> {
+/// A worker of tenant `acme` on the embedded engine of `environment`, with a token for it.
+pub(crate) async fn gateway(app: &TestApp, environment: &str) -> Gateway {
     let address = app.engines.embedded(environment).await.unwrap();
-    GatewayClient::connect(format!("http://{address}"))
-        .await
-        .unwrap()
+    let token = app.engine_token(environment, "acme");
+    gateway_with_token(&address.to_string(), Some(&token)).await
 }
 
 /// Activates and completes one `payments` job for tenant `acme`; returns its instance key.
-pub(crate) async fn complete_one_payment(
-    worker: &mut GatewayClient<tonic::transport::Channel>,
-) -> i64 {
+pub(crate) async fn complete_one_payment(worker: &mut Gateway) -> i64 {
     let mut stream = worker
         .activate_jobs(pb::ActivateJobsRequest {
             r#type: "payments".into(),

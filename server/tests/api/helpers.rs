@@ -66,6 +66,8 @@ pub struct TestApp {
     pub pipeline: std::sync::Arc<server::pipeline::Pipeline>,
     /// The monitor's feed.
     pub hub: std::sync::Arc<server::monitor::hub::Hub>,
+    /// The engines' authorisation server (its keys).
+    pub authority: std::sync::Arc<server::engine_access::Authority>,
     shutdown: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -84,6 +86,7 @@ impl TestApp {
         let engines = application.engines();
         let pipeline = application.pipeline();
         let hub = application.hub();
+        let authority = application.authority();
         let (shutdown, stop) = oneshot::channel();
         let served = tokio::spawn(application.run_until(async {
             let _ = stop.await;
@@ -93,6 +96,7 @@ impl TestApp {
             engines,
             pipeline,
             hub,
+            authority,
             database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -224,5 +228,55 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         client
+    }
+}
+
+/// A Zeebe gateway client that sends a bearer token with every call (or none).
+pub type Gateway = zeebe::gateway::GatewayClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
+>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A gateway client for `address` (`host:port`) calling with `token`.
+pub async fn gateway_with_token(address: &str, token: Option<&str>) -> Gateway {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer = Bearer(token.map(|token| format!("Bearer {token}").parse().unwrap()));
+    zeebe::gateway::GatewayClient::with_interceptor(channel, bearer)
+}
+
+impl TestApp {
+    /// An access token for a test worker of `tenant` on the embedded engine of `environment`,
+    /// with every permission, signed by the server's current key (as `/oauth/token` would
+    /// give an engine client).
+    pub fn engine_token(&self, environment: &str, tenant: &str) -> String {
+        self.authority
+            .sign(
+                &server::engine_access::audience(environment),
+                "test-worker",
+                &server::domain::TenantId::new(tenant).unwrap(),
+                &engine::auth::Permission::ALL,
+            )
+            .token
     }
 }

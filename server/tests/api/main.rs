@@ -5,6 +5,7 @@ mod auth;
 mod contract;
 mod deployments;
 mod embedded;
+mod engine_access;
 mod health;
 mod helpers;
 mod matrix;

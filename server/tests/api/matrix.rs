@@ -80,9 +80,12 @@ enum Endpoint {
     VerifyExecutionAudit,
     ExportAudit,
     CreateIngestToken,
+    CreateEngineClient,
+    ListEngineClients,
+    RevokeEngineClient,
 }
 
-const ENDPOINTS: [(Endpoint, Allowed, u16); 33] = [
+const ENDPOINTS: [(Endpoint, Allowed, u16); 36] = [
     (Endpoint::GetTenant, Allowed::AnyMember, 200),
     (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
     (Endpoint::ListUsers, Allowed::AnyMember, 200),
@@ -116,6 +119,9 @@ const ENDPOINTS: [(Endpoint, Allowed, u16); 33] = [
     (Endpoint::VerifyExecutionAudit, Allowed::OwnerOrAuditor, 200),
     (Endpoint::ExportAudit, Allowed::OwnerOrAuditor, 200),
     (Endpoint::CreateIngestToken, Allowed::OwnerOnly, 201),
+    (Endpoint::CreateEngineClient, Allowed::OwnerOnly, 201),
+    (Endpoint::ListEngineClients, Allowed::OwnerOnly, 200),
+    (Endpoint::RevokeEngineClient, Allowed::OwnerOnly, 204),
 ];
 
 /// A one-task process whose id and name vary, so every call stores something new.
@@ -186,6 +192,25 @@ impl World {
             .unwrap();
         pool.close().await;
         id
+    }
+
+    /// An engine client of the tenant's `dev` environment to revoke, made directly in the
+    /// database (its secret's hash is never used here).
+    async fn disposable_engine_client(&self, tenant: &str) -> String {
+        let pool = self.app.owner_pool().await;
+        let client_id = format!("astc_{}", Uuid::new_v4().simple());
+        sqlx::query(
+            "insert into engine_clients (tenant_id, environment, client_id, secret_hash, name, \
+             permissions) values ($1, 'dev', $2, $3, 'matrix', '{jobs}')",
+        )
+        .bind(tenant)
+        .bind(&client_id)
+        .bind(vec![0u8; 32])
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        client_id
     }
 
     /// A job type to remove, declared directly in the database.
@@ -325,8 +350,28 @@ impl World {
             Endpoint::CreateIngestToken => self.call(
                 caller,
                 Method::POST,
-                &format!("{base}/environments/staging/ingest-token"),
+                &format!("{base}/environments/prod/ingest-token"),
             ),
+            Endpoint::CreateEngineClient => self
+                .call(
+                    caller,
+                    Method::POST,
+                    &format!("{base}/environments/dev/clients"),
+                )
+                .json(&json!({ "name": "matrix", "permissions": ["jobs", "instances"] })),
+            Endpoint::ListEngineClients => self.call(
+                caller,
+                Method::GET,
+                &format!("{base}/environments/dev/clients"),
+            ),
+            Endpoint::RevokeEngineClient => {
+                let client = self.disposable_engine_client(tenant).await;
+                self.call(
+                    caller,
+                    Method::DELETE,
+                    &format!("{base}/environments/dev/clients/{client}"),
+                )
+            }
         };
         request.send().await.unwrap()
     }
@@ -376,6 +421,22 @@ async fn world() -> World {
     }
     app.create_user("outsider@example.com", PASSWORD, false)
         .await;
+    // Ingest tokens exist only for external engines: `prod` points at one.
+    for tenant in ["own", "foreign"] {
+        let response = admin
+            .put(app.url(&format!("/api/v1/tenants/{tenant}/environments/prod")))
+            .json(&json!({
+                "approvals_required": 0,
+                "approver_roles": ["owner"],
+                "require_owner_approval": false,
+                "engine_kind": "external",
+                "engine_address": "http://127.0.0.1:9",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
 
     let mut clients = vec![
         (Caller::Admin, admin.clone(), None),

@@ -15,7 +15,7 @@ use crate::{
         PASSWORD, complete_one_payment, create_workflow, declare_payments, deploy, gateway,
         json_of, member, order_bpmn, owner_of_acme, settled,
     },
-    helpers::{TestApp, shared_tempdir, test_config},
+    helpers::{TestApp, gateway_with_token, shared_tempdir, test_config},
 };
 
 /// How long a test waits for something the server does on its own.
@@ -421,6 +421,29 @@ async fn exporters_post_records_once_with_their_environments_token() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
+    // Embedded engines report in process: no ingest token for them, so nobody can write
+    // their projections from outside.
+    let embedded = owner
+        .post(app.url("/api/v1/tenants/acme/environments/staging/ingest-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(embedded, 409).await["code"], "conflict");
+    // `staging` becomes an external engine whose exporter posts acme's records.
+    let external = owner
+        .put(app.url("/api/v1/tenants/acme/environments/staging"))
+        .json(&json!({
+            "approvals_required": 0,
+            "approver_roles": ["owner"],
+            "require_owner_approval": false,
+            "engine_kind": "external",
+            "engine_address": "http://127.0.0.1:9",
+            "engine_tenant_id": "acme",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(external.status(), 200);
     let created = owner
         .post(app.url("/api/v1/tenants/acme/environments/staging/ingest-token"))
         .send()
@@ -1243,9 +1266,175 @@ async fn the_gateway_address_of_a_running_embedded_engine_is_listed() {
         .find(|e| e["name"] == "dev")
         .unwrap();
     let address = dev["gateway_address"].as_str().expect("dev's engine runs");
-    let mut client = zeebe::gateway::GatewayClient::connect(format!("http://{address}"))
+    // Workers need an access token for the engine (see engine_access.rs).
+    let token = app.engine_token("dev", "acme");
+    let mut client = gateway_with_token(address, Some(&token)).await;
+    client.topology(pb::TopologyRequest {}).await.unwrap();
+    app.stop().await;
+}
+
+/// Tries every REST operation that carries an engine key with globex's keys, as acme's owner,
+/// and the control plane's own engine client for acme with the same keys: each is refused,
+/// and the engine's record stream shows nothing applied to globex.
+#[tokio::test]
+async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let (owner, workflow) = acme_with_order(&app).await;
+    let created = owner
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "globex", "name": "Globex" }))
+        .send()
         .await
         .unwrap();
-    client.topology(pb::TopologyRequest {}).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let acme_instance = start(&app, &owner, &workflow, json!({})).await;
+
+    // globex runs `order` on the same embedded engine through its own engine client, and one
+    // of its jobs fails for good: an instance, a job and an incident of globex's.
+    let address = app.engines.embedded("dev").await.unwrap().to_string();
+    let mut globex = gateway_with_token(&address, Some(&app.engine_token("dev", "globex"))).await;
+    globex
+        .deploy_resource(pb::DeployResourceRequest {
+            resources: vec![pb::Resource {
+                name: "order.bpmn".into(),
+                content: order_bpmn("globex").into_bytes(),
+            }],
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let globex_instance = globex
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "order".into(),
+            variables: r#"{"secret":"globex"}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .process_instance_key;
+    let job = loop {
+        let mut stream = globex
+            .activate_jobs(pb::ActivateJobsRequest {
+                r#type: "payments".into(),
+                worker: "globex-worker".into(),
+                timeout: 600_000,
+                max_jobs_to_activate: 1,
+                request_timeout: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(job) = stream
+            .message()
+            .await
+            .unwrap()
+            .and_then(|b| b.jobs.into_iter().next())
+        {
+            break job;
+        }
+    };
+    assert_eq!(job.tenant_id, "globex");
+    globex
+        .fail_job(pb::FailJobRequest {
+            job_key: job.key,
+            retries: 0,
+            error_message: "card declined".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let globex_incident = loop {
+        let listed = get_json(&app, &owner, "/api/v1/tenants/globex/incidents").await;
+        if let Some(key) = listed[0]["incident_key"].as_i64() {
+            break key;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "globex's incident was not projected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    let engine = app.engines.embedded_engine("dev").await.unwrap();
+    let watermark = engine.committed_position();
+    let base = "/api/v1/tenants/acme/environments/dev";
+    let attempts = [
+        (
+            format!("{base}/instances/{globex_instance}/cancel"),
+            json!({}),
+        ),
+        (
+            format!("{base}/instances/{globex_instance}/variables"),
+            json!({ "variables": { "forged": true } }),
+        ),
+        (
+            format!("{base}/instances/{acme_instance}/variables"),
+            json!({ "scope_key": globex_instance, "variables": { "forged": true } }),
+        ),
+        (
+            format!("{base}/instances/{acme_instance}/variables"),
+            json!({ "scope_key": job.element_instance_key, "variables": { "forged": true } }),
+        ),
+        (
+            format!("{base}/incidents/{globex_incident}/retry"),
+            json!({}),
+        ),
+    ];
+    for (path, body) in &attempts {
+        let refused = owner.post(app.url(path)).json(body).send().await.unwrap();
+        assert_eq!(refused.status(), 404, "{path} {body}");
+    }
+
+    // The control plane's own client for acme carries a credential for acme only: the engine
+    // answers globex's keys as missing, whatever a projection says.
+    let acme_client = app
+        .engines
+        .client(&server::engines::Target::Embedded {
+            environment: "dev".into(),
+            tenant: server::domain::TenantId::new("acme").unwrap(),
+        })
+        .await
+        .unwrap();
+    let refusals = [
+        acme_client.cancel_instance(globex_instance, None).await,
+        acme_client
+            .set_variables(globex_instance, &json!({ "forged": true }), false, None)
+            .await,
+        acme_client.update_job_retries(job.key, 3, None).await,
+        acme_client.resolve_incident(globex_incident, None).await,
+    ];
+    for refusal in refusals {
+        assert!(
+            matches!(
+                &refusal,
+                Err(server::engines::EngineError::Refused {
+                    code: tonic::Code::NotFound,
+                    ..
+                })
+            ),
+            "{refusal:?}"
+        );
+    }
+
+    let mut records = engine.subscribe(watermark + 1);
+    while let Ok(Some(record)) =
+        tokio::time::timeout(Duration::from_millis(300), records.recv()).await
+    {
+        let json = serde_json::to_value(&*record).unwrap();
+        assert!(
+            !(json["recordType"] == "EVENT" && json["value"]["tenantId"] == "globex"),
+            "applied to globex: {json}"
+        );
+    }
+    let detail = get_json(
+        &app,
+        &owner,
+        &format!("/api/v1/tenants/globex/environments/dev/instances/{globex_instance}"),
+    )
+    .await;
+    assert_eq!(detail["instance"]["state"], "active", "{detail}");
     app.stop().await;
 }

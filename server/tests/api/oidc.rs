@@ -326,11 +326,12 @@ async fn sso_never_takes_over_an_account_that_has_a_password() {
 /// An environment pointed at an external Zeebe gateway with OAuth client credentials: the
 /// server fetches a token from a real OAuth server (oidc-provider's client-credentials grant)
 /// and deploys over gRPC to the gateway, as it would to a Camunda 8 cluster. The gateway here is
-/// one of our engines on loopback standing in for the cluster; it does not check tokens, so a
-/// wrong secret shows up as the token request failing.
+/// one of our engines on loopback standing in for the cluster, outside the server and with
+/// multi-tenancy disabled (Camunda's default); it does not check tokens, so a wrong secret
+/// shows up as the token request failing.
 #[tokio::test]
 async fn deployments_reach_an_external_engine_with_an_oauth_token() {
-    let (app, provider, _dir) = app_with_sso().await;
+    let (app, provider, dir) = app_with_sso().await;
     app.create_user("owner@example.com", PASSWORD, true).await;
     let owner = app.sign_in("owner@example.com", PASSWORD).await;
     let created = owner
@@ -340,7 +341,19 @@ async fn deployments_reach_an_external_engine_with_an_oauth_token() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let cluster = app.engines.embedded("stand-in-cluster").await.unwrap();
+    let cluster_dir = dir.path().join("stand-in-cluster");
+    let engine = tokio::task::spawn_blocking(move || {
+        engine::Engine::start(engine::EngineConfig::new(cluster_dir))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cluster = listener.local_addr().unwrap();
+    let (_stop_cluster, cluster_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(engine::gateway::serve(engine, listener, async {
+        let _ = cluster_stopped.await;
+    }));
     let point_at_cluster = |secret: &str| {
         owner
             .put(app.url("/api/v1/tenants/acme/environments/staging"))
