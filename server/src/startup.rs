@@ -216,6 +216,7 @@ impl Application {
                 control: Arc::new(ui::Backend {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
+                    authority: authority.clone(),
                 }),
                 monitor: Arc::new(monitor::ui::MonitorBackend {
                     auth: auth.clone(),

@@ -3,7 +3,10 @@
 
 use app::{
     api::{
-        access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView},
+        access::{
+            AuditCheck, AuditRow, ConfigForm, CreatedEngineClientView, EngineAccessView,
+            EngineClientView, EngineEnvironmentView, MeView, MemberView, TenantView,
+        },
         ssr::{BoxFuture, ControlPlane},
     },
     error::AppError,
@@ -11,6 +14,7 @@ use app::{
 use axum::{extract::FromRequestParts, http::request::Parts};
 use tower_sessions::Session;
 
+use crate::domain::deployments::EngineSettings;
 use crate::{
     auth::{
         self, AuthState, Me, Principal, RequestMeta, login,
@@ -18,11 +22,12 @@ use crate::{
     },
     db,
     domain::{
-        Role, TenantId, audit,
+        FieldError, Role, TenantId, audit,
         cloud::CloudConfig,
         tenants::{self, NewMember, NewTenant, Plan, Quotas, TenantConfig, TenantStatus},
         workflows::{NewVersion, NewWorkflow},
     },
+    engine_access::{self, Authority},
     error::{ApiError, ApiJson, ApiQuery},
     routes::{
         api::initial_password_hash,
@@ -37,6 +42,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
+use engine::auth::Permission;
 
 /// The implementation handed to the Leptos app through its server context. Cheap to clone: each
 /// call moves a clone into its `'static` future.
@@ -44,6 +50,8 @@ use axum::{
 pub struct Backend {
     pub auth: AuthState,
     pub pipeline: std::sync::Arc<crate::pipeline::Pipeline>,
+    /// The engines' authorisation server: where engine clients get their tokens.
+    pub authority: std::sync::Arc<Authority>,
 }
 
 impl From<ApiError> for AppError {
@@ -424,6 +432,156 @@ impl ControlPlane for Backend {
         })
     }
 
+    fn engine_access(&self, parts: Parts, tenant: String) -> BoxFuture<EngineAccessView> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, _) = backend.principal(parts).await?;
+            let pool = backend.auth.pool.clone();
+            // The environments as the REST API lists them (whoever may read the tenant's
+            // workflows), with the running embedded engines' gateway addresses.
+            let Json(environments) = rest::list_environments(
+                State(pool.clone()),
+                State(backend.pipeline.clone()),
+                principal.clone(),
+                Path(tenant.clone()),
+            )
+            .await?;
+            let tenant = tenant_id(&tenant)?;
+            // The clients only for those the REST API lists them to.
+            let can_manage = authorize(
+                &principal,
+                Action::ManageEngineClients,
+                Resource::Tenant(&tenant),
+            )
+            .is_ok();
+            let mut clients = Vec::new();
+            if can_manage {
+                let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
+                for environment in &environments {
+                    let rows =
+                        engine_access::service::list_clients(&mut tx, &tenant, &environment.name)
+                            .await?;
+                    clients.push(rows.into_iter().map(engine_client_view).collect());
+                }
+                tx.commit().await?;
+            }
+            let mut clients = clients.into_iter();
+            let token_url = backend.authority.token_url();
+            Ok(EngineAccessView {
+                environments: environments
+                    .into_iter()
+                    .map(|environment| {
+                        let (embedded, gateway_address) = match environment.engine {
+                            EngineSettings::Embedded => (true, environment.gateway_address),
+                            EngineSettings::External { address, .. } => (false, Some(address)),
+                        };
+                        EngineEnvironmentView {
+                            audience: engine_access::audience(&environment.name),
+                            name: environment.name,
+                            embedded,
+                            gateway_address,
+                            token_url: token_url.clone(),
+                            clients: clients.next(),
+                        }
+                    })
+                    .collect(),
+                can_manage,
+            })
+        })
+    }
+
+    fn create_engine_client(
+        &self,
+        parts: Parts,
+        tenant: String,
+        environment: String,
+        name: String,
+        permissions: Vec<String>,
+    ) -> BoxFuture<CreatedEngineClientView> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(
+                &principal,
+                Action::ManageEngineClients,
+                Resource::Tenant(&tenant),
+            )?;
+            let permissions = permissions
+                .iter()
+                .map(|name| {
+                    Permission::parse(name).ok_or_else(|| {
+                        FieldError::new("permissions", format!("unknown permission {name:?}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            let created = engine_access::service::create_client(
+                &mut tx,
+                &tenant,
+                &environment,
+                name.trim(),
+                &permissions,
+                principal.user_id,
+                &meta.actor(&principal),
+            )
+            .await?;
+            // Before committing, as the REST API does: a client whose engine cannot be reached
+            // is not created.
+            let gateway_address = engine_access::service::gateway_address(
+                backend.pipeline.engines(),
+                &created.environment,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(CreatedEngineClientView {
+                audience: engine_access::audience(&created.environment.name),
+                embedded: created.environment.engine == EngineSettings::Embedded,
+                client_id: created.client_id,
+                client_secret: created.client_secret,
+                name: created.name,
+                permissions: created
+                    .permissions
+                    .iter()
+                    .map(|p| p.as_str().to_owned())
+                    .collect(),
+                environment: created.environment.name,
+                gateway_address,
+                token_url: backend.authority.token_url(),
+            })
+        })
+    }
+
+    fn revoke_engine_client(
+        &self,
+        parts: Parts,
+        tenant: String,
+        environment: String,
+        client_id: String,
+    ) -> BoxFuture<()> {
+        let backend = self.clone();
+        boxed(async move {
+            let (principal, meta) = backend.principal(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            authorize(
+                &principal,
+                Action::ManageEngineClients,
+                Resource::Tenant(&tenant),
+            )?;
+            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
+            engine_access::service::revoke_client(
+                &mut tx,
+                &tenant,
+                &environment,
+                &client_id,
+                &meta.actor(&principal),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     fn tenant_workflows(&self, parts: Parts, tenant: String) -> BoxFuture<WorkflowList> {
         let backend = self.clone();
         boxed(async move {
@@ -477,7 +635,7 @@ impl ControlPlane for Backend {
         approver_roles: Vec<String>,
         require_owner_approval: bool,
     ) -> BoxFuture<()> {
-        use crate::domain::deployments::{EngineSettings, EnvironmentUpdate};
+        use crate::domain::deployments::EnvironmentUpdate;
         let backend = self.clone();
         boxed(async move {
             let (principal, meta) = backend.principal(parts).await?;
@@ -833,6 +991,18 @@ fn workflow_row(workflow: crate::domain::workflows::Workflow) -> WorkflowRow {
     }
 }
 
+fn engine_client_view(row: engine_access::store::ClientRow) -> EngineClientView {
+    let format = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    EngineClientView {
+        client_id: row.client_id,
+        name: row.name,
+        permissions: row.permissions,
+        created_by: row.created_by,
+        created_at: format(row.created_at),
+        last_used_at: row.last_used_at.map(format),
+    }
+}
+
 fn environment_row(environment: crate::domain::deployments::Environment) -> EnvironmentRow {
     EnvironmentRow {
         name: environment.name,
@@ -844,8 +1014,8 @@ fn environment_row(environment: crate::domain::deployments::Environment) -> Envi
             .collect(),
         require_owner_approval: environment.require_owner_approval,
         engine: match environment.engine {
-            crate::domain::deployments::EngineSettings::Embedded => "embedded".to_owned(),
-            crate::domain::deployments::EngineSettings::External { address, .. } => address,
+            EngineSettings::Embedded => "embedded".to_owned(),
+            EngineSettings::External { address, .. } => address,
         },
     }
 }

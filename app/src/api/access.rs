@@ -1,5 +1,5 @@
-//! Signing in and out, the current user, tenants and their members — server functions over
-//! the server's [`ControlPlane`](crate::api::ssr::ControlPlane).
+//! Signing in and out, the current user, tenants, their members and their engine clients —
+//! server functions over the server's [`ControlPlane`](crate::api::ssr::ControlPlane).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -78,6 +78,65 @@ pub struct MemberView {
     pub email: String,
     pub name: String,
     pub role: String,
+}
+
+/// What an engine client may be allowed to do, in the order the page offers them.
+pub const ENGINE_PERMISSIONS: [&str; 4] = ["jobs", "instances", "messages", "deploy"];
+
+/// An environment's engine as Zeebe clients reach it, and its engine clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineEnvironmentView {
+    pub name: String,
+    /// Whether it is the server's own engine (plain gRPC on the loopback interface) rather
+    /// than an external one.
+    pub embedded: bool,
+    /// Where clients reach the engine: `host:port`. `None` for an embedded engine that is not
+    /// running yet (it starts when a client is created or a version is deployed).
+    pub gateway_address: Option<String>,
+    /// Where clients exchange their id and secret for access tokens.
+    pub token_url: String,
+    /// The audience their tokens are for.
+    pub audience: String,
+    /// The clients that are not revoked, oldest first; `None` when the caller may not see
+    /// them (only owners manage engine clients).
+    pub clients: Option<Vec<EngineClientView>>,
+}
+
+/// An engine client, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineClientView {
+    pub client_id: String,
+    pub name: String,
+    pub permissions: Vec<String>,
+    /// The email of who created it (`None` once that account is gone).
+    pub created_by: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS UTC`.
+    pub created_at: String,
+    /// When it last got a token (updated at most once a minute), as `created_at`.
+    pub last_used_at: Option<String>,
+}
+
+/// A tenant's environments as the tenant page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineAccessView {
+    pub environments: Vec<EngineEnvironmentView>,
+    /// Whether the caller may create and revoke engine clients.
+    pub can_manage: bool,
+}
+
+/// A client just created: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedEngineClientView {
+    pub client_id: String,
+    pub client_secret: String,
+    pub name: String,
+    pub permissions: Vec<String>,
+    pub environment: String,
+    /// See [`EngineEnvironmentView::embedded`].
+    pub embedded: bool,
+    pub gateway_address: String,
+    pub token_url: String,
+    pub audience: String,
 }
 
 /// Sets the failed server function's HTTP status from its error, so refusals are not 500s.
@@ -219,5 +278,52 @@ pub async fn remove_member(tenant: String, user_id: String) -> Result<(), AppErr
     with_status(
         response,
         control.remove_member(parts, tenant, user_id).await,
+    )
+}
+
+/// The tenant's environments with their engines' connection details and, for owners, their
+/// engine clients.
+#[server(prefix = "/api/fn", endpoint = "engine_access")]
+pub async fn engine_access(tenant: String) -> Result<EngineAccessView, AppError> {
+    let (control, parts, response) = backend()?;
+    with_status(response, control.engine_access(parts, tenant).await)
+}
+
+/// Creates an engine client; the answer holds its secret, which is never shown again.
+#[server(prefix = "/api/fn", endpoint = "create_engine_client")]
+pub async fn create_engine_client(
+    tenant: String,
+    environment: String,
+    name: String,
+    // Unticked boxes are not sent: none ticked means no field at all.
+    permissions: Option<Vec<String>>,
+) -> Result<CreatedEngineClientView, AppError> {
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control
+            .create_engine_client(
+                parts,
+                tenant,
+                environment,
+                name,
+                permissions.unwrap_or_default(),
+            )
+            .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_engine_client")]
+pub async fn revoke_engine_client(
+    tenant: String,
+    environment: String,
+    client_id: String,
+) -> Result<(), AppError> {
+    let (control, parts, response) = backend()?;
+    with_status(
+        response,
+        control
+            .revoke_engine_client(parts, tenant, environment, client_id)
+            .await,
     )
 }

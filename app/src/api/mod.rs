@@ -17,7 +17,10 @@ pub mod ssr {
     use http::request::Parts;
     use sqlx::PgPool;
 
-    use super::access::{AuditCheck, AuditRow, ConfigForm, MeView, MemberView, TenantView};
+    use super::access::{
+        AuditCheck, AuditRow, ConfigForm, CreatedEngineClientView, EngineAccessView, MeView,
+        MemberView, TenantView,
+    };
     use super::studio::{SavedVersion, StudioDocument};
     use super::workflows::{EnvironmentRow, WorkflowList, WorkflowView};
     use crate::error::AppResult;
@@ -65,6 +68,24 @@ pub mod ssr {
             role: String,
         ) -> BoxFuture<()>;
         fn remove_member(&self, request: Parts, tenant: String, user_id: String) -> BoxFuture<()>;
+        /// The tenant's environments, their engines' connection details and (for those who
+        /// may manage them) their engine clients.
+        fn engine_access(&self, request: Parts, tenant: String) -> BoxFuture<EngineAccessView>;
+        fn create_engine_client(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            name: String,
+            permissions: Vec<String>,
+        ) -> BoxFuture<CreatedEngineClientView>;
+        fn revoke_engine_client(
+            &self,
+            request: Parts,
+            tenant: String,
+            environment: String,
+            client_id: String,
+        ) -> BoxFuture<()>;
         fn tenant_workflows(&self, request: Parts, tenant: String) -> BoxFuture<WorkflowList>;
         fn environments(&self, request: Parts, tenant: String) -> BoxFuture<Vec<EnvironmentRow>>;
         fn update_environment_policy(

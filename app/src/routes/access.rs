@@ -1,4 +1,5 @@
-//! Sign-in, the tenants list with its switcher, and one tenant's members. Every control is
+//! Sign-in, the tenants list with its switcher, and one tenant's members, configuration,
+//! environments ([`EnvironmentsSection`]) and audit trail. Every control is
 //! shown according to what the server's policy allows the signed-in user; the server checks
 //! again on every call.
 
@@ -12,10 +13,11 @@ use crate::api::access::{
     recent_audit_events, sso_provider,
 };
 use crate::error::AppError;
+use crate::routes::engine_access::EnvironmentsSection;
 
 const ROLES: [&str; 4] = ["owner", "editor", "viewer", "auditor"];
 
-fn error_view(error: AppError) -> AnyView {
+pub(crate) fn error_view(error: AppError) -> AnyView {
     match error {
         AppError::Unauthenticated => view! {
             <p class="notice" data-testid="signed-out">
@@ -27,7 +29,7 @@ fn error_view(error: AppError) -> AnyView {
     }
 }
 
-fn action_error<T, S>(value: S) -> impl IntoView
+pub(crate) fn action_error<T, S>(value: S) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
     S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
@@ -355,6 +357,7 @@ pub fn TenantPage() -> impl IntoView {
                     {action_error(change.value())}
                     {action_error(remove.value())}
                     <ConfigSection tenant=this.clone() update />
+                    <EnvironmentsSection tenant=id.clone() />
                     {this.can_audit.then(|| view! { <AuditSection tenant=id.clone() /> })}
                 }
                     .into_any()
