@@ -33,9 +33,11 @@ start_test_postgres
 step "Rust tests"
 cargo test --workspace --exclude frontend --no-fail-fast
 
-# `cargo test` built astraflow-engine along with the engine's integration tests.
+# `cargo test` built astraflow-engine along with the engine's integration tests, and the server
+# (the clients' OAuth token issuer) along with the server's; DATABASE_URL is the test cluster.
 step "Engine conformance with real Zeebe clients (pyzeebe, zeebe-node)"
-ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" engine/conformance/run.sh
+ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" SERVER_BIN="$(cargo_target_dir)/debug/astraflow" \
+  engine/conformance/run.sh
 
 step "REST API against its OpenAPI document (schemathesis)"
 SERVER_BIN="$(cargo_target_dir)/debug/astraflow" server/schemathesis/run.sh

@@ -1,11 +1,18 @@
 // Conformance scenarios driven by zeebe-node against a running astraflow-engine.
 //
-// Usage: node scenarios.js ADDRESS RECORDS_FILE BPMN_DIR
+// Usage: node scenarios.js ADDRESS RECORDS_FILE BPMN_DIR CLIENTS_FILE
+//
+// CLIENTS_FILE is JSON: `{token_url, audience, a: {tenant, client_id, client_secret}, b: {…}}`,
+// two engine clients of the ASTRAflow server, each granting one tenant. Every call is
+// authenticated as a real worker's: zeebe-node's OAuth provider fetches access tokens from
+// `token_url` (client credentials) and sends them as bearer tokens, here over plain gRPC
+// (`useTLS: false`). Client A runs the scenarios; client B is tenant A's neighbour in the
+// tenant-isolation scenario; a client without credentials must be refused.
 //
 // Prints one line per scenario, `PASS node/<name>` or `FAIL node/<name>: <why>`; run.sh
-// counts them. Everything goes through zeebe-node's ZBClient and its workers over plain
-// gRPC (no TLS, no OAuth). Incident keys are not part of the gateway API, so they are read
-// from the engine's exported record stream (RECORDS_FILE), as an operator tool would.
+// counts them. Everything goes through zeebe-node's ZBClient and its workers. Incident keys
+// are not part of the gateway API, so they are read from the engine's exported record stream
+// (RECORDS_FILE), as an operator tool would.
 'use strict'
 
 const fs = require('node:fs')
@@ -13,7 +20,8 @@ const path = require('node:path')
 const crypto = require('node:crypto')
 const { ZBClient } = require('zeebe-node')
 
-const [ADDRESS, RECORDS, BPMN] = process.argv.slice(2)
+const [ADDRESS, RECORDS, BPMN, CLIENTS_FILE] = process.argv.slice(2)
+const CLIENTS = JSON.parse(fs.readFileSync(CLIENTS_FILE, 'utf8'))
 const POLL_INTERVAL_MS = 50
 const POLL_ATTEMPTS = 300 // 15 s at most for any awaited condition
 
@@ -51,14 +59,38 @@ function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`)
 }
 
-function newClient() {
+// A client authenticated with engine client `who`'s credentials (no token cache on disk:
+// the credentials live only as long as this run).
+function newClient(who) {
+  const client = CLIENTS[who]
   return new ZBClient(ADDRESS, {
     useTLS: false,
-    oAuth: undefined,
+    oAuth: {
+      url: CLIENTS.token_url,
+      audience: CLIENTS.audience,
+      clientId: client.client_id,
+      clientSecret: client.client_secret,
+      cacheOnDisk: false,
+    },
     loglevel: 'NONE',
     retry: false,
   })
 }
+
+// Requires that `call()` fails with gRPC status `code`.
+async function expectCode(code, describe, call) {
+  let error = null
+  try {
+    await call()
+  } catch (e) {
+    error = e
+  }
+  if (!error) throw new Error(`${describe}: expected status ${code}, but it was accepted`)
+  if (error.code !== code) throw new Error(`${describe}: expected status ${code}, got ${error.code}: ${error.message}`)
+}
+const PERMISSION_DENIED = 7
+const NOT_FOUND = 5
+const UNAUTHENTICATED = 16
 
 // Runs `body` with a worker for `taskType`, closing the worker afterwards.
 async function withWorker(zbc, config, body) {
@@ -220,20 +252,28 @@ const scenarios = {
     assert(seen && seen.a === 2 && seen.b === 'x', JSON.stringify(seen))
   },
 
-  async 'tenant-isolation'(zbc) {
+  // Two tenants, each with its own client: neither sees nor touches the other's work.
+  async 'tenant-isolation'(zbc, ctx) {
+    const [tenantA, tenantB] = [CLIENTS.a.tenant, CLIENTS.b.tenant]
+    const zbcB = ctx.b
     const type = jobType('tenant')
     const file = path.join(BPMN, 'conf-task.bpmn')
-    const da = await zbc.deployResource({ processFilename: file, tenantId: 'node-tenant-a' })
-    const db = await zbc.deployResource({ processFilename: file, tenantId: 'node-tenant-b' })
-    assert(da.tenantId === 'node-tenant-a' && db.tenantId === 'node-tenant-b', `${da.tenantId} ${db.tenantId}`)
-    const a = await zbc.createProcessInstance({ bpmnProcessId: 'conf-task', variables: { jobType: type }, tenantId: 'node-tenant-a' })
-    const b = await zbc.createProcessInstance({ bpmnProcessId: 'conf-task', variables: { jobType: type }, tenantId: 'node-tenant-b' })
+    // A names its own tenant explicitly; B leaves it empty (its token's tenant).
+    const da = await zbc.deployResource({ processFilename: file, tenantId: tenantA })
+    const db = await zbcB.deployResource({ processFilename: file })
+    assert(da.tenantId === tenantA && db.tenantId === tenantB, `${da.tenantId} ${db.tenantId}`)
+    const a = await zbc.createProcessInstance({ bpmnProcessId: 'conf-task', variables: { jobType: type } })
+    const b = await zbcB.createProcessInstance({
+      bpmnProcessId: 'conf-task',
+      variables: { jobType: type },
+      tenantId: tenantB,
+    })
     const handed = []
     await withWorker(
       zbc,
       {
         taskType: type,
-        tenantId: 'node-tenant-a',
+        tenantId: tenantA,
         taskHandler: (job) => {
           handed.push(job.tenantId)
           return job.complete()
@@ -241,28 +281,71 @@ const scenarios = {
       },
       () => waitRecord(`tenant A instance completed`, instanceCompleted(a.processInstanceKey))
     )
-    assert(handed.every((t) => t === 'node-tenant-a'), `tenant A's worker was handed ${handed}`)
-    const moreForA = await zbc.activateJobs({
-      type,
-      worker: 'a',
-      maxJobsToActivate: 10,
-      timeout: 10000,
-      requestTimeout: -1,
-      tenantIds: ['node-tenant-a'],
-    })
-    assert(moreForA.length === 0, `tenant A's worker received ${moreForA.map((j) => j.tenantId)}`)
-    const forB = await zbc.activateJobs({
+    assert(handed.length === 1 && handed[0] === tenantA, `tenant A's worker was handed ${handed}`)
+    // Tenant A's worker asks again, for its tenant and for its token's: B's job is there but
+    // is not handed out.
+    for (const tenantIds of [[tenantA], undefined]) {
+      const moreForA = await zbc.activateJobs({
+        type,
+        worker: 'a',
+        maxJobsToActivate: 10,
+        timeout: 10000,
+        requestTimeout: -1,
+        tenantIds,
+      })
+      assert(moreForA.length === 0, `tenant A's worker received ${moreForA.map((j) => j.tenantId)}`)
+    }
+    // Tenant A's client naming tenant B is refused.
+    await expectCode(PERMISSION_DENIED, 'A deploying for B', () =>
+      zbc.deployResource({ processFilename: file, tenantId: tenantB })
+    )
+    await expectCode(PERMISSION_DENIED, 'A creating an instance for B', () =>
+      zbc.createProcessInstance({ bpmnProcessId: 'conf-task', variables: { jobType: type }, tenantId: tenantB })
+    )
+    await expectCode(PERMISSION_DENIED, 'A publishing a message for B', () =>
+      zbc.publishMessage({ name: 'conf-paid', correlationKey: 'x', variables: {}, tenantId: tenantB })
+    )
+    // Tenant B's worker gets exactly its job.
+    const forB = await zbcB.activateJobs({
       type,
       worker: 'b',
       maxJobsToActivate: 10,
       timeout: 10000,
       requestTimeout: -1,
-      tenantIds: ['node-tenant-b'],
     })
     assert(
-      forB.length === 1 && forB[0].processInstanceKey === b.processInstanceKey && forB[0].tenantId === 'node-tenant-b',
+      forB.length === 1 && forB[0].processInstanceKey === b.processInstanceKey && forB[0].tenantId === tenantB,
       JSON.stringify(forB)
     )
+    // Tenant B's keys do not exist for tenant A.
+    await expectCode(NOT_FOUND, "A completing B's job", () => zbc.completeJob({ jobKey: forB[0].key, variables: {} }))
+    await expectCode(NOT_FOUND, "A failing B's job", () =>
+      zbc.failJob({ jobKey: forB[0].key, errorMessage: 'not yours', retries: 0 })
+    )
+    await expectCode(NOT_FOUND, "A cancelling B's instance", () => zbc.cancelProcessInstance(b.processInstanceKey))
+    const touched = records().find(
+      (r) =>
+        r.valueType === 'JOB' &&
+        (r.intent === 'COMPLETED' || r.intent === 'FAILED') &&
+        String(r.value.processInstanceKey) === String(b.processInstanceKey)
+    )
+    assert(!touched, `tenant A's client changed tenant B's job: ${touched && touched.intent}`)
+    // B completes its own job, and its instance ends.
+    await zbcB.completeJob({ jobKey: forB[0].key, variables: {} })
+    await waitRecord('tenant B instance completed', instanceCompleted(b.processInstanceKey))
+  },
+
+  // A client without a token is refused: UNAUTHENTICATED, not served as some tenant.
+  async unauthenticated() {
+    const anonymous = new ZBClient(ADDRESS, { useTLS: false, oAuth: undefined, loglevel: 'NONE', retry: false })
+    try {
+      await expectCode(UNAUTHENTICATED, 'Topology without a token', () => anonymous.topology())
+      await expectCode(UNAUTHENTICATED, 'deploying without a token', () =>
+        anonymous.deployResource({ processFilename: path.join(BPMN, 'conf-task.bpmn') })
+      )
+    } finally {
+      await anonymous.close(5000).catch(() => {})
+    }
   },
 
   async 'message-correlation'(zbc) {
@@ -323,21 +406,22 @@ const scenarios = {
 }
 
 async function main() {
-  const zbc = newClient()
+  const ctx = { a: newClient('a'), b: newClient('b') }
+  const zbc = ctx.a
   for (const [name, scenario] of Object.entries(scenarios)) {
     try {
       let timer
       const timeout = new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('timed out after 30 s')), 30000)
       })
-      await Promise.race([scenario(zbc), timeout]).finally(() => clearTimeout(timer))
+      await Promise.race([scenario(zbc, ctx), timeout]).finally(() => clearTimeout(timer))
       console.log(`PASS node/${name}`)
     } catch (e) {
       console.log(`FAIL node/${name}: ${(e && e.message) || e}`.split('\n')[0])
       console.error(e)
     }
   }
-  await zbc.close(5000).catch(() => {})
+  await Promise.all([ctx.a.close(5000), ctx.b.close(5000)]).catch(() => {})
   process.exit(0)
 }
 

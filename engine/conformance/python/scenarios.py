@@ -1,29 +1,96 @@
 """Conformance scenarios driven by pyzeebe against a running astraflow-engine.
 
-Usage: python scenarios.py ADDRESS RECORDS_FILE BPMN_DIR
+Usage: python scenarios.py ADDRESS RECORDS_FILE BPMN_DIR CLIENTS_FILE
+
+CLIENTS_FILE is JSON: `{"token_url", "audience", "a": {"tenant", "client_id",
+"client_secret"}, "b": {...}}`, two engine clients of the ASTRAflow server, each granting
+one tenant. Every gRPC call is authenticated as a real worker's: pyzeebe's OAuth 2.0 client
+credentials channel fetches access tokens from `token_url` and sends them as bearer tokens.
+Client A runs the scenarios; client B is tenant A's neighbour in the tenant-isolation
+scenario; a third channel without credentials must be refused.
 
 Prints one line per scenario, `PASS python/<name>` or `FAIL python/<name>: <why>`, and
 exits 0 (run.sh counts the lines). Everything goes through pyzeebe: its client and worker
 where pyzeebe offers the call, and pyzeebe's bundled gateway stubs on the same channel
 for the calls its high-level API lacks (SetVariables, UpdateJobRetries, ResolveIncident,
-ActivateJobs for the tenant check). Incident keys are not part of the gateway API, so they
-are read from the engine's exported record stream (RECORDS_FILE), as an operator tool would.
+ActivateJobs and CompleteJob for the tenant checks). Incident keys are not part of the
+gateway API, so they are read from the engine's exported record stream (RECORDS_FILE), as an
+operator tool would.
 """
 
 import asyncio
 import json
+import os
 import sys
 import traceback
 import uuid
 
-from pyzeebe import ZeebeClient, ZeebeWorker, create_insecure_channel
-from pyzeebe.errors import BusinessError, ProcessInstanceNotFoundError
-from pyzeebe.proto import gateway_pb2 as pb
-from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
+# The server's token endpoint is plain HTTP on loopback; oauthlib refuses non-HTTPS token
+# URLs unless told that this is intended (a worker using an http:// token URL needs the same).
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
-ADDRESS, RECORDS, BPMN = sys.argv[1], sys.argv[2], sys.argv[3]
+import grpc  # noqa: E402
+from pyzeebe import (  # noqa: E402
+    ZeebeClient,
+    ZeebeWorker,
+    create_insecure_channel,
+    create_oauth2_client_credentials_channel,
+)
+from pyzeebe.errors import BusinessError, ProcessInstanceNotFoundError  # noqa: E402
+from pyzeebe.proto import gateway_pb2 as pb  # noqa: E402
+from pyzeebe.proto.gateway_pb2_grpc import GatewayStub  # noqa: E402
+
+ADDRESS, RECORDS, BPMN, CLIENTS_FILE = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+with open(CLIENTS_FILE, encoding="utf-8") as f:
+    CLIENTS = json.load(f)
 POLL_INTERVAL = 0.05
 POLL_ATTEMPTS = 300  # 15 s at most for any awaited condition
+
+
+def oauth_channel(who):
+    """A channel authenticated with engine client `who`'s credentials, as a worker's.
+
+    pyzeebe's OAuth channel composes its token plugin with TLS credentials by default, and
+    gRPC sends call credentials only over a secure transport. Local credentials are gRPC's
+    way to say "loopback counts as secure": plaintext HTTP/2 to 127.0.0.1, tokens attached.
+    """
+    client = CLIENTS[who]
+    return create_oauth2_client_credentials_channel(
+        grpc_address=ADDRESS,
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+        authorization_server=CLIENTS["token_url"],
+        audience=CLIENTS["audience"],
+        channel_credentials=grpc.local_channel_credentials(grpc.LocalConnectionType.LOCAL_TCP),
+        channel_options=None,
+        leeway=60,
+    )
+
+
+def grpc_code(error):
+    """The gRPC status code of an error raised by grpc or by pyzeebe (which wraps it)."""
+    if isinstance(error, grpc.aio.AioRpcError):
+        return error.code()
+    inner = getattr(error, "grpc_error", None)
+    return inner.code() if inner is not None else None
+
+
+async def expect_code(code, describe, call):
+    """Awaits `call()` and requires that it fails with status `code`."""
+    try:
+        await call()
+    except Exception as e:  # noqa: BLE001 - grpc's and pyzeebe's errors alike
+        assert grpc_code(e) == code, f"{describe}: expected {code.name}, got {e!r}"
+    else:
+        raise AssertionError(f"{describe}: expected {code.name}, but it was accepted")
+
+
+async def activated_jobs(stub, **request):
+    """The jobs one ActivateJobs call hands out (`requestTimeout=-1`: answers at once)."""
+    stream = stub.ActivateJobs(
+        pb.ActivateJobsRequest(timeout=10_000, maxJobsToActivate=10, requestTimeout=-1, **request)
+    )
+    return [job async for response in stream for job in response.jobs]
 
 
 def job_type(name):
@@ -240,53 +307,102 @@ async def scenario_set_variables(ctx):
 
 
 async def scenario_tenant_isolation(ctx):
+    """Two tenants, each with its own client: neither sees nor touches the other's work."""
+    tenant_a, tenant_b = CLIENTS["a"]["tenant"], CLIENTS["b"]["tenant"]
     jt = job_type("tenant")
-    a = await ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id="py-tenant-a")
-    b = await ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id="py-tenant-b")
-    assert a.tenant_id == "py-tenant-a" and b.tenant_id == "py-tenant-b"
-    pa = await ctx.client.run_process("conf-task", {"jobType": jt}, tenant_id="py-tenant-a")
-    pb_ = await ctx.client.run_process("conf-task", {"jobType": jt}, tenant_id="py-tenant-b")
-    got = []
-    worker = ZeebeWorker(ctx.channel, name="conformance-py-a", tenant_ids=["py-tenant-a"])
+    # A names its own tenant explicitly; B leaves it empty (its token's tenant).
+    a = await ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id=tenant_a)
+    b = await ctx.client_b.deploy_resource(f"{BPMN}/conf-task.bpmn")
+    assert a.tenant_id == tenant_a and b.tenant_id == tenant_b, (a.tenant_id, b.tenant_id)
+    pa = await ctx.client.run_process("conf-task", {"jobType": jt, "owner": "a"})
+    pb_ = await ctx.client_b.run_process(
+        "conf-task", {"jobType": jt, "owner": "b"}, tenant_id=tenant_b
+    )
+    handed = []
+    worker = ZeebeWorker(ctx.channel, name="conformance-py-a", tenant_ids=[tenant_a])
 
     @worker.task(task_type=jt)
     async def work(**variables):
+        handed.append(variables.get("owner"))
         return {}
 
-    # Record which tenant's jobs worker A was handed by watching its completions.
     running = asyncio.create_task(worker.work())
     try:
         await wait_record("tenant A instance completed", instance_completed(pa.process_instance_key))
     finally:
         await worker.stop()
         running.cancel()
-    stub = GatewayStub(ctx.channel)
-    # Tenant A's worker asks again: B's job is there but must not be handed out.
-    stream = stub.ActivateJobs(
-        pb.ActivateJobsRequest(
-            type=jt, worker="a", timeout=10_000, maxJobsToActivate=10,
-            requestTimeout=-1, tenantIds=["py-tenant-a"],
-        )
+    assert handed == ["a"], f"tenant A's worker was handed the jobs of {handed}"
+
+    stub_a, stub_b = GatewayStub(ctx.channel), GatewayStub(ctx.channel_b)
+    # Tenant A's worker asks again, for its tenant and for its token's: B's job is there
+    # but is not handed out.
+    for tenants in ([tenant_a], []):
+        got = await activated_jobs(stub_a, type=jt, worker="a", tenantIds=tenants)
+        assert not got, f"tenant A's worker received {[j.tenantId for j in got]}"
+    # Tenant A's client naming tenant B is refused, whatever the call.
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    await expect_code(
+        denied, "A activating B's jobs",
+        lambda: activated_jobs(stub_a, type=jt, worker="a", tenantIds=[tenant_b]),
     )
-    async for response in stream:
-        got.extend(response.jobs)
-    assert not got, f"tenant A's worker received {[j.tenantId for j in got]}"
-    stream = stub.ActivateJobs(
-        pb.ActivateJobsRequest(
-            type=jt, worker="b", timeout=10_000, maxJobsToActivate=10,
-            requestTimeout=-1, tenantIds=["py-tenant-b"],
-        )
+    await expect_code(
+        denied, "A deploying for B",
+        lambda: ctx.client.deploy_resource(f"{BPMN}/conf-task.bpmn", tenant_id=tenant_b),
     )
-    jobs_b = [j async for r in stream for j in r.jobs]
+    await expect_code(
+        denied, "A creating an instance for B",
+        lambda: ctx.client.run_process("conf-task", {"jobType": jt}, tenant_id=tenant_b),
+    )
+    await expect_code(
+        denied, "A publishing a message for B",
+        lambda: ctx.client.publish_message("conf-paid", "x", tenant_id=tenant_b),
+    )
+    # Tenant B's worker gets exactly its job.
+    jobs_b = await activated_jobs(stub_b, type=jt, worker="b")
     assert [j.processInstanceKey for j in jobs_b] == [pb_.process_instance_key], jobs_b
-    assert all(j.tenantId == "py-tenant-b" for j in jobs_b)
+    assert all(j.tenantId == tenant_b for j in jobs_b), [j.tenantId for j in jobs_b]
+    # Tenant B's keys do not exist for tenant A.
+    not_found = grpc.StatusCode.NOT_FOUND
+    await expect_code(
+        not_found, "A completing B's job",
+        lambda: stub_a.CompleteJob(pb.CompleteJobRequest(jobKey=jobs_b[0].key, variables="{}")),
+    )
+    await expect_code(
+        not_found, "A failing B's job",
+        lambda: stub_a.FailJob(pb.FailJobRequest(jobKey=jobs_b[0].key, retries=0)),
+    )
+    try:
+        await ctx.client.cancel_process_instance(pb_.process_instance_key)
+    except ProcessInstanceNotFoundError:
+        pass
+    else:
+        raise AssertionError("A cancelled B's instance")
     for record in records():
         if (
             record["valueType"] == "JOB"
-            and record["intent"] == "COMPLETED"
+            and record["intent"] in ("COMPLETED", "FAILED")
             and record["value"].get("processInstanceKey") == pb_.process_instance_key
         ):
-            raise AssertionError("tenant A's worker completed tenant B's job")
+            raise AssertionError(f"tenant A's client changed tenant B's job: {record['intent']}")
+    # B completes its own job, and its instance ends.
+    await stub_b.CompleteJob(pb.CompleteJobRequest(jobKey=jobs_b[0].key, variables="{}"))
+    await wait_record("tenant B instance completed", instance_completed(pb_.process_instance_key))
+
+
+async def scenario_unauthenticated(ctx):
+    """A client without a token is refused: UNAUTHENTICATED, not served as some tenant."""
+    channel = create_insecure_channel(grpc_address=ADDRESS)
+    try:
+        anonymous = ZeebeClient(channel)
+        unauthenticated = grpc.StatusCode.UNAUTHENTICATED
+        await expect_code(unauthenticated, "Topology without a token", anonymous.topology)
+        await expect_code(
+            unauthenticated, "deploying without a token",
+            lambda: anonymous.deploy_resource(f"{BPMN}/conf-task.bpmn"),
+        )
+    finally:
+        await channel.close()
 
 
 async def scenario_stream_activated_jobs(ctx):
@@ -426,6 +542,7 @@ SCENARIOS = [
     ("cancel", scenario_cancel),
     ("set-variables", scenario_set_variables),
     ("tenant-isolation", scenario_tenant_isolation),
+    ("unauthenticated", scenario_unauthenticated),
     ("stream-activated-jobs", scenario_stream_activated_jobs),
     ("message-correlation", scenario_message_correlation),
     ("timer-boundary", scenario_timer_boundary),
@@ -440,8 +557,10 @@ class Ctx:
 
 async def main():
     ctx = Ctx()
-    ctx.channel = create_insecure_channel(grpc_address=ADDRESS)
+    ctx.channel = oauth_channel("a")
     ctx.client = ZeebeClient(ctx.channel)
+    ctx.channel_b = oauth_channel("b")
+    ctx.client_b = ZeebeClient(ctx.channel_b)
     for name, scenario in SCENARIOS:
         try:
             await asyncio.wait_for(scenario(ctx), timeout=30)
@@ -450,6 +569,8 @@ async def main():
             detail = "".join(traceback.format_exception_only(type(e), e)).strip()
             print(f"FAIL python/{name}: {detail}", flush=True)
             traceback.print_exc(file=sys.stderr)
+    await ctx.channel.close()
+    await ctx.channel_b.close()
 
 
 if __name__ == "__main__":
