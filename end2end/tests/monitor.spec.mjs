@@ -37,8 +37,9 @@ function bpmn(id, jobType) {
 </bpmn:definitions>`;
 }
 
-/// Declares the job type, imports the workflow and deploys it to dev; returns its id and the
-/// dev engine's gateway address (where workers connect).
+/// Declares the job type, imports the workflow and deploys it to dev; returns its id and what
+/// a worker needs to connect to the dev engine: its gateway address and an engine client's
+/// OAuth credentials (workers authenticate, as with Camunda 8).
 async function deployed(api, baseURL, id, jobType) {
   const headers = { origin: baseURL };
   expect((await api.post(`/api/v1/tenants/${TENANT}/job-types`, { headers, data: { type: jobType } })).status()).toBe(201);
@@ -54,9 +55,12 @@ async function deployed(api, baseURL, id, jobType) {
   const deployment = (await requested.json()).id;
   await expect.poll(async () => (await (await api.get(`/api/v1/deployments/${deployment}/status`)).json()).state,
     { timeout: 30_000 }).toBe('deployed');
-  const environments = await (await api.get(`/api/v1/tenants/${TENANT}/environments`)).json();
-  const gateway = environments.find((e) => e.name === 'dev').gateway_address;
-  expect(gateway).toBeTruthy();
+  const client = await api.post(`/api/v1/tenants/${TENANT}/environments/dev/clients`, {
+    headers, data: { name: `worker ${jobType}`, permissions: ['jobs'] },
+  });
+  expect(client.status()).toBe(201);
+  const gateway = await client.json();
+  expect(gateway.gateway_address).toBeTruthy();
   return { workflow, gateway };
 }
 
@@ -72,8 +76,19 @@ async function startInstance(api, baseURL, workflow, variables = {}) {
 // the tests wait.
 const WORKER = { tenantId: TENANT, loglevel: 'NONE', longPoll: 2000, pollInterval: 50, timeout: 10_000 };
 
-function zeebe(gateway) {
-  return new ZBClient(gateway, { useTLS: false, loglevel: 'NONE', retry: false });
+function zeebe(access) {
+  return new ZBClient(access.gateway_address, {
+    useTLS: false,
+    loglevel: 'NONE',
+    retry: false,
+    oAuth: {
+      url: access.token_url,
+      audience: access.audience,
+      clientId: access.client_id,
+      clientSecret: access.client_secret,
+      cacheOnDisk: false,
+    },
+  });
 }
 
 test('instances started through the API appear and complete on screen without reload', async ({ page, baseURL }) => {
