@@ -307,9 +307,18 @@ pub struct Verifier {
     /// call for its lifetime, and checking an Ed25519 signature costs more than the engine's
     /// work for a simple command; a token found here is only checked for expiry. Emptied when
     /// the keys change, so a key taken out of the set takes its tokens with it.
-    verified: Arc<RwLock<HashMap<String, Arc<Claims>>>>,
+    verified: Arc<RwLock<HashMap<String, Arc<Grant>>>>,
     /// Seconds of clock difference tolerated on `exp`.
     leeway: i64,
+}
+
+/// What a verified token grants: its claims, and its tenants as the processor takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The token's claims.
+    pub claims: Claims,
+    /// The tenants the token grants (its one tenant), shared by every call made with it.
+    pub tenants: Arc<[TenantId]>,
 }
 
 /// Most verified tokens a [`Verifier`] remembers.
@@ -378,20 +387,24 @@ impl Verifier {
     ///
     /// # Errors
     /// As [`Verifier::verify`].
-    pub fn verify_cached(&self, token: &str, now: i64) -> Result<Arc<Claims>, TokenError> {
-        if let Some(claims) = self
+    pub fn verify_cached(&self, token: &str, now: i64) -> Result<Arc<Grant>, TokenError> {
+        if let Some(grant) = self
             .verified
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(token)
         {
-            return if self.current(claims, now) {
-                Ok(claims.clone())
+            return if self.current(&grant.claims, now) {
+                Ok(grant.clone())
             } else {
                 Err(TokenError::Expired)
             };
         }
-        let claims = Arc::new(self.verify(token, now)?);
+        let claims = self.verify(token, now)?;
+        let claims = Arc::new(Grant {
+            tenants: Arc::new([claims.tenant_id.clone()]),
+            claims,
+        });
         let mut verified = self
             .verified
             .write()
@@ -570,8 +583,10 @@ mod tests {
         let v = verifier(&key);
         let now = now_secs();
         let token = key.sign(&claims(now));
-        assert_eq!(*v.verify_cached(&token, now).unwrap(), claims(now));
-        assert_eq!(*v.verify_cached(&token, now).unwrap(), claims(now));
+        assert_eq!(v.verify_cached(&token, now).unwrap().claims, claims(now));
+        let again = v.verify_cached(&token, now).unwrap();
+        assert_eq!(again.claims, claims(now));
+        assert_eq!(&*again.tenants, &[claims(now).tenant_id]);
         assert_eq!(v.verify_cached(&token, now + 400), Err(TokenError::Expired));
         // The key is withdrawn: the remembered token no longer passes.
         v.set_keys(KeySet::default());

@@ -10,7 +10,7 @@
 //! as many jobs as it has buffer room for, so a slow client holds back at most
 //! `STREAM_BUFFER` jobs, which time out like any unworked job if it leaves.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
@@ -19,7 +19,7 @@ use zeebe::gateway::{self as pb, BoxStream, Gateway, GatewayServer};
 use zeebe::record::{RejectionType, TenantId};
 
 use crate::{
-    auth::{Claims, Permission, Verifier},
+    auth::{Permission, Verifier},
     processor::{
         ActivateInstruction, ActivatedJob, AuthorizedTenants, Command, ProcessSelector, Resource,
         Response as EngineResponse, VariableInstruction,
@@ -69,21 +69,28 @@ impl std::fmt::Debug for TlsIdentity {
 
 /// The caller of one RPC, once authenticated.
 struct Caller {
-    /// The tenant an empty tenant id in the request means.
-    tenant: TenantId,
-    /// The tenants the call may touch.
-    tenants: AuthorizedTenants,
+    /// The tenants the call may touch; the first is the one an empty tenant id means.
+    tenants: Arc<[TenantId]>,
 }
 
 impl Caller {
+    /// The tenant an empty tenant id in a request means.
+    fn own(&self) -> &TenantId {
+        &self.tenants[0]
+    }
+
+    /// The tenants a command of this call may touch.
+    fn authorized(&self) -> AuthorizedTenants {
+        AuthorizedTenants::Only(self.tenants.clone())
+    }
+
     /// The tenant a request names: empty means the caller's own; another must be granted.
     fn tenant(&self, requested: &str) -> Result<TenantId, Status> {
-        let requested = if requested.is_empty() {
-            return Ok(self.tenant.clone());
-        } else {
-            tenant(requested)?
-        };
-        if self.tenants.allows(&requested) {
+        if requested.is_empty() {
+            return Ok(self.own().clone());
+        }
+        let requested = tenant(requested)?;
+        if self.tenants.contains(&requested) {
             Ok(requested)
         } else {
             Err(Status::permission_denied(format!(
@@ -95,7 +102,7 @@ impl Caller {
     /// The tenants a job request names (the caller's own when none).
     fn tenant_list(&self, requested: &[String]) -> Result<Vec<TenantId>, Status> {
         if requested.is_empty() {
-            return Ok(vec![self.tenant.clone()]);
+            return Ok(vec![self.own().clone()]);
         }
         requested.iter().map(|t| self.tenant(t)).collect()
     }
@@ -107,6 +114,8 @@ pub struct GatewayService {
     engine: Engine,
     address: SocketAddr,
     authentication: Authentication,
+    /// The default tenant alone: what an unauthenticated caller may touch.
+    default_tenant: Arc<[TenantId]>,
 }
 
 impl GatewayService {
@@ -128,6 +137,7 @@ impl GatewayService {
             engine,
             address,
             authentication,
+            default_tenant: Arc::new([TenantId::default()]),
         }
     }
 
@@ -138,11 +148,10 @@ impl GatewayService {
         request: &Request<T>,
         permission: Option<Permission>,
     ) -> Result<Caller, Status> {
-        let claims: std::sync::Arc<Claims> = match &self.authentication {
+        let grant = match &self.authentication {
             Authentication::Disabled => {
                 return Ok(Caller {
-                    tenant: TenantId::default(),
-                    tenants: AuthorizedTenants::only(TenantId::default()),
+                    tenants: self.default_tenant.clone(),
                 });
             }
             Authentication::Tokens(verifier) => {
@@ -171,6 +180,7 @@ impl GatewayService {
                     })?
             }
         };
+        let claims = &grant.claims;
         if let Some(permission) = permission
             && !claims.allows(permission)
         {
@@ -181,8 +191,7 @@ impl GatewayService {
             )));
         }
         Ok(Caller {
-            tenants: AuthorizedTenants::only(claims.tenant_id.clone()),
-            tenant: claims.tenant_id.clone(),
+            tenants: grant.tenants.clone(),
         })
     }
 
@@ -326,7 +335,7 @@ impl GatewayService {
         };
         match self
             .engine
-            .execute_as(command, -1, caller.tenants.clone())
+            .execute_as(command, -1, caller.authorized())
             .await
             .map_err(status)?
         {
@@ -384,7 +393,7 @@ impl Gateway for GatewayService {
         };
         match self
             .engine
-            .execute_as(command, -1, caller.tenants)
+            .execute_as(command, -1, caller.authorized())
             .await
             .map_err(status)?
         {
@@ -424,7 +433,7 @@ impl Gateway for GatewayService {
         let command = create_command(req, &caller)?;
         match self
             .engine
-            .execute_as(command, reference, caller.tenants)
+            .execute_as(command, reference, caller.authorized())
             .await
             .map_err(status)?
         {
@@ -461,7 +470,7 @@ impl Gateway for GatewayService {
         let command = create_command(inner, &caller)?;
         let wait = async {
             self.engine
-                .create_instance_with_result_as(command, reference, caller.tenants)
+                .create_instance_with_result_as(command, reference, caller.authorized())
                 .await
         };
         let reply = if req.request_timeout > 0 {
@@ -516,7 +525,7 @@ impl Gateway for GatewayService {
                     process_instance_key: req.process_instance_key,
                 },
                 reference(req.operation_reference),
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -539,7 +548,7 @@ impl Gateway for GatewayService {
                     local: req.local,
                 },
                 reference(req.operation_reference),
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?
@@ -595,7 +604,7 @@ impl Gateway for GatewayService {
                     variables: vars,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -619,7 +628,7 @@ impl Gateway for GatewayService {
                     variables: vars,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -642,7 +651,7 @@ impl Gateway for GatewayService {
                     variables: vars,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -662,7 +671,7 @@ impl Gateway for GatewayService {
                     retries: req.retries,
                 },
                 reference(req.operation_reference),
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -682,7 +691,7 @@ impl Gateway for GatewayService {
                     timeout: req.timeout,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -701,7 +710,7 @@ impl Gateway for GatewayService {
                     incident_key: req.incident_key,
                 },
                 reference(req.operation_reference),
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -728,7 +737,7 @@ impl Gateway for GatewayService {
                     tenant_id,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?
@@ -752,7 +761,7 @@ impl Gateway for GatewayService {
         let req = request.into_inner();
         // The deprecated RPC has no tenant field: it deploys for the caller's tenant.
         let command = Command::Deploy {
-            tenant_id: caller.tenant.clone(),
+            tenant_id: caller.own().clone(),
             resources: req
                 .processes
                 .into_iter()
@@ -764,7 +773,7 @@ impl Gateway for GatewayService {
         };
         match self
             .engine
-            .execute_as(command, -1, caller.tenants)
+            .execute_as(command, -1, caller.authorized())
             .await
             .map_err(status)?
         {
@@ -811,7 +820,7 @@ impl Gateway for GatewayService {
         tokio::spawn(push_jobs(
             self.engine.clone(),
             req,
-            (tenant_ids, caller.tenants),
+            (tenant_ids, caller.authorized()),
             tx,
         ));
         Ok(Response::new(Box::pin(
@@ -831,7 +840,7 @@ impl Gateway for GatewayService {
                     resource_key: req.resource_key,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -872,7 +881,7 @@ impl Gateway for GatewayService {
                         .collect(),
                 },
                 operation_reference,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?;
@@ -904,7 +913,7 @@ impl Gateway for GatewayService {
                     tenant_id,
                 },
                 -1,
-                caller.tenants,
+                caller.authorized(),
             )
             .await
             .map_err(status)?

@@ -226,15 +226,15 @@ pub enum AuthorizedTenants {
     /// authorised already.
     #[default]
     Any,
-    /// Only these.
-    Only(Vec<TenantId>),
+    /// Only these (shared: a caller's set is made once and cloned cheaply per command).
+    Only(std::sync::Arc<[TenantId]>),
 }
 
 impl AuthorizedTenants {
     /// Only `tenant`.
     #[must_use]
     pub fn only(tenant: TenantId) -> Self {
-        Self::Only(vec![tenant])
+        Self::Only(std::sync::Arc::new([tenant]))
     }
 
     /// Whether `tenant` may be touched.
