@@ -43,16 +43,17 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-/// The bearer token every call carries (`BENCH_AUTH=tokens`), or none.
-static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+/// The `authorization` header every call carries (`BENCH_AUTH=tokens`), or none. Made once,
+/// as a client holding a token for its lifetime would.
+static TOKEN: std::sync::OnceLock<Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>> =
+    std::sync::OnceLock::new();
 
 fn request<T>(message: T) -> Request<T> {
     let mut request = Request::new(message);
-    if let Some(Some(token)) = TOKEN.get() {
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {token}").parse().expect("a header value"),
-        );
+    if let Some(Some(bearer)) = TOKEN.get() {
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
     }
     request
 }
@@ -188,7 +189,8 @@ fn main() -> anyhow::Result<()> {
                 tenant_id: zeebe::record::TenantId::new("bench")?,
                 permissions: Permission::ALL.to_vec(),
             });
-            TOKEN.get_or_init(|| Some(token));
+            let bearer = format!("Bearer {token}").parse()?;
+            TOKEN.get_or_init(|| Some(bearer));
             engine::gateway::Authentication::Tokens(Verifier::new(
                 "https://issuer.bench",
                 "astraflow-engine:bench",
