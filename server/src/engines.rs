@@ -427,7 +427,7 @@ pub fn is_private(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -435,16 +435,35 @@ pub fn is_private(ip: std::net::IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_broadcast()
                 || v4.is_documentation()
+                // "This network" 0.0.0.0/8: 0.x.y.z reaches the local host on Linux.
+                || a == 0
+                // Shared address space (carrier-grade NAT) 100.64.0.0/10.
                 || (a == 100 && (64..128).contains(&b))
+                // IETF protocol assignments 192.0.0.0/24.
+                || (a == 192 && b == 0 && c == 0)
+                // Benchmarking 198.18.0.0/15.
+                || (a == 198 && (18..20).contains(&b))
+                // Reserved 240.0.0.0/4.
+                || a >= 240
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(v4.into()))
+                // Documentation 2001:db8::/32.
+                || (first == 0x2001 && segments[1] == 0x0db8)
+                // Addresses that carry an IPv4 address a gateway would translate to, which
+                // could be any of the above: NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4
+                // 2002::/16 and Teredo 2001::/32 are refused whole.
+                || (first == 0x0064 && segments[1] == 0xff9b)
+                || first == 0x2002
+                || (first == 0x2001 && segments[1] == 0)
+                // IPv4-mapped and the deprecated IPv4-compatible forms.
+                || v6.to_ipv4().is_some_and(|v4| is_private(v4.into()))
         }
     }
 }
@@ -790,10 +809,29 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "0.1.2.3",
+            "192.0.0.8",
+            "198.18.0.1",
+            "198.19.255.254",
+            "240.0.0.1",
+            "255.255.255.254",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2001:0:4136:e378::1",
+            "2001:db8::1",
+            "::127.0.0.1",
         ] {
             assert!(is_private(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "35.190.1.1", "2606:4700::1111"] {
+        for public in [
+            "8.8.8.8",
+            "35.190.1.1",
+            "198.20.0.1",
+            "223.255.255.1",
+            "2606:4700::1111",
+            "2001:4860::8888",
+        ] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }
     }
