@@ -89,7 +89,10 @@ pub fn EnvironmentsSection(tenant: String) -> impl IntoView {
 
 /// One environment: its engine's connection details, its clients and the owners' controls.
 #[component]
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a Leptos component's props are its arguments; these are the ones the page shares"
+)]
 fn Environment(
     environment: EngineEnvironmentView,
     tenant: String,

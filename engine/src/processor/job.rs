@@ -112,19 +112,23 @@ pub(crate) fn activate(
     Ok(Response::JobsActivated(activated))
 }
 
-/// The job, if it exists and is in a state where a worker may act on it.
-fn workable(ctx: &Ctx<'_>, job_key: i64, action: &str) -> Result<Job, Rejection> {
-    let tenants = ctx.tenants;
-    let job = ctx
-        .state
+/// The job with `job_key`, if it exists and belongs to a tenant the command may touch; a job
+/// of another tenant is answered exactly as a missing one.
+fn visible_job<'c>(ctx: &'c Ctx<'_>, job_key: i64, doing: &str) -> Result<&'c Job, Rejection> {
+    ctx.state
         .jobs
         .get(&job_key)
-        .filter(|j| tenants.allows(&j.value.tenant_id))
+        .filter(|j| ctx.tenants.allows(&j.value.tenant_id))
         .ok_or_else(|| {
             Rejection::not_found(format!(
-                "expected to {action} job with key '{job_key}', but no such job was found"
+                "expected to {doing} job with key '{job_key}', but no such job was found"
             ))
-        })?;
+        })
+}
+
+/// The job, if it exists and is in a state where a worker may act on it.
+fn workable(ctx: &Ctx<'_>, job_key: i64, action: &str) -> Result<Job, Rejection> {
+    let job = visible_job(ctx, job_key, action)?;
     match job.state {
         JobState::Activatable | JobState::Activated => Ok(job.clone()),
         JobState::BackingOff | JobState::Failed => Err(Rejection::invalid_state(format!(
@@ -240,17 +244,7 @@ pub(crate) fn update_retries(
             "expected retries to be at least 1, but it was {retries}"
         )));
     }
-    let tenants = ctx.tenants;
-    let job = ctx
-        .state
-        .jobs
-        .get(&job_key)
-        .filter(|j| tenants.allows(&j.value.tenant_id))
-        .ok_or_else(|| {
-            Rejection::not_found(format!(
-                "expected to update retries for job with key '{job_key}', but no such job was found"
-            ))
-        })?;
+    let job = visible_job(ctx, job_key, "update retries for")?;
     let mut value = job.value.clone();
     value.retries = retries;
     ctx.event(job_key, Intent::RETRIES_UPDATED, RecordValue::Job(value));
@@ -262,17 +256,7 @@ pub(crate) fn update_timeout(
     job_key: i64,
     timeout: i64,
 ) -> Result<Response, Rejection> {
-    let tenants = ctx.tenants;
-    let job = ctx
-        .state
-        .jobs
-        .get(&job_key)
-        .filter(|j| tenants.allows(&j.value.tenant_id))
-        .ok_or_else(|| {
-        Rejection::not_found(format!(
-            "expected to update the timeout of job with key '{job_key}', but no such job was found"
-        ))
-    })?;
+    let job = visible_job(ctx, job_key, "update the timeout of")?;
     if job.state != JobState::Activated {
         return Err(Rejection::invalid_state(format!(
             "expected to update the timeout of job with key '{job_key}', but it is not activated"

@@ -1336,6 +1336,18 @@ async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
         }
     };
     assert_eq!(job.tenant_id, "globex");
+    app.hub.ready().await;
+    let globex_token = token(&app, &owner, "globex", "owner").await;
+    let mut socket = connect(&app, &globex_token).await;
+    subscribe(
+        &mut socket,
+        "incidents",
+        Topic::Incidents {
+            tenant: "globex".into(),
+            environment: Some("dev".into()),
+        },
+    )
+    .await;
     globex
         .fail_job(pb::FailJobRequest {
             job_key: job.key,
@@ -1345,18 +1357,12 @@ async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
         })
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    let globex_incident = loop {
-        let listed = get_json(&app, &owner, "/api/v1/tenants/globex/incidents").await;
-        if let Some(key) = listed[0]["incident_key"].as_i64() {
-            break key;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "globex's incident was not projected"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Projected (and so in globex's monitor) once its delta is pushed.
+    let globex_incident = delta_where(&mut socket, |d| {
+        d.kind == DeltaKind::Incident && d.process_instance_key == globex_instance
+    })
+    .await
+    .key;
 
     let engine = app.engines.embedded_engine("dev").await.unwrap();
     let watermark = engine.committed_position();
@@ -1436,5 +1442,14 @@ async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
     )
     .await;
     assert_eq!(detail["instance"]["state"], "active", "{detail}");
+    let names: Vec<&str> = detail["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert!(names.contains(&"secret"), "{names:?}");
+    assert!(!names.contains(&"forged"), "{names:?}");
+    assert_eq!(detail["incidents"][0]["state"], "active", "{detail}");
     app.stop().await;
 }
