@@ -59,7 +59,7 @@ pub enum ApiError {
     QuotaExceeded(String),
     /// 422: a BPMN document that cannot be stored, with the element to blame if any.
     #[error("{}", .0.message)]
-    InvalidBpmn(crate::domain::workflows::BpmnProblem),
+    InvalidBpmn(crate::workflows::BpmnProblem),
     /// 503: the workflow engine could not be reached (after retries).
     #[error("{0}")]
     EngineUnavailable(String),
@@ -127,13 +127,11 @@ impl From<DomainError> for ApiError {
     }
 }
 
-impl From<crate::domain::workflows::WorkflowError> for ApiError {
-    fn from(error: crate::domain::workflows::WorkflowError) -> Self {
+impl From<crate::workflows::WorkflowError> for ApiError {
+    fn from(error: crate::workflows::WorkflowError) -> Self {
         match error {
-            crate::domain::workflows::WorkflowError::Bpmn(problem) => {
-                ApiError::InvalidBpmn(problem)
-            }
-            crate::domain::workflows::WorkflowError::Domain(error) => error.into(),
+            crate::workflows::WorkflowError::Bpmn(problem) => ApiError::InvalidBpmn(problem),
+            crate::workflows::WorkflowError::Domain(error) => error.into(),
         }
     }
 }

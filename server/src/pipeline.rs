@@ -17,14 +17,13 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
+    audit::Actor,
     db,
-    domain::{
-        DomainError, TenantId,
-        audit::Actor,
-        deployments::{self, Deployment, EngineSettings, Environment, Outcome, Progress, State},
-        workflows,
-    },
+    deployments::{Deployment, Outcome, Progress, State, store as deployments},
+    domain::{DomainError, TenantId},
     engines::{EngineError, Engines, OAuth, Target},
+    environments::{self, EngineSettings, Environment},
+    workflows,
 };
 
 /// Tries of a deployment's steps before it waits for the next start (backoff doubles from
@@ -194,14 +193,15 @@ impl Pipeline {
     ) -> Result<Option<Deployment>, PipelineError> {
         let mut tx = db::begin_tenant(&self.pool, tenant, None).await?;
         let version =
-            workflows::version(&mut tx, tenant, deployment.workflow_id, deployment.version).await?;
-        let known = workflows::job_types(&mut tx, tenant).await?;
-        let workflow = workflows::get(&mut tx, tenant, deployment.workflow_id).await?;
+            workflows::store::version(&mut tx, tenant, deployment.workflow_id, deployment.version)
+                .await?;
+        let known = workflows::store::job_types(&mut tx, tenant).await?;
+        let workflow = workflows::store::get(&mut tx, tenant, deployment.workflow_id).await?;
         tx.commit().await?;
 
         let mut diagnostics = diagnose(&version.bpmn_xml, &known);
         if let Some(schema) = &workflow.variables_schema
-            && let Err(message) = crate::domain::variables::validate_schema(schema)
+            && let Err(message) = workflows::variables::validate_schema(schema)
         {
             diagnostics.push(json!({
                 "code": "VARIABLES_SCHEMA_INVALID",
@@ -243,7 +243,7 @@ impl Pipeline {
         // the environment's row locked: a policy tightened meanwhile still applies.
         let mut tx = db::begin_tenant(&self.pool, tenant, None).await?;
         let needs_approval =
-            deployments::needs_approval(&mut tx, tenant, &deployment.environment).await?;
+            environments::store::needs_approval(&mut tx, tenant, &deployment.environment).await?;
         // Rollbacks too: going back to a version is still a change of what runs in prod, and
         // nobody should be able to toggle versions there alone.
         let next = if needs_approval {
@@ -279,10 +279,11 @@ impl Pipeline {
     ) -> Result<Option<Deployment>, PipelineError> {
         let mut tx = db::begin_tenant(&self.pool, tenant, None).await?;
         let version =
-            workflows::version(&mut tx, tenant, deployment.workflow_id, deployment.version).await?;
+            workflows::store::version(&mut tx, tenant, deployment.workflow_id, deployment.version)
+                .await?;
         let environment =
-            deployments::environment(&mut tx, tenant, &deployment.environment).await?;
-        let secret = deployments::engine_secret(&mut tx, environment.id).await?;
+            environments::store::environment(&mut tx, tenant, &deployment.environment).await?;
+        let secret = environments::store::engine_secret(&mut tx, environment.id).await?;
         tx.commit().await?;
 
         let resource = format!("{}.bpmn", deployment.workflow_key);
@@ -290,7 +291,7 @@ impl Pipeline {
             let client = self.engines.client(&target(&environment, secret)).await?;
             client
                 .deploy_process(
-                    &deployments::engine_tenant(&environment, tenant),
+                    &environments::engine_tenant(&environment, tenant),
                     &resource,
                     &version.bpmn_xml,
                 )

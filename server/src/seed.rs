@@ -10,12 +10,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
+    audit::Actor,
     auth::password,
     db,
-    domain::{
-        audit::Actor,
-        tenants::{self, NewTenant},
-    },
+    tenants::{NewTenant, service as tenants},
 };
 
 pub const ADMIN_EMAIL: &str = "admin@astraflow.local";
@@ -73,7 +71,7 @@ pub async fn first_start(
         "id": DEMO_TENANT,
         "name": "Demo",
     }))?;
-    tenants::create(&mut tx, demo, Some(admin), &Actor::system())
+    tenants::create_in(&mut tx, demo, Some(admin), &Actor::system())
         .await
         .context("creating the demo tenant")?;
     tx.commit().await?;

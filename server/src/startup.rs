@@ -4,7 +4,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::api::ssr::{DatabaseMode, ServerContext};
-use axum::{Router, extract::FromRef, http::Request, routing::get};
+use axum::{Router, http::Request};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
@@ -22,40 +22,23 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
+    api,
     auth::{self, AuthState, rate_limit::RateLimiter},
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
-    engine_access::{self, Authority},
+    engine_access::Authority,
     engines::Engines,
     error,
-    monitor::{self, audit::Sanitizer, hub::Hub, ingest::Ingest},
+    monitor::{self, hub::Hub, ingest::Ingest, trail::Sanitizer},
+    pages,
     pipeline::Pipeline,
-    routes::{api, health, monitor as monitor_routes, uploads, workflows},
-    seed, ui,
+    seed,
+    state::AppState,
 };
 
 /// How often expired sessions are removed from the store.
 const SESSION_CLEANUP_PERIOD: Duration = Duration::from_secs(600);
-
-/// State shared by every handler.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub pool: PgPool,
-    pub server_context: ServerContext,
-    pub auth: AuthState,
-    /// Single sign-on, when an OpenID Connect provider is configured.
-    pub sso: Option<Arc<auth::oidc::Sso>>,
-    /// Deployments on their way to the engines, and the engines.
-    pub pipeline: Arc<Pipeline>,
-    /// Engine records in: projections and the execution audit trail.
-    pub ingest: Arc<Ingest>,
-    /// Deltas out: the feed of the monitor's WebSocket.
-    pub hub: Arc<Hub>,
-    /// The OAuth authorisation server of the engines: signing keys and token limits.
-    pub authority: Arc<Authority>,
-}
 
 /// A built application: listening, migrated, not yet serving.
 pub struct Application {
@@ -213,12 +196,12 @@ impl Application {
             server_context: ServerContext {
                 pool: pool.clone(),
                 database_mode,
-                control: Arc::new(ui::Backend {
+                control: Arc::new(pages::control_plane::Backend {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
                     authority: authority.clone(),
                 }),
-                monitor: Arc::new(monitor::ui::MonitorBackend {
+                monitor: Arc::new(pages::monitor_plane::MonitorBackend {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
                     hub: hub.clone(),
@@ -347,14 +330,7 @@ where
     let options = state.leptos_options.clone();
 
     Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
         .merge(api::router())
-        .merge(workflows::router())
-        .merge(monitor_routes::router())
-        .merge(uploads::router())
-        .merge(auth::oidc::router())
-        .merge(engine_access::routes::router())
         .leptos_routes_with_context(
             &state,
             routes,

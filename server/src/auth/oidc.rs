@@ -11,11 +11,14 @@
 //! new account without tenants is created. Errors end at the sign-in page with a message, never
 //! with a half-made session.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::{FromRef, Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -33,7 +36,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::login;
-use crate::{config::OidcConfig, db, startup::AppState};
+use crate::{config::OidcConfig, db};
 
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
@@ -365,7 +368,14 @@ pub async fn account_for(pool: &PgPool, identity: &Identity) -> Result<Uuid, Sso
     Ok(id)
 }
 
-pub fn router() -> Router<AppState> {
+/// The sign-in and callback routes, for any application state that holds the single sign-on
+/// configuration (if any) and the pool.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Option<Arc<Sso>>: FromRef<S>,
+    PgPool: FromRef<S>,
+{
     Router::new()
         .route("/auth/oidc/login", get(start))
         .route(CALLBACK_PATH, get(callback))
@@ -411,11 +421,11 @@ fn to_sign_in_page(error: &SsoError) -> Response {
 }
 
 async fn start(
-    State(state): State<AppState>,
+    State(sso): State<Option<Arc<Sso>>>,
     session: Session,
     Query(start): Query<Start>,
 ) -> Response {
-    let Some(sso) = state.sso.as_deref() else {
+    let Some(sso) = sso.as_deref() else {
         return to_sign_in_page(&SsoError::NotConfigured);
     };
     match sso.begin(&session, safe_next(start.next)).await {
@@ -433,16 +443,17 @@ struct Callback {
 }
 
 async fn callback(
-    State(state): State<AppState>,
+    State(sso): State<Option<Arc<Sso>>>,
+    State(pool): State<PgPool>,
     session: Session,
     Query(callback): Query<Callback>,
 ) -> Response {
-    let Some(sso) = state.sso.as_deref() else {
+    let Some(sso) = sso.as_deref() else {
         return to_sign_in_page(&SsoError::NotConfigured);
     };
     let signed_in = async {
         let (identity, next) = sso.finish(&session, callback).await?;
-        let user_id = account_for(&state.pool, &identity).await?;
+        let user_id = account_for(&pool, &identity).await?;
         login::start_session(&session, user_id)
             .await
             .map_err(|error| SsoError::Internal(anyhow::anyhow!("{error}")))?;

@@ -7,7 +7,7 @@
 
 use crate::domain::{Role, TenantId};
 
-use super::Principal;
+use super::principal::Principal;
 
 /// Something a principal wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,11 +154,11 @@ pub fn authorize(
     }
 }
 
-/// Whether the principal may change tenants' status, for [`crate::domain::tenants::update_config`].
-pub fn status_change(principal: &Principal) -> crate::domain::tenants::StatusChange {
+/// Whether the principal may change tenants' status, for [`crate::tenants::store::update_config`].
+pub fn status_change(principal: &Principal) -> crate::tenants::StatusChange {
     match authorize(principal, Action::ChangeTenantStatus, Resource::Platform) {
-        Ok(()) => crate::domain::tenants::StatusChange::Allowed,
-        Err(_) => crate::domain::tenants::StatusChange::Refused,
+        Ok(()) => crate::tenants::StatusChange::Allowed,
+        Err(_) => crate::tenants::StatusChange::Refused,
     }
 }
 

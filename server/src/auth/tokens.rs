@@ -10,14 +10,13 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use super::Principal;
+use super::principal::Principal;
 use crate::{
+    audit::{self, Actor, AuditAction, Change},
     db,
-    domain::{
-        self, FieldError, Role, TenantId,
-        audit::{self, Actor, Change},
-    },
+    domain::{self, FieldError, Role, TenantId},
     error::ApiError,
+    tenants,
 };
 
 const PREFIX: &str = "astf_";
@@ -65,7 +64,7 @@ pub async fn create(
     actor: &Actor,
 ) -> domain::Result<CreatedToken> {
     let name = new.name.as_str();
-    domain::tenants::validate_name("name", name)?;
+    tenants::validate_name("name", name)?;
     if !(1..=MAX_DAYS).contains(&new.expires_in_days) {
         return Err(FieldError::new(
             "expires_in_days",
@@ -73,7 +72,7 @@ pub async fn create(
         )
         .into());
     }
-    domain::tenants::lock_active(conn, tenant).await?;
+    tenants::store::lock_active(conn, tenant).await?;
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let token = format!("{PREFIX}{}", hex::encode(secret));
@@ -95,8 +94,7 @@ pub async fn create(
         tenant,
         actor,
         Change {
-            action: "token.create",
-            target_type: "api_token",
+            action: AuditAction::TokenCreate,
             target_id: &id.to_string(),
             before: None,
             after: Some(json!({ "name": name, "role": new.role, "expires_at": expires_at })),

@@ -1,13 +1,6 @@
-//! The control plane's domain services: plain Rust over a `&mut PgConnection` (a transaction
-//! begun with [`crate::db::begin_tenant`] or [`crate::db::begin_platform`]), knowing nothing of
-//! HTTP. REST handlers and server functions are thin adapters over these.
-
-pub mod audit;
-pub mod cloud;
-pub mod deployments;
-pub mod tenants;
-pub mod variables;
-pub mod workflows;
+//! The vocabulary every feature shares: tenant ids, roles, field errors and the domain error,
+//! and the deserializers request bodies use for integers and objects. The features themselves
+//! live in their own folders (`tenants/`, `workflows/`, …).
 
 use std::{fmt, str::FromStr};
 

@@ -30,15 +30,12 @@ use super::{
     store::ClientRow,
 };
 use crate::{
-    auth::{
-        Principal, RequestMeta,
-        policy::{Action, Resource, authorize},
-    },
-    db,
-    domain::TenantId,
-    error::{ApiError, ApiJson, ErrorBody, Result},
+    auth::RequestMeta,
+    context::Ctx,
+    error::{ApiJson, ErrorBody, Result},
+    extract::{EnvironmentPath, TenantPath},
     pipeline::Pipeline,
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -166,11 +163,6 @@ impl From<ClientRow> for EngineClient {
     }
 }
 
-/// A tenant id from the path; one that could never exist is simply not found.
-fn tenant_id(raw: &str) -> Result<TenantId> {
-    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
-}
-
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/environments/{environment}/clients", tag = "engine clients",
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
@@ -187,36 +179,23 @@ fn tenant_id(raw: &str) -> Result<TenantId> {
 /// Creates a client of the environment's engine: Zeebe workers and clients exchange its id and
 /// secret at `token_url` for access tokens to `gateway_address`.
 pub(crate) async fn create_client(
-    State(pool): State<PgPool>,
+    ctx: Ctx,
     State(pipeline): State<Arc<Pipeline>>,
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment)): Path<(String, String)>,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
     ApiJson(new): ApiJson<NewEngineClient>,
 ) -> Result<(StatusCode, Json<CreatedEngineClient>)> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(
-        &principal,
-        Action::ManageEngineClients,
-        Resource::Tenant(&tenant),
-    )?;
     let permissions: Vec<Permission> = new.permissions.iter().copied().map(Into::into).collect();
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let created = service::create_client(
-        &mut tx,
+    let (created, gateway_address) = service::create(
+        &ctx,
+        pipeline.engines(),
         &tenant,
         &environment,
         &new.name,
         &permissions,
-        principal.user_id,
-        &meta.actor(&principal),
     )
     .await?;
-    // Before committing: a client whose engine cannot be reached is not created.
-    let gateway_address =
-        service::gateway_address(pipeline.engines(), &created.environment).await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEngineClient {
@@ -242,19 +221,11 @@ pub(crate) async fn create_client(
         (status = 404, description = "No such tenant or environment", body = ErrorBody),
     ))]
 pub(crate) async fn list_clients(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path((tenant, environment)): Path<(String, String)>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
 ) -> Result<Json<Vec<EngineClient>>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(
-        &principal,
-        Action::ManageEngineClients,
-        Resource::Tenant(&tenant),
-    )?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let clients = service::list_clients(&mut tx, &tenant, &environment).await?;
-    tx.commit().await?;
+    let clients = service::list(&ctx, &tenant, &environment).await?;
     Ok(Json(clients.into_iter().map(EngineClient::from).collect()))
 }
 
@@ -269,27 +240,12 @@ pub(crate) async fn list_clients(
         (status = 404, description = "No such tenant, environment or client (or it is revoked already)", body = ErrorBody),
     ))]
 pub(crate) async fn revoke_client(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment, client_id)): Path<(String, String, String)>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
+    Path((_, _, client_id)): Path<(String, String, String)>,
 ) -> Result<StatusCode> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(
-        &principal,
-        Action::ManageEngineClients,
-        Resource::Tenant(&tenant),
-    )?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    service::revoke_client(
-        &mut tx,
-        &tenant,
-        &environment,
-        &client_id,
-        &meta.actor(&principal),
-    )
-    .await?;
-    tx.commit().await?;
+    service::revoke(&ctx, &tenant, &environment, &client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,13 +12,15 @@ use uuid::Uuid;
 
 use super::{AccessToken, Authority, audience, store};
 use crate::{
+    audit::{self, Actor, AuditAction, Change},
+    auth::policy::Action,
+    context::Ctx,
     db,
-    domain::{
-        self, DomainError, FieldError, TenantId,
-        audit::{self, Actor, Change},
-        deployments::{self, EngineSettings, Environment},
-    },
+    domain::{self, DomainError, FieldError, TenantId},
     engines::{EngineError, Engines},
+    environments::{EngineSettings, Environment, store as environments},
+    error::ApiError,
+    tenants,
 };
 
 const CLIENT_ID_PREFIX: &str = "astc_";
@@ -76,7 +78,7 @@ async fn environment(
     if !is_environment_name(name) {
         return Err(DomainError::NotFound("environment"));
     }
-    deployments::environment(conn, tenant, name).await
+    environments::environment(conn, tenant, name).await
 }
 
 /// Checks a client's permissions: at least one, none twice. Returned in a stable order.
@@ -99,6 +101,58 @@ pub fn validate_permissions(permissions: &[Permission]) -> Result<Vec<Permission
     Ok(sorted)
 }
 
+/// Creates a client of the tenant's `environment` for an owner, and says where it reaches the
+/// engine. A client whose engine cannot be reached is not created.
+pub async fn create(
+    ctx: &Ctx,
+    engines: &Engines,
+    tenant: &TenantId,
+    environment: &str,
+    name: &str,
+    permissions: &[Permission],
+) -> Result<(CreatedClient, String), ApiError> {
+    let mut tx = ctx.tenant_tx(Action::ManageEngineClients, tenant).await?;
+    let created = create_client(
+        &mut tx,
+        tenant,
+        environment,
+        name,
+        permissions,
+        ctx.principal.user_id,
+        &ctx.actor(),
+    )
+    .await?;
+    // Before committing: the address is part of what the caller needs.
+    let gateway_address = gateway_address(engines, &created.environment).await?;
+    tx.commit().await?;
+    Ok((created, gateway_address))
+}
+
+/// The environment's live clients, for an owner.
+pub async fn list(
+    ctx: &Ctx,
+    tenant: &TenantId,
+    environment: &str,
+) -> Result<Vec<store::ClientRow>, ApiError> {
+    let mut tx = ctx.tenant_tx(Action::ManageEngineClients, tenant).await?;
+    let clients = list_clients(&mut tx, tenant, environment).await?;
+    tx.commit().await?;
+    Ok(clients)
+}
+
+/// Revokes a client, for an owner.
+pub async fn revoke(
+    ctx: &Ctx,
+    tenant: &TenantId,
+    environment: &str,
+    client_id: &str,
+) -> Result<(), ApiError> {
+    let mut tx = ctx.tenant_tx(Action::ManageEngineClients, tenant).await?;
+    revoke_client(&mut tx, tenant, environment, client_id, &ctx.actor()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Creates a client of the tenant's `environment` inside the tenant transaction and records
 /// it in the audit trail. Only the secret's SHA-256 is stored.
 pub async fn create_client(
@@ -110,10 +164,10 @@ pub async fn create_client(
     created_by: Option<Uuid>,
     actor: &Actor,
 ) -> domain::Result<CreatedClient> {
-    domain::tenants::validate_name("name", name)?;
+    tenants::validate_name("name", name)?;
     let permissions = validate_permissions(permissions)?;
     let environment = environment(conn, tenant, environment_name).await?;
-    domain::tenants::lock_active(conn, tenant).await?;
+    tenants::store::lock_active(conn, tenant).await?;
     let mut random = [0u8; 48];
     rand::rng().fill_bytes(&mut random);
     let client_id = format!("{CLIENT_ID_PREFIX}{}", hex::encode(&random[..16]));
@@ -137,8 +191,7 @@ pub async fn create_client(
         tenant,
         actor,
         Change {
-            action: "engine_client.create",
-            target_type: "engine_client",
+            action: AuditAction::EngineClientCreate,
             target_id: &client_id,
             before: None,
             after: Some(json!({
@@ -189,8 +242,7 @@ pub async fn revoke_client(
         tenant,
         actor,
         Change {
-            action: "engine_client.revoke",
-            target_type: "engine_client",
+            action: AuditAction::EngineClientRevoke,
             target_id: client_id,
             before: Some(json!({
                 "environment": environment.name,

@@ -15,7 +15,7 @@ use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::{broadcast, watch};
 
 use super::NOTIFY_CHANNEL;
-use crate::{domain::deployments::Progress, pipeline::Pipeline};
+use crate::{deployments::Progress, pipeline::Pipeline};
 
 /// What the hub hands to connections.
 #[derive(Debug, Clone)]

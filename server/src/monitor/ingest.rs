@@ -9,7 +9,7 @@
 //! 2. folds the rest, in position order, into the final state of every row they touch
 //!    (process definitions, instances, element instances, incidents, variables, jobs) and
 //!    writes each table with one statement;
-//! 3. appends the execution audit events of each tenant to its chain ([`super::audit`]);
+//! 3. appends the execution audit events of each tenant to its chain ([`super::trail`]);
 //! 4. moves the cursors forward;
 //! 5. queues a `NOTIFY` with the deltas, which PostgreSQL delivers to every server replica
 //!    when — and only if — the transaction commits ([`super::hub`]).
@@ -32,7 +32,7 @@ use zeebe::record::{Intent, Record, RecordType, RecordValue, ValueType};
 
 use super::{
     NOTIFY_CHANNEL,
-    audit::{self, NewEvent, Sanitizer},
+    trail::{self, NewEvent, Sanitizer},
 };
 use crate::domain::{DomainError, Result, TenantId};
 
@@ -1059,7 +1059,7 @@ impl Ingest {
                 .push(event);
         }
         for (_, (tenant, events)) in by_tenant {
-            audit::append(conn, &tenant, events).await?;
+            trail::append(conn, &tenant, events).await?;
         }
         Ok(deltas)
     }

@@ -10,20 +10,23 @@
 //!
 //! * [`ingest`] applies a batch of records exactly once per source and partition;
 //! * [`embedded`] follows each embedded engine's record stream from its stored position;
-//! * [`audit`] is the execution audit trail, a hash chain per tenant;
+//! * [`trail`] is the execution audit trail, a hash chain per tenant;
 //! * [`hub`] turns `NOTIFY`s into an in-process feed, so a client connected to any replica
 //!   sees what any replica ingested;
 //! * [`ws`] serves `/api/v1/ws`;
 //! * [`operations`] ties engine records to the person whose request caused them;
-//! * [`query`] reads the projections for the REST API and the pages.
+//! * [`query`] reads the projections for the REST API and the pages;
+//! * [`routes`] is the monitor's REST API.
 
-pub mod audit;
 pub mod embedded;
 pub mod hub;
 pub mod ingest;
 pub mod operations;
 pub mod query;
-pub mod ui;
+pub mod routes;
+pub mod service;
+pub mod store;
+pub mod trail;
 pub mod ws;
 
 /// The `LISTEN`/`NOTIFY` channel that carries deltas between replicas.

@@ -12,7 +12,10 @@ use rand::Rng;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::domain::{Result, TenantId, audit::Actor};
+use crate::{
+    audit::{Actor, AuditAction},
+    domain::{Result, TenantId},
+};
 
 /// Stores a new reference for `actor` doing `action` in `tenant`, inside the caller's tenant
 /// transaction, and returns it.
@@ -20,7 +23,7 @@ pub async fn record(
     conn: &mut PgConnection,
     tenant: &TenantId,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
 ) -> Result<u64> {
     // Positive and within i64, the records' field type; 2^62 values make a collision between
     // two live references of one tenant practically impossible, and the key would refuse one.
@@ -33,7 +36,7 @@ pub async fn record(
     .bind(reference)
     .bind(actor.user_id)
     .bind(&actor.label)
-    .bind(action)
+    .bind(action.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(reference.unsigned_abs())

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row, postgres::PgRow};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::audit::{self, ExecutionAuditEvent};
+use super::trail::{self, ExecutionAuditEvent};
 use crate::domain::{DomainError, FieldError, Result, TenantId};
 
 /// Most instances or incidents one page holds.
@@ -524,7 +524,7 @@ pub async fn instance_detail(
     .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
     // The newest 500 events of this instance's environment, oldest first.
     let mut timeline: Vec<ExecutionAuditEvent> =
-        audit::list_latest_of_execution(conn, tenant, &instance.environment, &key.to_string(), 500)
+        trail::list_latest_of_execution(conn, tenant, &instance.environment, &key.to_string(), 500)
             .await?;
     timeline.reverse();
     Ok(InstanceDetail {

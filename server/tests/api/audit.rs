@@ -2,12 +2,10 @@
 //! under concurrent writers, and verification that points at the exact tampered event.
 
 use server::{
+    audit::{self, Actor, AuditAction, Change},
     db,
-    domain::{
-        TenantId,
-        audit::{self, Actor, Change},
-        tenants::{self, NewTenant},
-    },
+    domain::TenantId,
+    tenants::{NewTenant, service as tenants},
 };
 use sqlx::PgPool;
 
@@ -17,7 +15,7 @@ async fn tenant_with_events(pool: &PgPool, id: &str, events: usize) -> TenantId 
     let new: NewTenant =
         serde_json::from_value(serde_json::json!({ "id": id, "name": "Audited" })).unwrap();
     let mut tx = db::begin_platform(pool).await.unwrap();
-    tenants::create(&mut tx, new, None, &Actor::system())
+    tenants::create_in(&mut tx, new, None, &Actor::system())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -41,8 +39,7 @@ async fn append_one(pool: &PgPool, tenant: &TenantId, n: usize) {
             ..Actor::default()
         },
         Change {
-            action: "test.touch",
-            target_type: "thing",
+            action: AuditAction::WorkflowUpdate,
             target_id: &target,
             before: None,
             after: Some(serde_json::json!({ "n": n, "nested": { "b": [1, 2], "a": "x" } })),
@@ -55,7 +52,7 @@ async fn append_one(pool: &PgPool, tenant: &TenantId, n: usize) {
 
 async fn verify(pool: &PgPool, tenant: &TenantId) -> audit::Verification {
     let mut tx = db::begin_tenant(pool, tenant, None).await.unwrap();
-    audit::verify(&mut tx, tenant).await.unwrap()
+    audit::store::verify(&mut tx, tenant).await.unwrap()
 }
 
 #[tokio::test]
@@ -128,7 +125,9 @@ async fn an_edit_made_with_triggers_disabled_is_found_at_the_exact_event() {
     let relinked = tenant_with_events(&pool, "relinked", 5).await;
     let mut events = {
         let mut tx = db::begin_tenant(&pool, &relinked, None).await.unwrap();
-        audit::list(&mut tx, &relinked, 0, 100).await.unwrap()
+        audit::store::list(&mut tx, &relinked, 0, 100)
+            .await
+            .unwrap()
     };
     let mut forged = events.remove(1);
     forged.actor = "forger".into();

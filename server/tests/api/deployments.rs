@@ -1,5 +1,8 @@
 //! Workflows, deployments and executions end to end: the server deploys over real gRPC to its
 //! embedded engines, and a test worker (a plain Zeebe gateway client) completes the jobs.
+//!
+//! One file of scenarios that share their setup (a tenant, an owner, a deployed workflow and
+//! a worker); split by feature it would repeat those fixtures in each part.
 
 use std::time::Duration;
 
@@ -469,9 +472,7 @@ async fn prod_needs_two_approvals_including_an_owner_and_never_the_requesters_ow
     app.stop().await;
 }
 
-fn app_progress(
-    app: &TestApp,
-) -> tokio::sync::broadcast::Receiver<server::domain::deployments::Progress> {
+fn app_progress(app: &TestApp) -> tokio::sync::broadcast::Receiver<server::deployments::Progress> {
     app.pipeline.subscribe()
 }
 

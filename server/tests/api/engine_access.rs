@@ -539,9 +539,11 @@ async fn after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_use_t
 #[tokio::test]
 async fn engine_clients_are_confined_by_row_level_security_and_signing_keys_to_the_platform() {
     use server::{
+        audit::Actor,
         db,
-        domain::{TenantId, audit::Actor, tenants},
+        domain::TenantId,
         engine_access::{Authority, service},
+        tenants,
     };
 
     let pool = crate::helpers::migrated_pool().await;
@@ -549,7 +551,9 @@ async fn engine_clients_are_confined_by_row_level_security_and_signing_keys_to_t
     let mut tx = db::begin_platform(&pool).await.unwrap();
     for id in ["tenant-a", "tenant-b"] {
         let new = serde_json::from_value(json!({ "id": id, "name": id })).unwrap();
-        tenants::create(&mut tx, new, None, &actor).await.unwrap();
+        tenants::service::create_in(&mut tx, new, None, &actor)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     let (a, b) = (

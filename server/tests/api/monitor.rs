@@ -1,6 +1,9 @@
 //! The live monitor end to end: the embedded engine's records become projections, execution
 //! audit events and WebSocket deltas; exporters post records idempotently; operations reach
 //! the engine; tenants never see each other.
+//!
+//! One file of scenarios that share their setup (an engine, a deployed workflow, a WebSocket
+//! client); split by feature it would repeat those fixtures in each part.
 
 use std::time::Duration;
 

@@ -2,12 +2,10 @@
 //! when a query has no WHERE clause.
 
 use server::{
+    audit::Actor,
     db,
-    domain::{
-        Role, TenantId,
-        audit::Actor,
-        tenants::{self, NewMember, NewTenant},
-    },
+    domain::{Role, TenantId},
+    tenants::{self, NewMember, NewTenant},
 };
 use sqlx::PgPool;
 
@@ -21,10 +19,10 @@ fn new_tenant(id: &str) -> NewTenant {
 async fn two_tenants(pool: &PgPool) -> (TenantId, TenantId) {
     let actor = Actor::system();
     let mut tx = db::begin_platform(pool).await.unwrap();
-    tenants::create(&mut tx, new_tenant("tenant-a"), None, &actor)
+    tenants::service::create_in(&mut tx, new_tenant("tenant-a"), None, &actor)
         .await
         .unwrap();
-    tenants::create(&mut tx, new_tenant("tenant-b"), None, &actor)
+    tenants::service::create_in(&mut tx, new_tenant("tenant-b"), None, &actor)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -44,7 +42,7 @@ async fn two_tenants(pool: &PgPool) -> (TenantId, TenantId) {
                 role: Role::Viewer,
                 password: None,
             };
-            tenants::add_member(&mut tx, tenant, member, None, &actor)
+            tenants::store::add_member(&mut tx, tenant, member, None, &actor)
                 .await
                 .unwrap();
         }
@@ -215,7 +213,7 @@ async fn accounts_of_other_tenants_are_invisible_but_can_be_added_by_email() {
         role: Role::Editor,
         password: None,
     };
-    let added = tenants::add_member(&mut tx, &a, member, None, &Actor::system())
+    let added = tenants::store::add_member(&mut tx, &a, member, None, &Actor::system())
         .await
         .unwrap();
     assert_eq!(added.email, "b1@example.com");

@@ -1,259 +1,18 @@
-//! Workflows, their immutable versions, and the job types a tenant's workflows may use.
-//!
-//! A workflow is one executable BPMN process; its `key` is the process id (Zeebe's
-//! `bpmnProcessId`), fixed by the first version. Every version is stored exactly as given and
-//! never changes; a version identical to the latest one is not stored twice.
+//! The workflows', versions' and job types' SQL.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row, postgres::PgRow};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    DomainError, FieldError, Result, TenantId,
-    audit::{self, Actor, Change},
-    tenants::{is_unique_violation, lock_active, validate_name},
+use super::*;
+use crate::{
+    audit::{self, Actor, AuditAction, Change},
+    domain::{DomainError, FieldError, Result, TenantId},
+    tenants::{
+        store::{is_unique_violation, lock_active},
+        validate_name,
+    },
 };
-
-/// Largest BPMN document accepted, in bytes (the database allows 5 MiB too).
-pub const MAX_BPMN_BYTES: usize = 5 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Workflow {
-    pub id: Uuid,
-    pub tenant_id: String,
-    /// The BPMN process id (Zeebe's `bpmnProcessId`).
-    pub key: String,
-    pub name: String,
-    pub description: String,
-    /// The declared start variables, a JSON Schema subset (see the README), if any.
-    #[schema(value_type = Option<Object>)]
-    pub variables_schema: Option<serde_json::Value>,
-    /// The newest version's number; 0 before the first version.
-    pub latest_version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A version without its XML, for listings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct VersionSummary {
-    pub id: Uuid,
-    pub workflow_id: Uuid,
-    pub version: i32,
-    /// SHA-256 of the XML, hex.
-    pub content_hash: String,
-    pub author: String,
-    pub message: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Version {
-    #[serde(flatten)]
-    pub summary: VersionSummary,
-    pub bpmn_xml: String,
-}
-
-/// What `POST /api/v1/workflows` accepts: a BPMN document, which becomes version 1.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWorkflow {
-    /// The tenant; may be left out with an API token (its tenant is used).
-    #[serde(default)]
-    #[schema(pattern = r"^[A-Za-z0-9._-]{1,31}$")]
-    pub tenant_id: Option<String>,
-    /// Defaults to the process's name, or its id.
-    #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-    )]
-    pub name: Option<String>,
-    #[serde(default)]
-    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
-    pub description: Option<String>,
-    /// The declared start variables: a JSON Schema subset whose root is `"type": "object"`.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub variables_schema: Option<serde_json::Value>,
-    #[schema(min_length = 1, max_length = 5242880)]
-    pub bpmn_xml: String,
-    /// What this version is, like a commit message.
-    #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00]*$")]
-    pub message: Option<String>,
-}
-
-/// What `PUT /api/v1/workflows/{id}` accepts.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkflowUpdate {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-    )]
-    pub name: String,
-    #[serde(default)]
-    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
-    pub description: String,
-    /// Replaces the declared start variables; left out or null: none.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub variables_schema: Option<serde_json::Value>,
-}
-
-/// What `POST /api/v1/workflows/{id}/versions` accepts.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewVersion {
-    #[schema(min_length = 1, max_length = 5242880)]
-    pub bpmn_xml: String,
-    #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00]*$")]
-    pub message: Option<String>,
-}
-
-/// A job type the tenant's own workers serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JobType {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
-    )]
-    #[serde(rename = "type")]
-    pub job_type: String,
-    #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00]*$")]
-    pub description: String,
-}
-
-/// The connectors every tenant may use without declaring them (job types of the Camunda
-/// connectors our execution plane runs).
-pub const BUILTIN_JOB_TYPES: &[&str] = &[
-    "io.camunda:http-json:1",
-    "io.camunda:aws-lambda:1",
-    "io.camunda:aws-sqs:1",
-    "io.camunda:aws-sns:1",
-    "io.camunda:aws-eventbridge:1",
-    "io.camunda:aws-dynamodb:1",
-    "io.camunda:sendgrid:1",
-    "io.camunda:slack:1",
-];
-
-/// The BPMN document's one executable process, checked and parsed.
-#[derive(Debug)]
-pub struct ParsedBpmn {
-    pub definitions: bpmn::Definitions,
-    pub process_id: String,
-    pub process_name: Option<String>,
-}
-
-/// Why a BPMN document cannot be stored; carries the element when one is to blame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct BpmnProblem {
-    /// `bpmn_unreadable`, `bpmn_no_executable_process`, `bpmn_several_processes`,
-    /// `bpmn_invalid_process_id` or `bpmn_process_id_changed`.
-    pub code: &'static str,
-    pub message: String,
-    pub element_id: Option<String>,
-}
-
-/// Parses `xml` and finds its executable process.
-pub fn parse_bpmn(xml: &str) -> std::result::Result<ParsedBpmn, BpmnProblem> {
-    let options = bpmn::ParseOptions {
-        max_size: MAX_BPMN_BYTES,
-        ..bpmn::ParseOptions::default()
-    };
-    let definitions = bpmn::parse_bytes(xml.as_bytes(), &options).map_err(|error| BpmnProblem {
-        code: "bpmn_unreadable",
-        message: error.to_string(),
-        element_id: None,
-    })?;
-    let executable: Vec<&bpmn::Process> = definitions
-        .processes()
-        .filter(|process| process.is_executable != Some(false))
-        .collect();
-    let process = match executable.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(BpmnProblem {
-                code: "bpmn_no_executable_process",
-                message: "the document has no executable process".to_owned(),
-                element_id: None,
-            });
-        }
-        [_, second, ..] => {
-            return Err(BpmnProblem {
-                code: "bpmn_several_processes",
-                message: format!(
-                    "the document has {} executable processes; a workflow is one process \
-                     (mark the others isExecutable=\"false\" or put them in files of their own)",
-                    executable.len()
-                ),
-                element_id: Some(second.id.as_str().to_owned()),
-            });
-        }
-    };
-    let process_id = process.id.as_str().to_owned();
-    // What the workflows table and Zeebe's bpmnProcessId accept.
-    let valid_id = process_id.len() <= 200
-        && process_id
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && process_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !valid_id {
-        return Err(BpmnProblem {
-            code: "bpmn_invalid_process_id",
-            message: format!(
-                "the process id {process_id:?} must start with a letter or _ and have at most \
-                 200 of A-Z a-z 0-9 . _ -"
-            ),
-            element_id: Some(process_id),
-        });
-    }
-    let process_name = process.name.clone();
-    Ok(ParsedBpmn {
-        definitions,
-        process_id,
-        process_name,
-    })
-}
-
-/// Every job type the document's tasks are served by, with the element that names it. FEEL
-/// job types (`=…`) are decided at run time and cannot be checked here.
-pub fn job_types_used(definitions: &bpmn::Definitions) -> Vec<(String, String)> {
-    let mut used = Vec::new();
-    for node in bpmn::walk::all_flow_nodes(definitions) {
-        let Some(job_type) = node
-            .base
-            .zeebe()
-            .task_definition
-            .as_ref()
-            .and_then(|definition| definition.job_type.as_deref())
-        else {
-            continue;
-        };
-        if !job_type.starts_with('=') {
-            used.push((node.id.as_str().to_owned(), job_type.to_owned()));
-        }
-    }
-    used
-}
-
-fn digest(xml: &str) -> Vec<u8> {
-    Sha256::digest(xml.as_bytes()).to_vec()
-}
 
 const WORKFLOW_SELECT: &str = "select w.id, w.tenant_id, w.key, w.name, w.description, \
     w.variables_schema, \
@@ -288,27 +47,6 @@ fn summary_from_row(row: &PgRow) -> Result<VersionSummary> {
         message: row.try_get("message")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-fn validate_variables_schema(schema: Option<&serde_json::Value>) -> Result<(), FieldError> {
-    match schema {
-        Some(schema) => super::variables::validate_schema(schema)
-            .map_err(|message| FieldError::new("variables_schema", message)),
-        None => Ok(()),
-    }
-}
-
-fn validate_description(field: &str, text: &str, max: usize) -> Result<(), FieldError> {
-    if text.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if text.contains('\0') {
-        return Err(FieldError::new(field, "must not contain NUL characters"));
-    }
-    Ok(())
 }
 
 /// Creates a workflow from a BPMN document (its version 1), within the tenant's workflow quota.
@@ -377,8 +115,7 @@ pub async fn create(
         tenant,
         actor,
         Change {
-            action: "workflow.create",
-            target_type: "workflow",
+            action: AuditAction::WorkflowCreate,
             target_id: &id.to_string(),
             before: None,
             after: Some(json!({ "key": workflow.key, "name": workflow.name })),
@@ -388,33 +125,6 @@ pub async fn create(
     let version = insert_version(conn, tenant, &workflow, &new.bpmn_xml, &message, actor).await?;
     let workflow = get(conn, tenant, id).await?;
     Ok((workflow, version))
-}
-
-/// Why a workflow or version could not be stored.
-#[derive(Debug, thiserror::Error)]
-pub enum WorkflowError {
-    #[error("{}", .0.message)]
-    Bpmn(BpmnProblem),
-    #[error(transparent)]
-    Domain(#[from] DomainError),
-}
-
-impl From<BpmnProblem> for WorkflowError {
-    fn from(problem: BpmnProblem) -> Self {
-        WorkflowError::Bpmn(problem)
-    }
-}
-
-impl From<FieldError> for WorkflowError {
-    fn from(error: FieldError) -> Self {
-        WorkflowError::Domain(error.into())
-    }
-}
-
-impl From<sqlx::Error> for WorkflowError {
-    fn from(error: sqlx::Error) -> Self {
-        WorkflowError::Domain(error.into())
-    }
 }
 
 async fn insert_version(
@@ -446,8 +156,7 @@ async fn insert_version(
         tenant,
         actor,
         Change {
-            action: "workflow_version.create",
-            target_type: "workflow",
+            action: AuditAction::WorkflowVersionCreate,
             target_id: &workflow.id.to_string(),
             before: None,
             after: Some(json!({
@@ -580,8 +289,7 @@ pub async fn update(
             tenant,
             actor,
             Change {
-                action: "workflow.update",
-                target_type: "workflow",
+                action: AuditAction::WorkflowUpdate,
                 target_id: &id.to_string(),
                 before: Some(json!({
                     "name": before.name,
@@ -630,8 +338,7 @@ pub async fn delete(
         tenant,
         actor,
         Change {
-            action: "workflow.delete",
-            target_type: "workflow",
+            action: AuditAction::WorkflowDelete,
             target_id: &id.to_string(),
             before: Some(json!({ "key": workflow.key, "name": workflow.name })),
             after: None,
@@ -737,8 +444,7 @@ pub async fn add_job_type(
         tenant,
         actor,
         Change {
-            action: "job_type.add",
-            target_type: "job_type",
+            action: AuditAction::JobTypeAdd,
             target_id: &job_type.job_type,
             before: None,
             after: Some(json!({ "description": job_type.description })),
@@ -769,8 +475,7 @@ pub async fn remove_job_type(
         tenant,
         actor,
         Change {
-            action: "job_type.remove",
-            target_type: "job_type",
+            action: AuditAction::JobTypeRemove,
             target_id: job_type,
             before: Some(json!({})),
             after: None,
@@ -778,57 +483,4 @@ pub async fn remove_job_type(
     )
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ORDER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="order" name="Order" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="charge">
-      <bpmn:extensionElements><zeebe:taskDefinition type="payments" /></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
-    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>"#;
-
-    #[test]
-    fn the_executable_process_names_the_workflow_and_its_job_types() {
-        let parsed = parse_bpmn(ORDER).unwrap();
-        assert_eq!(parsed.process_id, "order");
-        assert_eq!(parsed.process_name.as_deref(), Some("Order"));
-        assert_eq!(
-            job_types_used(&parsed.definitions),
-            [("charge".to_owned(), "payments".to_owned())]
-        );
-    }
-
-    #[test]
-    fn documents_without_exactly_one_executable_process_are_refused() {
-        let none = ORDER.replace(r#"isExecutable="true""#, r#"isExecutable="false""#);
-        assert_eq!(
-            parse_bpmn(&none).unwrap_err().code,
-            "bpmn_no_executable_process"
-        );
-        let two = ORDER.replace(
-            "</bpmn:definitions>",
-            r#"<bpmn:process id="second" isExecutable="true" /></bpmn:definitions>"#,
-        );
-        let problem = parse_bpmn(&two).unwrap_err();
-        assert_eq!(problem.code, "bpmn_several_processes");
-        assert_eq!(problem.element_id.as_deref(), Some("second"));
-        assert_eq!(parse_bpmn("<not-bpmn").unwrap_err().code, "bpmn_unreadable");
-        let umlaut = ORDER.replace(r#"id="order""#, r#"id="Bestellung_ä""#);
-        assert_eq!(
-            parse_bpmn(&umlaut).unwrap_err().code,
-            "bpmn_invalid_process_id"
-        );
-    }
 }

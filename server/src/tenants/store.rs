@@ -1,165 +1,19 @@
-//! Tenants and their members.
+//! The tenants' and members' SQL, each operation inside the caller's transaction and recorded
+//! in the audit trail with the change.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, Row, postgres::PgRow};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    DomainError, FieldError, Result, Role, TenantId,
-    audit::{self, Actor, Change},
-    cloud::CloudConfig,
+    Member, NewMember, NewTenant, Plan, Quotas, StatusChange, Tenant, TenantConfig, TenantStatus,
+    validate_email, validate_name,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TenantStatus {
-    Active,
-    /// Kept with all its data, but nothing may run or change until it is reactivated.
-    Suspended,
-}
-
-impl TenantStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantStatus::Active => "active",
-            TenantStatus::Suspended => "suspended",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    Free,
-    Standard,
-    Enterprise,
-}
-
-impl Plan {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Standard => "standard",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-}
-
-/// Limits on what one tenant may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Quotas {
-    #[serde(deserialize_with = "super::integer::deserialize")]
-    #[schema(minimum = 1, maximum = 100_000)]
-    pub max_users: i32,
-    #[serde(deserialize_with = "super::integer::deserialize")]
-    #[schema(minimum = 1, maximum = 100_000)]
-    pub max_workflows: i32,
-}
-
-impl Default for Quotas {
-    fn default() -> Self {
-        Self {
-            max_users: 50,
-            max_workflows: 100,
-        }
-    }
-}
-
-impl Quotas {
-    pub const LIMIT: i32 = 100_000;
-
-    fn validate(&self) -> Result<(), FieldError> {
-        for (field, value) in [
-            ("quotas.max_users", self.max_users),
-            ("quotas.max_workflows", self.max_workflows),
-        ] {
-            if !(1..=Self::LIMIT).contains(&value) {
-                return Err(FieldError::new(
-                    field,
-                    format!("must be between 1 and {}", Self::LIMIT),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub status: TenantStatus,
-    pub plan: Plan,
-    pub quotas: Quotas,
-    pub cloud: CloudConfig,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// What `POST /api/v1/tenants` accepts.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenant {
-    /// Zeebe's tenant id rule: at most 31 of `A-Z a-z 0-9 . _ -`.
-    #[schema(pattern = r"^[A-Za-z0-9._-]{1,31}$")]
-    pub id: String,
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-    )]
-    pub name: String,
-    #[serde(default = "default_plan")]
-    pub plan: Plan,
-    #[serde(default, deserialize_with = "super::object::deserialize")]
-    pub quotas: Quotas,
-    #[serde(default, deserialize_with = "super::object::deserialize")]
-    pub cloud: CloudConfig,
-}
-
-fn default_plan() -> Plan {
-    Plan::Standard
-}
-
-/// What `PUT /api/v1/tenants/{id}/config` accepts: the whole configuration, replaced.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantConfig {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-    )]
-    pub name: String,
-    pub status: TenantStatus,
-    pub plan: Plan,
-    #[serde(deserialize_with = "super::object::deserialize")]
-    pub quotas: Quotas,
-    #[serde(default, deserialize_with = "super::object::deserialize")]
-    pub cloud: CloudConfig,
-}
-
-/// Names of tenants, members and tokens: 1 to 200 characters, no control characters (they
-/// break displays and logs, and PostgreSQL cannot store NUL), no spaces at either end.
-pub(crate) fn validate_name(field: &str, name: &str) -> Result<(), FieldError> {
-    let length = name.chars().count();
-    if length == 0
-        || length > 200
-        || name.trim() != name
-        || name.chars().any(|c| c.is_ascii_control())
-    {
-        return Err(FieldError::new(
-            field,
-            "must be 1 to 200 characters without control characters or leading or trailing \
-             spaces",
-        ));
-    }
-    Ok(())
-}
+use crate::{
+    audit::{self, Actor, AuditAction, Change},
+    domain::{DomainError, Result, Role, TenantId},
+    tenants::cloud::CloudConfig,
+};
 
 const TENANT_COLUMNS: &str = "id, name, status, plan, max_users, max_workflows, aws_account_id, \
     aws_region, vpc_ids, iam_role_arns, created_at, updated_at";
@@ -211,14 +65,15 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool
 }
 
 /// Creates a tenant, makes `owner` (when given) its owner, and records both. Needs the platform
-/// role: the tenant does not exist yet, so no tenant transaction can see it.
+/// role: the tenant does not exist yet, so no tenant transaction can see it. The tenant has
+/// no environments yet: [`super::service::create_in`] adds the default ones.
 pub async fn create(
     conn: &mut PgConnection,
     new: NewTenant,
     owner: Option<Uuid>,
     actor: &Actor,
 ) -> Result<Tenant> {
-    let id = super::new_tenant_id(&new.id)?;
+    let id = crate::domain::new_tenant_id(&new.id)?;
     validate_name("name", &new.name)?;
     new.quotas.validate()?;
     new.cloud.validate()?;
@@ -246,14 +101,12 @@ pub async fn create(
         }
     })?;
     let tenant = tenant_from_row(&row)?;
-    super::deployments::create_default_environments(conn, &id).await?;
     audit::append(
         conn,
         &id,
         actor,
         Change {
-            action: "tenant.create",
-            target_type: "tenant",
+            action: AuditAction::TenantCreate,
             target_id: id.as_str(),
             before: None,
             after: Some(snapshot(&tenant)),
@@ -271,8 +124,7 @@ pub async fn create(
             &id,
             actor,
             Change {
-                action: "member.add",
-                target_type: "user",
+                action: AuditAction::MemberAdd,
                 target_id: &user_id.to_string(),
                 before: None,
                 after: Some(json!({ "role": Role::Owner })),
@@ -301,20 +153,6 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<Tenant>> {
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(tenant_from_row).collect()
-}
-
-/// Whether the caller may change a tenant's status (suspend, reactivate) — decided by the
-/// authorisation policy before the service is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
-    Allowed,
-    Refused,
-}
-
-impl StatusChange {
-    fn allowed(self) -> bool {
-        self == StatusChange::Allowed
-    }
 }
 
 /// Replaces the tenant's configuration and records before and after. Changing the status, and
@@ -365,8 +203,7 @@ pub async fn update_config(
             tenant,
             actor,
             Change {
-                action: "tenant.update_config",
-                target_type: "tenant",
+                action: AuditAction::TenantUpdateConfig,
                 target_id: tenant.as_str(),
                 before: Some(snapshot(&before)),
                 after: Some(snapshot(&after)),
@@ -404,55 +241,6 @@ pub async fn lock_active(conn: &mut PgConnection, tenant: &TenantId) -> Result<T
         )));
     }
     Ok(current)
-}
-
-/// A user's membership in a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Member {
-    pub user_id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What `POST /api/v1/tenants/{id}/users` accepts. An unknown email creates an account that
-/// signs in through SSO or gets a password later.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMember {
-    #[schema(
-        max_length = 254,
-        pattern = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
-    )]
-    pub email: String,
-    #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-    )]
-    pub name: Option<String>,
-    pub role: Role,
-    /// An initial password for a new local account (ignored for an existing account).
-    #[serde(default)]
-    #[schema(min_length = 12, max_length = 1024)]
-    pub password: Option<String>,
-}
-
-fn validate_email(email: &str) -> Result<(), FieldError> {
-    let valid = email.chars().count() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_ascii_control());
-    if valid {
-        Ok(())
-    } else {
-        Err(FieldError::new("email", "is not an email address"))
-    }
 }
 
 fn member_from_row(row: &PgRow) -> Result<Member> {
@@ -566,8 +354,7 @@ pub async fn add_member(
         tenant,
         actor,
         Change {
-            action: "member.add",
-            target_type: "user",
+            action: AuditAction::MemberAdd,
             target_id: &user_id.to_string(),
             before: None,
             after: Some(json!({ "email": email, "role": new.role })),
@@ -614,8 +401,7 @@ pub async fn change_role(
         tenant,
         actor,
         Change {
-            action: "member.change_role",
-            target_type: "user",
+            action: AuditAction::MemberChangeRole,
             target_id: &user_id.to_string(),
             before: Some(json!({ "role": before.role })),
             after: Some(json!({ "role": role })),
@@ -645,8 +431,7 @@ pub async fn remove_member(
         tenant,
         actor,
         Change {
-            action: "member.remove",
-            target_type: "user",
+            action: AuditAction::MemberRemove,
             target_id: &user_id.to_string(),
             before: Some(json!({ "email": before.email, "role": before.role })),
             after: None,
@@ -677,37 +462,4 @@ async fn ensure_an_owner_remains(
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_and_names_are_checked() {
-        assert!(validate_email("ada@example.com").is_ok());
-        for bad in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "a da@example.com",
-            "a@b@c",
-        ] {
-            assert!(validate_email(bad).is_err(), "{bad}");
-        }
-        assert!(validate_name("name", "Acme").is_ok());
-        assert!(validate_name("name", " Acme").is_err());
-        assert!(validate_name("name", "").is_err());
-    }
-
-    #[test]
-    fn quotas_are_bounded() {
-        assert!(Quotas::default().validate().is_ok());
-        let zero = Quotas {
-            max_users: 0,
-            ..Quotas::default()
-        };
-        assert_eq!(zero.validate().unwrap_err().field, "quotas.max_users");
-    }
 }

@@ -1,6 +1,6 @@
-//! The pages' side of the monitor: [`MonitorPlane`] over the REST handlers of
-//! [`crate::routes::monitor`], so a page and the API cannot disagree about what a caller may
-//! see or do.
+//! The pages' side of the monitor: [`MonitorPlane`] over the services of
+//! [`crate::monitor::service`], which the REST API calls too, so a page and the API cannot
+//! disagree about what a caller may see or do.
 
 use std::sync::Arc;
 
@@ -15,28 +15,25 @@ use app::{
     },
     error::AppError,
 };
-use axum::{
-    extract::{FromRequestParts, Path, State},
-    http::request::Parts,
-};
+use axum::{extract::FromRequestParts, http::request::Parts};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
-use super::{
-    audit::ExecutionAuditEvent,
-    hub::Hub,
-    query::{IncidentView, InstanceSummary},
-};
 use crate::{
     auth::{
         AuthState, Principal, RequestMeta,
-        policy::{Action, Resource, authorize},
+        policy::{Action, Resource},
     },
-    db,
-    domain::{FieldError, TenantId, audit as control_audit, workflows},
-    error::{ApiError, ApiJson, ApiQuery},
+    context::Ctx,
+    domain::{FieldError, TenantId},
+    error::ApiError,
+    monitor::{
+        hub::Hub,
+        query::{IncidentView, InstanceSummary},
+        service::{self, InstanceQuery, RetryState, SetVariables, TrailEvent, TrailQuery},
+        trail::ExecutionAuditEvent,
+    },
     pipeline::Pipeline,
-    routes::monitor as rest,
 };
 
 #[derive(Clone)]
@@ -137,15 +134,16 @@ fn context_summary(event: &ExecutionAuditEvent) -> String {
 }
 
 impl MonitorBackend {
-    async fn principal(&self, mut parts: Parts) -> Result<(Principal, RequestMeta), ApiError> {
+    /// The request context of a server function's request.
+    async fn ctx(&self, mut parts: Parts) -> Result<Ctx, ApiError> {
         let principal = Principal::from_request_parts(&mut parts, &self.auth).await?;
         let Ok(meta) = RequestMeta::from_request_parts(&mut parts, &()).await;
-        Ok((principal, meta))
+        Ok(Ctx::new(self.auth.pool.clone(), principal, meta))
     }
+}
 
-    fn pool(&self) -> State<sqlx::PgPool> {
-        State(self.auth.pool.clone())
-    }
+fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
 }
 
 impl MonitorPlane for MonitorBackend {
@@ -157,7 +155,8 @@ impl MonitorPlane for MonitorBackend {
     ) -> BoxFuture<InstanceList> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, _) = backend.principal(parts).await?;
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
             let version = match optional(&filter.version) {
                 Some(text) => Some(text.parse::<i32>().map_err(|_| {
                     ApiError::from(FieldError::new("version", "must be a whole number"))
@@ -171,7 +170,7 @@ impl MonitorPlane for MonitorBackend {
                 ),
                 None => None,
             };
-            let query = rest::InstanceQuery {
+            let query = InstanceQuery {
                 environment: optional(&filter.environment),
                 workflow_id: None,
                 bpmn_process_id: optional(&filter.process),
@@ -182,37 +181,14 @@ impl MonitorPlane for MonitorBackend {
                 cursor: optional(&filter.cursor),
                 limit: Some(50),
             };
-            let axum::Json(page) = rest::list_instances(
-                backend.pool(),
-                principal.clone(),
-                Path(tenant.clone()),
-                ApiQuery(query),
-            )
-            .await?;
-            let tenant = TenantId::new(&tenant).map_err(|_| ApiError::NotFound("tenant"))?;
-            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
-            let environments = crate::domain::deployments::environments(&mut tx, &tenant)
-                .await?
-                .into_iter()
-                .map(|e| e.name)
-                .collect();
-            let workflows = workflows::list(&mut tx, &tenant)
-                .await?
-                .into_iter()
-                .map(|w| (w.key, w.name))
-                .collect();
-            tx.commit().await?;
+            let page = service::instances(&ctx, &tenant, query).await?;
+            let (environments, workflows) = service::instance_choices(&ctx, &tenant).await?;
             Ok(InstanceList {
                 rows: page.instances.into_iter().map(instance_row).collect(),
                 next_cursor: page.next_cursor,
                 environments,
                 workflows,
-                can_operate: authorize(
-                    &principal,
-                    Action::OperateInstances,
-                    Resource::Tenant(&tenant),
-                )
-                .is_ok(),
+                can_operate: ctx.may(Action::OperateInstances, Resource::Tenant(&tenant)),
             })
         })
     }
@@ -220,21 +196,10 @@ impl MonitorPlane for MonitorBackend {
     fn incidents(&self, parts: Parts, tenant: String) -> BoxFuture<IncidentList> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, _) = backend.principal(parts).await?;
-            let can_operate = TenantId::new(&tenant).is_ok_and(|id| {
-                authorize(&principal, Action::OperateInstances, Resource::Tenant(&id)).is_ok()
-            });
-            let axum::Json(found) = rest::list_incidents(
-                backend.pool(),
-                principal,
-                Path(tenant),
-                ApiQuery(rest::IncidentQuery {
-                    environment: None,
-                    state: None,
-                    limit: Some(50),
-                }),
-            )
-            .await?;
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            let can_operate = ctx.may(Action::OperateInstances, Resource::Tenant(&tenant));
+            let found = service::incidents(&ctx, &tenant, None, true, Some(50)).await?;
             Ok(IncidentList {
                 rows: found.into_iter().map(incident_row).collect(),
                 can_operate,
@@ -251,20 +216,10 @@ impl MonitorPlane for MonitorBackend {
     ) -> BoxFuture<InstanceView> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, _) = backend.principal(parts).await?;
-            let tenant_id = TenantId::new(&tenant).map_err(|_| ApiError::NotFound("tenant"))?;
-            let can_operate = authorize(
-                &principal,
-                Action::OperateInstances,
-                Resource::Tenant(&tenant_id),
-            )
-            .is_ok();
-            let axum::Json(detail) = rest::get_instance(
-                backend.pool(),
-                principal,
-                Path((tenant, environment, key.to_string())),
-            )
-            .await?;
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            let can_operate = ctx.may(Action::OperateInstances, Resource::Tenant(&tenant));
+            let detail = service::instance(&ctx, &tenant, &environment, key).await?;
             Ok(InstanceView {
                 instance: instance_row(detail.instance),
                 bpmn_xml: detail.bpmn_xml,
@@ -332,30 +287,35 @@ impl MonitorPlane for MonitorBackend {
     ) -> BoxFuture<RetryView> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, meta) = backend.principal(parts).await?;
-            let axum::Json(outcome) = rest::retry_incident(
-                backend.pool(),
-                State(backend.pipeline.clone()),
-                State(backend.hub.clone()),
-                principal,
-                meta,
-                Path((tenant, environment, incident.to_string())),
-                ApiJson(rest::RetryRequest::default()),
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            let retried = service::retry(
+                &ctx,
+                &backend.pipeline,
+                &backend.hub,
+                &tenant,
+                &environment,
+                incident,
+                None,
             )
             .await?;
-            let message = match outcome.outcome.as_str() {
-                "resolved" => "Resolved: the incident cleared and the instance went on.".to_owned(),
-                "failed_again" => format!(
+            let message = match retried.state {
+                RetryState::Resolved => {
+                    "Resolved: the incident cleared and the instance went on.".to_owned()
+                }
+                RetryState::FailedAgain => format!(
                     "Failed again: {}",
-                    outcome
+                    retried
                         .new_incident
                         .map(|i| i.error_message)
                         .unwrap_or_default()
                 ),
-                _ => "Retried: the engine accepted it; the outcome has not arrived yet.".to_owned(),
+                RetryState::Pending => {
+                    "Retried: the engine accepted it; the outcome has not arrived yet.".to_owned()
+                }
             };
             Ok(RetryView {
-                outcome: outcome.outcome,
+                outcome: retried.state.as_str().to_owned(),
                 message,
             })
         })
@@ -364,16 +324,9 @@ impl MonitorPlane for MonitorBackend {
     fn cancel(&self, parts: Parts, tenant: String, environment: String, key: i64) -> BoxFuture<()> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, meta) = backend.principal(parts).await?;
-            rest::cancel_instance(
-                backend.pool(),
-                State(backend.pipeline.clone()),
-                principal,
-                meta,
-                Path((tenant, environment, key.to_string())),
-            )
-            .await?;
-            Ok(())
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            service::cancel(&ctx, &backend.pipeline, &tenant, &environment, key).await
         })
     }
 
@@ -388,7 +341,8 @@ impl MonitorPlane for MonitorBackend {
     ) -> BoxFuture<()> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, meta) = backend.principal(parts).await?;
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
             let name = name.trim().to_owned();
             if name.is_empty() {
                 return Err(FieldError::new("name", "name the variable").into());
@@ -401,85 +355,38 @@ impl MonitorPlane for MonitorBackend {
             })?;
             let mut variables = serde_json::Map::new();
             variables.insert(name, value);
-            rest::set_variables(
-                backend.pool(),
-                State(backend.pipeline.clone()),
-                principal,
-                meta,
-                Path((tenant, environment, key.to_string())),
-                ApiJson(rest::VariablesUpdate {
-                    scope_key: None,
-                    variables,
-                    local: false,
-                }),
-            )
-            .await?;
-            Ok(())
+            let update = SetVariables {
+                scope_key: None,
+                variables,
+                local: false,
+            };
+            service::set_variables(&ctx, &backend.pipeline, &tenant, &environment, key, update)
+                .await
         })
     }
 
     fn trail(&self, parts: Parts, tenant: String, filter: TrailFilter) -> BoxFuture<TrailView> {
         let backend = self.clone();
         boxed(async move {
-            let (principal, _) = backend.principal(parts).await?;
-            let tenant = TenantId::new(&tenant).map_err(|_| ApiError::NotFound("tenant"))?;
-            authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+            let ctx = backend.ctx(parts).await?;
+            let tenant = tenant_id(&tenant)?;
+            ctx.authorize(Action::ReadAudit, Resource::Tenant(&tenant))?;
             let from = instant("from", &filter.from)?;
             let to = instant("to", &filter.to)?;
             let execution = filter.trail == "execution";
             // The newest 200 events that pass the filter.
             const SHOWN: i64 = 200;
-            let mut tx = db::begin_tenant(&backend.auth.pool, &tenant, principal.user_id).await?;
-            let (rows, verification) = if execution {
-                let query = super::audit::Filter {
-                    execution_id: optional(&filter.instance),
-                    workflow_id: None,
-                    event_type: optional(&filter.action),
-                    from,
-                    to,
-                };
-                let events = super::audit::list_newest(&mut tx, &tenant, &query, SHOWN).await?;
-                let rows = events
-                    .iter()
-                    .map(|e| TrailRow {
-                        seq: e.seq,
-                        timestamp: time(e.timestamp),
-                        subject: format!("{} · {}", e.environment, e.execution_id),
-                        action: e.event_type.clone(),
-                        target: e
-                            .task_name
-                            .clone()
-                            .or(e.task_id.clone())
-                            .unwrap_or_default(),
-                        detail: context_summary(e),
-                        hash: hex::encode(&e.audit_hash[..6.min(e.audit_hash.len())]),
-                    })
-                    .collect::<Vec<_>>();
-                (rows, super::audit::verify(&mut tx, &tenant).await?)
-            } else {
-                let query = control_audit::Filter {
-                    actor: optional(&filter.actor),
-                    action: optional(&filter.action),
-                    target_id: optional(&filter.instance),
-                    from,
-                    to,
-                };
-                let events = control_audit::list_newest(&mut tx, &tenant, &query, SHOWN).await?;
-                let rows = events
-                    .iter()
-                    .map(|e| TrailRow {
-                        seq: e.seq,
-                        timestamp: time(e.occurred_at),
-                        subject: e.actor.clone(),
-                        action: e.action.clone(),
-                        target: format!("{} {}", e.target_type, e.target_id),
-                        detail: e.after.as_ref().map(Value::to_string).unwrap_or_default(),
-                        hash: hex::encode(&e.audit_hash[..6.min(e.audit_hash.len())]),
-                    })
-                    .collect::<Vec<_>>();
-                (rows, control_audit::verify(&mut tx, &tenant).await?)
+            let query = TrailQuery {
+                execution,
+                actor: optional(&filter.actor).filter(|_| !execution),
+                action: optional(&filter.action),
+                instance: optional(&filter.instance),
+                from,
+                to,
             };
-            tx.commit().await?;
+            let (verification, events) =
+                service::trail_events(&ctx, &tenant, &query, Some(SHOWN)).await?;
+            let rows = events.iter().map(trail_row).collect::<Vec<_>>();
             let mut query = vec![format!(
                 "trail={}",
                 if execution { "execution" } else { "control" }
@@ -508,6 +415,33 @@ impl MonitorPlane for MonitorBackend {
                 export_query: query.join("&"),
             })
         })
+    }
+}
+
+fn trail_row(event: &TrailEvent) -> TrailRow {
+    match event {
+        TrailEvent::Execution(e) => TrailRow {
+            seq: e.seq,
+            timestamp: time(e.timestamp),
+            subject: format!("{} · {}", e.environment, e.execution_id),
+            action: e.event_type.clone(),
+            target: e
+                .task_name
+                .clone()
+                .or(e.task_id.clone())
+                .unwrap_or_default(),
+            detail: context_summary(e),
+            hash: hex::encode(&e.audit_hash[..6.min(e.audit_hash.len())]),
+        },
+        TrailEvent::Control(e) => TrailRow {
+            seq: e.seq,
+            timestamp: time(e.occurred_at),
+            subject: e.actor.clone(),
+            action: e.action.clone(),
+            target: format!("{} {}", e.target_type, e.target_id),
+            detail: e.after.as_ref().map(Value::to_string).unwrap_or_default(),
+            hash: hex::encode(&e.audit_hash[..6.min(e.audit_hash.len())]),
+        },
     }
 }
 

@@ -5,7 +5,7 @@
 //! or editor, and are recorded in the control-plane audit trail. Exporters authenticate with
 //! their environment's ingest token (`astfi_…`), not an API token.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -18,34 +18,27 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use zeebe::record::Record;
 
+use super::{
+    hub::Hub,
+    ingest::Ingest,
+    query::{IncidentView, InstanceDetail, InstancePage, StateFilter},
+    service,
+    trail::{self, ExecutionAuditEvent},
+    ws,
+};
 use crate::{
-    auth::{
-        Principal, RequestMeta,
-        policy::{Action, Resource, authorize},
-    },
-    db,
-    domain::{
-        FieldError, TenantId,
-        audit::{self as control_audit, Actor, Change},
-        deployments,
-    },
+    audit::Verification,
+    auth::policy::{Action, Resource},
+    context::Ctx,
+    domain::FieldError,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody, Result},
-    monitor::{
-        audit::{self, ExecutionAuditEvent},
-        hub::{Feed, Hub},
-        ingest::{Ingest, Source},
-        operations,
-        query::{self, IncidentView, InstanceDetail, InstanceFilter, InstancePage, StateFilter},
-        ws,
-    },
-    pipeline::{self, Pipeline},
-    startup::AppState,
+    extract::{EnvironmentPath, TenantPath},
+    pipeline::Pipeline,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -85,10 +78,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tenants/{tenant}/audit/export", get(export_audit))
 }
 
-fn tenant_id(raw: &str) -> Result<TenantId> {
-    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
-}
-
 fn path_key(raw: &str, what: &'static str) -> Result<i64> {
     raw.parse::<i64>()
         .ok()
@@ -97,10 +86,6 @@ fn path_key(raw: &str, what: &'static str) -> Result<i64> {
 }
 
 // --- ingest ------------------------------------------------------------------------------
-
-const INGEST_PREFIX: &str = "astfi_";
-/// Most records one request may carry.
-pub const MAX_RECORDS: usize = 10_000;
 
 /// A batch of exporter records.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -153,70 +138,8 @@ pub(crate) async fn ingest_records(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| t.starts_with(INGEST_PREFIX) && t.len() == INGEST_PREFIX.len() + 64)
-        .ok_or(ApiError::Unauthenticated)?;
-    let mut tx = db::begin_platform(&pool).await?;
-    let row = sqlx::query(
-        "select e.tenant_id, e.id, e.name, coalesce(e.engine_tenant_id, '<default>'), \
-         e.engine_kind from environments e where e.ingest_token_hash = $1",
-    )
-    .bind(Sha256::digest(token.as_bytes()).to_vec())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::Unauthenticated)?;
-    tx.commit().await?;
-    let tenant = tenant_id(&row.try_get::<String, _>(0)?)?;
-    let environment_id: Uuid = row.try_get(1)?;
-    let environment: String = row.try_get(2)?;
-    let engine_tenant: String = row.try_get(3)?;
-    // Embedded engines report their records in process. A token left from before ingest
-    // tokens were limited to external environments must not let anyone write their
-    // projections: those decide what the monitor shows and what an operator may act on.
-    if row.try_get::<String, _>(4)? == "embedded" {
-        return Err(ApiError::Unauthenticated);
-    }
-
-    if batch.records.len() > MAX_RECORDS {
-        return Err(FieldError::new(
-            "records",
-            format!("at most {MAX_RECORDS} records per request"),
-        )
-        .into());
-    }
-    // Parse and check everything first: a batch is applied whole or not at all.
-    let mut records = Vec::with_capacity(batch.records.len());
-    for (index, value) in batch.records.into_iter().enumerate() {
-        let record: Record = serde_json::from_value(value).map_err(|error| {
-            ApiError::BadRequest(format!(
-                "records[{index}] is not an exporter record: {error}"
-            ))
-        })?;
-        if let Some(id) = crate::monitor::ingest::record_tenant(&record) {
-            let expected = engine_tenant.as_str();
-            if id != expected {
-                return Err(FieldError::new(
-                    format!("records[{index}].value.tenantId"),
-                    format!("{id:?} is not this environment's engine tenant ({expected:?})"),
-                )
-                .into());
-            }
-        }
-        if record.partition_id < 0 || record.position < 1 {
-            return Err(FieldError::new(
-                format!("records[{index}]"),
-                "partitionId must not be negative and position must be positive",
-            )
-            .into());
-        }
-        records.push(record);
-    }
-    let source = Source::exporter(tenant.clone(), environment_id, &environment);
-    let mut tx = db::begin_tenant(&pool, &tenant, None).await?;
-    crate::domain::tenants::lock_active(&mut tx, &tenant).await?;
-    let outcome = ingest.apply(&mut tx, &source, &records).await?;
-    tx.commit().await?;
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let outcome = service::ingest_records(&pool, &ingest, token, batch.records).await?;
     Ok(Json(IngestResult {
         applied: outcome.applied,
         duplicates: outcome.duplicates,
@@ -236,72 +159,17 @@ pub(crate) async fn ingest_records(
         (status = 409, description = "The tenant is suspended, or the environment uses an embedded engine, which needs no ingest token", body = ErrorBody),
     ))]
 pub(crate) async fn create_ingest_token(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment)): Path<(String, String)>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
 ) -> Result<(StatusCode, Json<CreatedIngestToken>)> {
-    use rand::RngCore;
-    let tenant = tenant_id(&tenant)?;
-    authorize(
-        &principal,
-        Action::ManageEnvironments,
-        Resource::Tenant(&tenant),
-    )?;
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let token = format!("{INGEST_PREFIX}{}", hex::encode(secret));
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    crate::domain::tenants::lock_active(&mut tx, &tenant).await?;
-    let kind: String = sqlx::query_scalar(
-        "select engine_kind from environments where tenant_id = $1 and name = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(&environment)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound("environment"))?;
-    if kind == "embedded" {
-        // A conflict with the environment's current settings, not a malformed request: the
-        // same call succeeds once the environment points at an external engine.
-        return Err(ApiError::Conflict(
-            "the environment uses an embedded engine, which reports its records directly; \
-             ingest tokens are for external engines' exporters"
-                .to_owned(),
-        ));
-    }
-    let row = sqlx::query(
-        "update environments set ingest_token_hash = $3, ingest_token_created_at = now() \
-         where tenant_id = $1 and name = $2 returning id, ingest_token_created_at",
-    )
-    .bind(tenant.as_str())
-    .bind(&environment)
-    .bind(Sha256::digest(token.as_bytes()).to_vec())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound("environment"))?;
-    let id: Uuid = row.try_get(0)?;
-    let created_at: DateTime<Utc> = row.try_get(1)?;
-    control_audit::append(
-        &mut tx,
-        &tenant,
-        &meta.actor(&principal),
-        Change {
-            action: "environment.ingest_token.create",
-            target_type: "environment",
-            target_id: &id.to_string(),
-            before: None,
-            after: Some(json!({ "environment": environment, "created_at": created_at })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let created = service::create_ingest_token(&ctx, &tenant, &environment).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedIngestToken {
             environment,
-            token,
-            created_at,
+            token: created.token,
+            created_at: created.created_at,
         }),
     ))
 }
@@ -339,18 +207,6 @@ where
     .transpose()
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=query::MAX_PAGE).contains(&limit) {
-        return Err(FieldError::new(
-            "limit",
-            format!("must be between 1 and {}", query::MAX_PAGE),
-        )
-        .into());
-    }
-    Ok(limit)
-}
-
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/instances", tag = "monitor",
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
@@ -370,54 +226,22 @@ fn page_limit(limit: Option<i64>) -> Result<i64> {
         (status = 422, description = "A filter is out of range", body = ErrorBody),
     ))]
 pub(crate) async fn list_instances(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path(tenant): Path<String>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
     ApiQuery(filter): ApiQuery<InstanceQuery>,
 ) -> Result<Json<InstancePage>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
-    let limit = page_limit(filter.limit)?;
-    FieldError::check_length("bpmn_process_id", filter.bpmn_process_id.as_deref(), 200)?;
-    FieldError::check_length("cursor", filter.cursor.as_deref(), 200)?;
-    if filter.version.is_some_and(|v| v < 1) {
-        return Err(FieldError::new("version", "must be at least 1").into());
-    }
-    let cursor = filter
-        .cursor
-        .as_deref()
-        .map(query::Cursor::decode)
-        .transpose()?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let environment_id = match &filter.environment {
-        Some(name) => Some(query::environment_id(&mut tx, &tenant, name).await?),
-        None => None,
+    let query = service::InstanceQuery {
+        environment: filter.environment,
+        workflow_id: filter.workflow_id,
+        bpmn_process_id: filter.bpmn_process_id,
+        version: filter.version,
+        state: filter.state,
+        started_after: filter.started_after,
+        started_before: filter.started_before,
+        cursor: filter.cursor,
+        limit: filter.limit,
     };
-    let bpmn_process_id = match (filter.workflow_id, filter.bpmn_process_id) {
-        (Some(workflow), _) => Some(
-            crate::domain::workflows::get(&mut tx, &tenant, workflow)
-                .await?
-                .key,
-        ),
-        (None, process) => process,
-    };
-    let page = query::instances(
-        &mut tx,
-        &tenant,
-        &InstanceFilter {
-            environment_id,
-            bpmn_process_id,
-            version: filter.version,
-            state: filter.state,
-            started_after: filter.started_after,
-            started_before: filter.started_before,
-            cursor,
-            limit,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(page))
+    Ok(Json(service::instances(&ctx, &tenant, query).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/environments/{environment}/instances/{key}", tag = "monitor",
@@ -431,55 +255,16 @@ pub(crate) async fn list_instances(
         (status = 404, description = "No such tenant, environment or instance", body = ErrorBody),
     ))]
 pub(crate) async fn get_instance(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path((tenant, environment, key)): Path<(String, String, String)>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
+    Path((_, _, key)): Path<(String, String, String)>,
 ) -> Result<Json<InstanceDetail>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
+    ctx.authorize(Action::ReadWorkflows, Resource::Tenant(&tenant))?;
     let key = path_key(&key, "process instance")?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let environment_id = query::environment_id(&mut tx, &tenant, &environment).await?;
-    let detail = query::instance_detail(&mut tx, &tenant, environment_id, key).await?;
-    tx.commit().await?;
-    Ok(Json(detail))
-}
-
-/// The engine client of a tenant's environment, after checking the tenant may act.
-/// The engine client of a tenant's environment and a new operation reference for `action` by
-/// `actor`, after checking the tenant may act.
-async fn engine_of(
-    pool: &PgPool,
-    pipeline: &Pipeline,
-    tenant: &TenantId,
-    environment: &str,
-    actor: &Actor,
-    action: &str,
-) -> Result<(Arc<crate::engines::Client>, Uuid, u64)> {
-    let mut tx = db::begin_tenant(pool, tenant, actor.user_id).await?;
-    crate::domain::tenants::lock_active(&mut tx, tenant).await?;
-    let environment = deployments::environment(&mut tx, tenant, environment).await?;
-    let secret = deployments::engine_secret(&mut tx, environment.id).await?;
-    let reference = operations::record(&mut tx, tenant, actor, action).await?;
-    tx.commit().await?;
-    let client = pipeline
-        .engines()
-        .client(&pipeline::target(&environment, secret))
-        .await?;
-    Ok((client, environment.id, reference))
-}
-
-/// Records an operation in the control-plane audit trail.
-async fn audit_operation(
-    pool: &PgPool,
-    tenant: &TenantId,
-    actor: &Actor,
-    change: Change<'_>,
-) -> Result<()> {
-    let mut tx = db::begin_tenant(pool, tenant, actor.user_id).await?;
-    control_audit::append(&mut tx, tenant, actor, change).await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(Json(
+        service::instance(&ctx, &tenant, &environment, key).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/environments/{environment}/instances/{key}/cancel", tag = "monitor",
@@ -496,50 +281,16 @@ async fn audit_operation(
         (status = 503, description = "The engine cannot be reached", body = ErrorBody),
     ))]
 pub(crate) async fn cancel_instance(
-    State(pool): State<PgPool>,
+    ctx: Ctx,
     State(pipeline): State<Arc<Pipeline>>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment, key)): Path<(String, String, String)>,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
+    Path((_, _, key)): Path<(String, String, String)>,
 ) -> Result<StatusCode> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
-    authorize(
-        &principal,
-        Action::OperateInstances,
-        Resource::Tenant(&tenant),
-    )?;
+    ctx.authorize(Action::ReadWorkflows, Resource::Tenant(&tenant))?;
+    ctx.authorize(Action::OperateInstances, Resource::Tenant(&tenant))?;
     let key = path_key(&key, "process instance")?;
-    let actor = meta.actor(&principal);
-    let (client, environment_id, reference) = engine_of(
-        &pool,
-        &pipeline,
-        &tenant,
-        &environment,
-        &actor,
-        "instance.cancel",
-    )
-    .await?;
-    let before = {
-        let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-        let found = query::instance(&mut tx, &tenant, environment_id, key).await?;
-        tx.commit().await?;
-        found
-    };
-    client.cancel_instance(key, Some(reference)).await?;
-    audit_operation(
-        &pool,
-        &tenant,
-        &actor,
-        Change {
-            action: "instance.cancel",
-            target_type: "process_instance",
-            target_id: &key.to_string(),
-            before: Some(json!({ "environment": environment, "state": before.state })),
-            after: Some(json!({ "environment": environment, "state": "terminating" })),
-        },
-    )
-    .await?;
+    service::cancel(&ctx, &pipeline, &tenant, &environment, key).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -577,70 +328,22 @@ pub struct VariablesUpdate {
         (status = 503, description = "The engine cannot be reached", body = ErrorBody),
     ))]
 pub(crate) async fn set_variables(
-    State(pool): State<PgPool>,
+    ctx: Ctx,
     State(pipeline): State<Arc<Pipeline>>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment, key)): Path<(String, String, String)>,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
+    Path((_, _, key)): Path<(String, String, String)>,
     ApiJson(update): ApiJson<VariablesUpdate>,
 ) -> Result<StatusCode> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
-    authorize(
-        &principal,
-        Action::OperateInstances,
-        Resource::Tenant(&tenant),
-    )?;
+    ctx.authorize(Action::ReadWorkflows, Resource::Tenant(&tenant))?;
+    ctx.authorize(Action::OperateInstances, Resource::Tenant(&tenant))?;
     let key = path_key(&key, "process instance")?;
-    deployments::validate_variables(&update.variables)?;
-    let actor = meta.actor(&principal);
-    let (client, environment_id, reference) = engine_of(
-        &pool,
-        &pipeline,
-        &tenant,
-        &environment,
-        &actor,
-        "instance.variables.set",
-    )
-    .await?;
-    let scope = update.scope_key.unwrap_or(key);
-    {
-        let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-        query::instance(&mut tx, &tenant, environment_id, key).await?;
-        // The scope must lie inside the addressed instance; the engine then confirms the key
-        // is this tenant's (the call carries a credential for this tenant only).
-        query::scope_in_instance(&mut tx, &tenant, environment_id, key, scope).await?;
-        tx.commit().await?;
-    }
-    let names: Vec<&String> = update.variables.keys().collect();
-    client
-        .set_variables(
-            scope,
-            &Value::Object(update.variables.clone()),
-            update.local,
-            Some(reference),
-        )
-        .await?;
-    audit_operation(
-        &pool,
-        &tenant,
-        &actor,
-        Change {
-            action: "instance.variables.set",
-            target_type: "process_instance",
-            target_id: &key.to_string(),
-            before: None,
-            // Names only: values can be personal data, and the execution trail keeps them
-            // sanitized.
-            after: Some(json!({
-                "environment": environment,
-                "scope_key": scope,
-                "variables": names,
-                "local": update.local,
-            })),
-        },
-    )
-    .await?;
+    let update = service::SetVariables {
+        scope_key: update.scope_key,
+        variables: update.variables,
+        local: update.local,
+    };
+    service::set_variables(&ctx, &pipeline, &tenant, &environment, key, update).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -669,26 +372,24 @@ pub(crate) struct IncidentQuery {
         (status = 422, description = "A filter is out of range", body = ErrorBody),
     ))]
 pub(crate) async fn list_incidents(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path(tenant): Path<String>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
     ApiQuery(filter): ApiQuery<IncidentQuery>,
 ) -> Result<Json<Vec<IncidentView>>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
-    let limit = page_limit(filter.limit)?;
+    ctx.authorize(Action::ReadWorkflows, Resource::Tenant(&tenant))?;
     let open_only = match filter.state.as_deref() {
         None | Some("active") => true,
         Some("all") => false,
         Some(_) => return Err(FieldError::new("state", "must be active or all").into()),
     };
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let environment_id = match &filter.environment {
-        Some(name) => Some(query::environment_id(&mut tx, &tenant, name).await?),
-        None => None,
-    };
-    let found = query::incidents(&mut tx, &tenant, environment_id, open_only, limit).await?;
-    tx.commit().await?;
+    let found = service::incidents(
+        &ctx,
+        &tenant,
+        filter.environment.as_deref(),
+        open_only,
+        filter.limit,
+    )
+    .await?;
     Ok(Json(found))
 }
 
@@ -717,9 +418,6 @@ pub struct RetryOutcome {
     pub new_incident: Option<IncidentView>,
 }
 
-/// How long a retry waits to see its result on the monitor.
-const RETRY_WAIT: Duration = Duration::from_secs(10);
-
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/environments/{environment}/incidents/{key}/retry", tag = "monitor",
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
@@ -735,144 +433,31 @@ const RETRY_WAIT: Duration = Duration::from_secs(10);
         (status = 503, description = "The engine cannot be reached", body = ErrorBody),
     ))]
 pub(crate) async fn retry_incident(
-    State(pool): State<PgPool>,
+    ctx: Ctx,
     State(pipeline): State<Arc<Pipeline>>,
     State(hub): State<Arc<Hub>>,
-    principal: Principal,
-    meta: RequestMeta,
-    Path((tenant, environment, key)): Path<(String, String, String)>,
+    TenantPath(tenant): TenantPath,
+    EnvironmentPath(environment): EnvironmentPath,
+    Path((_, _, key)): Path<(String, String, String)>,
     ApiJson(request): ApiJson<RetryRequest>,
 ) -> Result<Json<RetryOutcome>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadWorkflows, Resource::Tenant(&tenant))?;
-    authorize(
-        &principal,
-        Action::OperateInstances,
-        Resource::Tenant(&tenant),
-    )?;
+    ctx.authorize(Action::ReadWorkflows, Resource::Tenant(&tenant))?;
+    ctx.authorize(Action::OperateInstances, Resource::Tenant(&tenant))?;
     let key = path_key(&key, "incident")?;
-    let retries = request.retries.unwrap_or(1);
-    if !(1..=100).contains(&retries) {
-        return Err(FieldError::new("retries", "must be between 1 and 100").into());
-    }
-    let actor = meta.actor(&principal);
-    let (client, environment_id, reference) = engine_of(
-        &pool,
+    let retried = service::retry(
+        &ctx,
         &pipeline,
+        &hub,
         &tenant,
         &environment,
-        &actor,
-        "incident.retry",
+        key,
+        request.retries,
     )
     .await?;
-    let incident = {
-        let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-        let found = query::incident(&mut tx, &tenant, environment_id, key).await?;
-        tx.commit().await?;
-        found
-    };
-    if incident.state != "active" {
-        return Err(ApiError::Conflict(
-            "the incident is resolved already".to_owned(),
-        ));
-    }
-    // Watch the feed before acting, so the incident's resolution cannot slip by unseen.
-    let mut feed = hub.subscribe();
-    if let Some(job) = incident.job_key {
-        client
-            .update_job_retries(job, retries, Some(reference))
-            .await?;
-    }
-    client.resolve_incident(key, Some(reference)).await?;
-    audit_operation(
-        &pool,
-        &tenant,
-        &actor,
-        Change {
-            action: "incident.retry",
-            target_type: "incident",
-            target_id: &key.to_string(),
-            before: Some(json!({
-                "environment": environment,
-                "process_instance_key": incident.process_instance_key,
-                "element_id": incident.element_id,
-                "error_type": incident.error_type,
-                "state": "active",
-            })),
-            after: Some(json!({ "job_retries": incident.job_key.map(|_| retries) })),
-        },
-    )
-    .await?;
-    let deadline = tokio::time::Instant::now() + RETRY_WAIT;
-    let concerns = |d: &app::api::monitor_protocol::Delta| {
-        d.tenant_id == tenant.as_str()
-            && d.environment == environment
-            && d.kind == app::api::monitor_protocol::DeltaKind::Incident
-            && d.process_instance_key == incident.process_instance_key
-    };
-    let mut resolved = false;
-    let mut new_incident_key = None;
-    loop {
-        // What the database says now (the records may have arrived before we listened).
-        let (current, newer) = {
-            let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-            let current = query::incident(&mut tx, &tenant, environment_id, key).await?;
-            let newer: Option<i64> = sqlx::query_scalar(
-                "select incident_key from incidents where tenant_id = $1 and environment_id = $2 \
-                 and element_instance_key = $3 and incident_key > $4 and state = 'active' \
-                 order by incident_key desc limit 1",
-            )
-            .bind(tenant.as_str())
-            .bind(environment_id)
-            .bind(incident.element_instance_key)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            (current, newer)
-        };
-        if current.state == "resolved" {
-            resolved = true;
-            new_incident_key = newer;
-            // A job retried by a worker may fail again only after a while; one resolution
-            // seen is the answer unless a new incident is already there.
-            break;
-        }
-        let wait = tokio::time::timeout_at(deadline, async {
-            loop {
-                match feed.recv().await {
-                    Ok(Feed::Deltas(deltas)) if deltas.iter().any(&concerns) => return,
-                    Ok(Feed::Gap) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        return;
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                        std::future::pending::<()>().await;
-                    }
-                    Ok(_) => {}
-                }
-            }
-        })
-        .await;
-        if wait.is_err() {
-            break;
-        }
-    }
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let incident = query::incident(&mut tx, &tenant, environment_id, key).await?;
-    let new_incident = match new_incident_key {
-        Some(new) => Some(query::incident(&mut tx, &tenant, environment_id, new).await?),
-        None => None,
-    };
-    tx.commit().await?;
-    let outcome = match (resolved, &new_incident) {
-        (true, Some(_)) => "failed_again",
-        (true, None) => "resolved",
-        (false, _) => "pending",
-    };
     Ok(Json(RetryOutcome {
-        outcome: outcome.to_owned(),
-        incident,
-        new_incident,
+        outcome: retried.state.as_str().to_owned(),
+        incident: retried.incident,
+        new_incident: retried.new_incident,
     }))
 }
 
@@ -895,8 +480,8 @@ pub(crate) struct ExecutionAuditQuery {
 }
 
 impl ExecutionAuditQuery {
-    fn filter(&self) -> audit::Filter {
-        audit::Filter {
+    fn filter(&self) -> trail::Filter {
+        trail::Filter {
             execution_id: self.execution_id.clone(),
             workflow_id: self.workflow_id.clone(),
             event_type: self.event_type.clone(),
@@ -904,18 +489,6 @@ impl ExecutionAuditQuery {
             to: self.to,
         }
     }
-}
-
-fn audit_page(after: Option<i64>, limit: Option<i64>, max: i64) -> Result<(i64, i64)> {
-    let after = after.unwrap_or(0);
-    let limit = limit.unwrap_or(100);
-    if after < 0 {
-        return Err(FieldError::new("after", "must not be negative").into());
-    }
-    if !(1..=max).contains(&limit) {
-        return Err(FieldError::new("limit", format!("must be between 1 and {max}")).into());
-    }
-    Ok((after, limit))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/execution-audit", tag = "audit",
@@ -934,37 +507,24 @@ fn audit_page(after: Option<i64>, limit: Option<i64>, max: i64) -> Result<(i64, 
         (status = 422, description = "A filter is out of range or too long", body = ErrorBody),
     ))]
 pub(crate) async fn list_execution_audit(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path(tenant): Path<String>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
     ApiQuery(filter): ApiQuery<ExecutionAuditQuery>,
 ) -> Result<Json<Vec<ExecutionAuditEvent>>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
-    let (after, limit) = audit_page(filter.after, filter.limit, 1000)?;
-    FieldError::check_length("execution_id", filter.execution_id.as_deref(), 40)?;
-    FieldError::check_length("workflow_id", filter.workflow_id.as_deref(), 200)?;
-    FieldError::check_length("event_type", filter.event_type.as_deref(), 100)?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let events = audit::list(&mut tx, &tenant, &filter.filter(), after, limit).await?;
-    tx.commit().await?;
+    let events =
+        service::execution_trail(&ctx, &tenant, &filter.filter(), filter.after, filter.limit)
+            .await?;
     Ok(Json(events))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/execution-audit/verify", tag = "audit",
     params(("tenant" = String, Path, description = "The tenant's id")),
-    responses((status = 200, description = "Whether the execution chain holds, or its first broken event", body = control_audit::Verification)))]
+    responses((status = 200, description = "Whether the execution chain holds, or its first broken event", body = Verification)))]
 pub(crate) async fn verify_execution_audit(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path(tenant): Path<String>,
-) -> Result<Json<control_audit::Verification>> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let verification = audit::verify(&mut tx, &tenant).await?;
-    tx.commit().await?;
-    Ok(Json(verification))
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+) -> Result<Json<Verification>> {
+    Ok(Json(service::verify_execution_trail(&ctx, &tenant).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -981,9 +541,6 @@ pub(crate) struct ExportQuery {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
-
-/// Most events one export holds.
-pub const MAX_EXPORT: i64 = 100_000;
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit/export", tag = "audit",
     params(
@@ -1002,13 +559,11 @@ pub const MAX_EXPORT: i64 = 100_000;
         (status = 422, description = "A filter is out of range", body = ErrorBody),
     ))]
 pub(crate) async fn export_audit(
-    State(pool): State<PgPool>,
-    principal: Principal,
-    Path(tenant): Path<String>,
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
     ApiQuery(filter): ApiQuery<ExportQuery>,
 ) -> Result<Response> {
-    let tenant = tenant_id(&tenant)?;
-    authorize(&principal, Action::ReadAudit, Resource::Tenant(&tenant))?;
+    ctx.authorize(Action::ReadAudit, Resource::Tenant(&tenant))?;
     let execution = match filter.trail.as_deref() {
         None | Some("control") => false,
         Some("execution") => true,
@@ -1019,47 +574,16 @@ pub(crate) async fn export_audit(
         Some("csv") => true,
         Some(_) => return Err(FieldError::new("format", "must be json or csv").into()),
     };
-    FieldError::check_length("actor", filter.actor.as_deref(), 200)?;
-    FieldError::check_length("action", filter.action.as_deref(), 100)?;
-    FieldError::check_length("instance", filter.instance.as_deref(), 100)?;
-    let mut tx = db::begin_tenant(&pool, &tenant, principal.user_id).await?;
-    let (verification, events): (control_audit::Verification, Vec<Value>) = if execution {
-        let filter = audit::Filter {
-            execution_id: filter.instance.clone(),
-            workflow_id: None,
-            event_type: filter.action.clone(),
-            from: filter.from,
-            to: filter.to,
-        };
-        let events = audit::list(&mut tx, &tenant, &filter, 0, MAX_EXPORT).await?;
-        let verification = audit::verify(&mut tx, &tenant).await?;
-        (
-            verification,
-            events
-                .iter()
-                .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
-                .collect(),
-        )
-    } else {
-        let control = control_audit::Filter {
-            actor: filter.actor.clone(),
-            action: filter.action.clone(),
-            target_id: filter.instance.clone(),
-            from: filter.from,
-            to: filter.to,
-        };
-        let events =
-            control_audit::list_filtered(&mut tx, &tenant, &control, 0, MAX_EXPORT).await?;
-        let verification = control_audit::verify(&mut tx, &tenant).await?;
-        (
-            verification,
-            events
-                .iter()
-                .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
-                .collect(),
-        )
+    let query = service::TrailQuery {
+        execution,
+        actor: filter.actor.clone(),
+        action: filter.action.clone(),
+        instance: filter.instance.clone(),
+        from: filter.from,
+        to: filter.to,
     };
-    tx.commit().await?;
+    let (verification, events) = service::trail_events(&ctx, &tenant, &query, None).await?;
+    let events: Vec<Value> = events.iter().map(service::TrailEvent::to_json).collect();
     let trail = if execution { "execution" } else { "control" };
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let (body, content_type, extension) = if csv {

@@ -1,22 +1,22 @@
 //! BPMN file uploads from the pages: plain HTML multipart forms, so importing works before the
 //! page has hydrated and needs no script to read the file. Each handler hands the document to
-//! the same REST handler the API uses and answers with a redirect: to the workflow on success,
+//! the same service the REST API uses and answers with a redirect: to the workflow on success,
 //! back to the form's page with the reason otherwise.
 
 use axum::{
-    Json, Router,
+    Router,
     extract::{DefaultBodyLimit, Multipart, Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
 use sqlx::PgPool;
 
+use super::{MAX_BPMN_BYTES, NewVersion, NewWorkflow, service};
 use crate::{
     auth::{Principal, RequestMeta},
-    domain::workflows::{MAX_BPMN_BYTES, NewVersion, NewWorkflow},
-    error::{ApiError, ApiJson},
-    routes::workflows as rest,
-    startup::AppState,
+    context::Ctx,
+    error::ApiError,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -106,24 +106,17 @@ async fn import_workflow(
         Ok(accepted) => accepted,
         Err(response) => return response,
     };
-    let created = rest::create_workflow(
-        State(pool),
-        principal,
-        meta,
-        ApiJson(NewWorkflow {
-            tenant_id: Some(tenant),
-            name: None,
-            description: None,
-            variables_schema: None,
-            bpmn_xml: upload.xml,
-            message: upload.message,
-        }),
-    )
-    .await;
-    match created {
-        Ok((_, Json(created))) => {
-            Redirect::to(&format!("/workflows/{}", created.workflow.id)).into_response()
-        }
+    let ctx = Ctx::new(pool, principal, meta);
+    let new = NewWorkflow {
+        tenant_id: Some(tenant),
+        name: None,
+        description: None,
+        variables_schema: None,
+        bpmn_xml: upload.xml,
+        message: upload.message,
+    };
+    match service::create(&ctx, new).await {
+        Ok((workflow, _)) => Redirect::to(&format!("/workflows/{}", workflow.id)).into_response(),
         Err(error) => refused(&page, &error),
     }
 }
@@ -140,19 +133,16 @@ async fn import_version(
         Ok(accepted) => accepted,
         Err(response) => return response,
     };
-    let added = rest::add_version(
-        State(pool),
-        principal,
-        meta,
-        Path(workflow.clone()),
-        ApiJson(NewVersion {
-            bpmn_xml: upload.xml,
-            message: upload.message,
-        }),
-    )
-    .await;
-    match added {
-        Ok((_, Json(version))) => {
+    let Ok(id) = workflow.parse() else {
+        return refused(&page, &ApiError::NotFound("workflow"));
+    };
+    let ctx = Ctx::new(pool, principal, meta);
+    let new = NewVersion {
+        bpmn_xml: upload.xml,
+        message: upload.message,
+    };
+    match service::add_version(&ctx, id, new).await {
+        Ok((version, _)) => {
             Redirect::to(&format!("{page}?imported={}", version.version)).into_response()
         }
         Err(error) => refused(&page, &error),

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use crate::domain::FieldError;
 
 /// Where a tenant's execution plane lives in AWS. Every field is optional until the tenant
 /// connects its account.

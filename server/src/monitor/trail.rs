@@ -1,6 +1,6 @@
 //! The execution audit trail: what happened in the engines, as a hash chain per tenant.
 //!
-//! It runs beside the control-plane chain of [`crate::domain::audit`] with the same rule —
+//! It runs beside the control-plane chain of [`crate::audit`] with the same rule —
 //! `audit_hash = SHA-256(prev_hash ‖ canonical JSON of the event)`, 32 zero bytes before a
 //! tenant's first event, UPDATE and DELETE refused by the database — in its own table, because
 //! executions produce events far faster than people change configuration. Ingest appends a
@@ -17,9 +17,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, Row};
 
-use crate::domain::{
-    Result, TenantId,
-    audit::{ChainWalk, Chained, GENESIS, Verification, canonical_json, chain_hash},
+use crate::{
+    audit::chain::{ChainWalk, Chained, GENESIS, Verification, canonical_json, chain_hash},
+    domain::{Result, TenantId},
 };
 
 /// An event before it is chained.

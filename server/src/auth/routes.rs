@@ -1,0 +1,87 @@
+//! `/api/v1/auth/…`, `/api/v1/me…` and `/api/v1/tenants/{tenant}/tokens`: signing in and out,
+//! the caller itself, and API tokens.
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
+use tower_sessions::Session;
+
+use super::{AuthState, Me, Principal, login, service, tokens};
+use crate::{
+    context::Ctx,
+    error::{ApiJson, ErrorBody, Result},
+    extract::TenantPath,
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(sign_in))
+        .route("/api/v1/auth/logout", post(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/tenants/{tenant}/tokens", post(create_token))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(),
+    request_body = login::Credentials,
+    responses(
+        (status = 200, description = "Signed in; the response sets the session cookie", body = Me),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 423, description = "Locked after repeated failures; see `Retry-After`", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_in(
+    State(auth): State<AuthState>,
+    session: Session,
+    ApiJson(credentials): ApiJson<login::Credentials>,
+) -> Result<Json<Me>> {
+    Ok(Json(service::sign_in(&auth, &session, credentials).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(),
+    responses((status = 204, description = "The session, if any, has ended")))]
+pub(crate) async fn sign_out(session: Session) -> Result<StatusCode> {
+    login::end_session(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)))]
+/// The caller itself; needs no permission beyond being authenticated.
+pub(crate) async fn me(principal: Principal) -> Json<Me> {
+    Json(Me::from(&principal))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth",
+    request_body = login::PasswordChange,
+    responses(
+        (status = 204, description = "Changed; the one-time flag is cleared"),
+        (status = 422, description = "The new password is too weak", body = ErrorBody),
+    ))]
+pub(crate) async fn change_password(
+    ctx: Ctx,
+    ApiJson(change): ApiJson<login::PasswordChange>,
+) -> Result<StatusCode> {
+    service::change_own_password(&ctx, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    request_body = tokens::NewToken,
+    responses(
+        (status = 201, description = "Created; `token` is shown only now", body = tokens::CreatedToken),
+        (status = 409, description = "The tenant is suspended", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
+pub(crate) async fn create_token(
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    ApiJson(new): ApiJson<tokens::NewToken>,
+) -> Result<(StatusCode, Json<tokens::CreatedToken>)> {
+    let created = service::create_token(&ctx, &tenant, new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

@@ -1,8 +1,0 @@
-//! HTTP routes outside the Leptos app.
-
-pub mod api;
-pub mod health;
-pub mod monitor;
-pub mod openapi;
-pub mod uploads;
-pub mod workflows;
