@@ -149,6 +149,7 @@ pub mod error;
 pub mod model;
 mod order;
 mod parse;
+mod raw;
 mod reader;
 pub mod timer;
 pub mod validate;

@@ -9,6 +9,7 @@ use quick_xml::name::{PrefixDeclaration, QName, ResolveResult};
 use quick_xml::reader::NsReader;
 
 use crate::error::{ParseError, line_col};
+use crate::raw::{RawAttr, RawDocument, RawElement, RawNode};
 use crate::xml::{is_reserved_prefix, well_known_prefix};
 
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
@@ -29,36 +30,6 @@ impl Default for ParseOptions {
             max_depth: 256,
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct RawAttr {
-    pub ns: Option<String>,
-    pub name: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum RawNode {
-    Element(RawElement),
-    Text(String),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct RawElement {
-    pub ns: Option<String>,
-    pub name: String,
-    pub attrs: Vec<RawAttr>,
-    pub children: Vec<RawNode>,
-    /// Byte offset of the `<` in the source.
-    pub pos: usize,
-}
-
-/// The raw document: root element plus the prefixes declared for namespaces
-/// other than the well-known ones.
-pub(crate) struct RawDocument {
-    pub root: RawElement,
-    pub namespaces: BTreeMap<String, String>,
 }
 
 pub(crate) fn syntax(src: &str, pos: usize, message: impl Into<String>) -> ParseError {
@@ -525,5 +496,5 @@ fn cp1252(b: u8) -> char {
 /// Reads any XML document into a namespace-resolved generic tree, with the
 /// same limits and refusals as the BPMN parser (useful to compare documents).
 pub fn read_tree(src: &str, options: &ParseOptions) -> Result<crate::xml::XmlElement, ParseError> {
-    Ok(crate::parse::to_xml(read(src, options)?.root))
+    Ok(crate::raw::to_xml(read(src, options)?.root))
 }

@@ -72,10 +72,10 @@
 //! `hour`, `time offset`, `days`, …). [`parse_unary_tests`] parses decision-table cells
 //! (`-`, `< 10, > 20`, `not("a")`, `? > 3`).
 //!
-//! Built-ins: see the table in `builtins.rs` (all DMN 1.4 conversion, string, list,
-//! numeric, boolean, context and temporal functions listed in the issue, plus Camunda's
-//! `is defined`, `get or else`, `trim`, `context`, `last day of month`, and `product`,
-//! `median`, `duplicate values`, `is empty`).
+//! Built-ins: see the tables in `builtins/`, one module per family (all DMN 1.4 conversion,
+//! string, list, numeric, boolean, context and temporal functions listed in the issue, plus
+//! Camunda's `is defined`, `get or else`, `trim`, `context`, `last day of month`, and
+//! `product`, `median`, `duplicate values`, `is empty`).
 //!
 //! # Where we follow Camunda rather than DMN 1.4
 //!

@@ -1,3 +1,5 @@
+//! One file over 800 lines: most of it is the table of cases, which reads best as one list.
+//!
 //! Table-driven conformance suite: expression, variables (JSON), expected result (JSON).
 //!
 //! Expected-value notation:
