@@ -1,0 +1,178 @@
+//! The one ingest path for engine records, whether they come from an embedded engine's stream
+//! or from an exporter's `POST /api/v1/ingest/records`.
+//!
+//! [`Ingest::apply`] takes a batch of records in Zeebe's exporter shape and, in the caller's
+//! transaction:
+//!
+//! 1. locks the source's cursor per partition and drops records at or before it, so a batch
+//!    sent twice, or a stream re-read after a restart, is applied once;
+//! 2. folds the rest, in position order, into the final state of every row they touch
+//!    (process definitions, instances, element instances, incidents, variables, jobs) and
+//!    the audit events they make (`fold`, no I/O; the rows are in `rows`), then writes
+//!    each table with one statement (`write`);
+//! 3. appends the execution audit events of each tenant to its chain ([`super::trail`]);
+//! 4. moves the cursors forward;
+//! 5. queues a `NOTIFY` with the deltas, which PostgreSQL delivers to every server replica
+//!    when — and only if — the transaction commits (`notify`, [`super::hub`]).
+//!
+//! Only events change projections; commands and rejections only move the cursor.
+
+mod fold;
+mod notify;
+mod rows;
+mod write;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
+
+use app::api::monitor_protocol::Delta;
+use sqlx::PgConnection;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+use zeebe::record::Record;
+
+use self::fold::Fold;
+pub use self::{fold::record_tenant, notify::notify, write::position};
+use super::trail::Sanitizer;
+use crate::domain::{Result, TenantId};
+
+/// Where a batch of records comes from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The cursor's name.
+    pub key: String,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// An embedded engine: one per environment name, its records naming their tenant.
+    Embedded { environment: String },
+    /// An exporter posting one environment's records with its ingest token.
+    Exporter {
+        tenant: TenantId,
+        environment_id: Uuid,
+        environment: String,
+    },
+}
+
+impl Source {
+    pub fn embedded(environment: &str) -> Self {
+        Self {
+            key: format!("embedded:{environment}"),
+            kind: SourceKind::Embedded {
+                environment: environment.to_owned(),
+            },
+        }
+    }
+
+    pub fn exporter(tenant: TenantId, environment_id: Uuid, environment: &str) -> Self {
+        Self {
+            key: format!("environment:{environment_id}"),
+            kind: SourceKind::Exporter {
+                tenant,
+                environment_id,
+                environment: environment.to_owned(),
+            },
+        }
+    }
+
+    fn tenant(&self) -> Option<&TenantId> {
+        match &self.kind {
+            SourceKind::Embedded { .. } => None,
+            SourceKind::Exporter { tenant, .. } => Some(tenant),
+        }
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Records applied now.
+    pub applied: usize,
+    /// Records at or before the stored position: applied before.
+    pub duplicates: usize,
+    /// Records of no known tenant environment (an embedded engine used around the control
+    /// plane), or that concern nothing projected.
+    pub ignored: usize,
+    /// The stored position per partition after the batch.
+    pub positions: BTreeMap<i32, i64>,
+    /// What changed, as pushed to WebSocket subscribers.
+    pub deltas: Vec<Delta>,
+}
+
+/// Element names by id, of one process definition.
+type Names = Arc<HashMap<String, String>>;
+
+/// The ingest service: the audit sanitizer and a cache of element names per definition.
+#[derive(Debug)]
+pub struct Ingest {
+    sanitizer: Sanitizer,
+    names: Mutex<HashMap<(Uuid, i64), Names>>,
+}
+
+impl Ingest {
+    pub fn new(sanitizer: Sanitizer) -> Self {
+        Self {
+            sanitizer,
+            names: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Applies `records` from `source` inside the caller's transaction (see the module docs).
+    /// A connection of the platform role can take any source; a tenant transaction only its
+    /// own tenant's exporter, which row-level security enforces.
+    pub async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        source: &Source,
+        records: &[Record],
+    ) -> Result<Outcome> {
+        let mut outcome = Outcome::default();
+        let fresh = claim(conn, source, records, &mut outcome).await?;
+        if fresh.is_empty() {
+            return Ok(outcome);
+        }
+        outcome.applied = fresh.len();
+        let targets = write::resolve_targets(conn, source, &fresh).await?;
+        let fold = Fold::of(&self.sanitizer, &source.kind, &targets, &fresh);
+        outcome.ignored = fold.ignored;
+        outcome.deltas = self.write(conn, fold).await?;
+        write::advance_cursors(conn, source, &outcome.positions).await?;
+        notify(conn, &outcome.deltas).await?;
+        Ok(outcome)
+    }
+}
+
+/// Locks `source`'s cursor of each partition in `records` and returns the records after it,
+/// in position order per partition; counts the others as duplicates in `outcome` and records
+/// where each cursor will stand.
+async fn claim<'r>(
+    conn: &mut PgConnection,
+    source: &Source,
+    records: &'r [Record],
+    outcome: &mut Outcome,
+) -> Result<Vec<&'r Record>> {
+    let mut by_partition: BTreeMap<i32, Vec<&Record>> = BTreeMap::new();
+    for record in records {
+        by_partition
+            .entry(record.partition_id)
+            .or_default()
+            .push(record);
+    }
+    let mut fresh = Vec::new();
+    for (partition, mut batch) in by_partition {
+        batch.sort_by_key(|r| r.position);
+        batch.dedup_by_key(|r| r.position);
+        let stored = write::lock_cursor(conn, source, partition).await?;
+        let before = batch.len();
+        batch.retain(|r| r.position > stored);
+        outcome.duplicates += before - batch.len();
+        let last = batch.last().map_or(stored, |r| r.position);
+        outcome.positions.insert(partition, last);
+        fresh.extend(batch);
+    }
+    Ok(fresh)
+}
