@@ -17,11 +17,11 @@ use zeebe::record::{
 };
 
 use super::{
-    SourceKind,
     rows::{
         DefinitionRow, ElementRow, ElementState, IncidentRow, IncidentState, InstanceRow,
         InstanceState, JobRow, JobState, PendingEvent, Target, VariableRow,
     },
+    source::SourceKind,
 };
 use crate::monitor::trail::{NewEvent, Sanitizer};
 

@@ -20,72 +20,20 @@
 mod fold;
 mod notify;
 mod rows;
+mod source;
 mod write;
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Arc,
-};
+use std::collections::BTreeMap;
 
 use app::api::monitor_protocol::Delta;
 use sqlx::PgConnection;
-use tokio::sync::Mutex;
-use uuid::Uuid;
 use zeebe::record::Record;
 
-use self::fold::Fold;
+pub use self::source::{Source, SourceKind};
+use self::{fold::Fold, write::NameCache};
 pub use self::{fold::record_tenant, notify::notify, write::position};
 use super::trail::Sanitizer;
-use crate::domain::{Result, TenantId};
-
-/// Where a batch of records comes from.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// The cursor's name.
-    pub key: String,
-    pub kind: SourceKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    /// An embedded engine: one per environment name, its records naming their tenant.
-    Embedded { environment: String },
-    /// An exporter posting one environment's records with its ingest token.
-    Exporter {
-        tenant: TenantId,
-        environment_id: Uuid,
-        environment: String,
-    },
-}
-
-impl Source {
-    pub fn embedded(environment: &str) -> Self {
-        Self {
-            key: format!("embedded:{environment}"),
-            kind: SourceKind::Embedded {
-                environment: environment.to_owned(),
-            },
-        }
-    }
-
-    pub fn exporter(tenant: TenantId, environment_id: Uuid, environment: &str) -> Self {
-        Self {
-            key: format!("environment:{environment_id}"),
-            kind: SourceKind::Exporter {
-                tenant,
-                environment_id,
-                environment: environment.to_owned(),
-            },
-        }
-    }
-
-    fn tenant(&self) -> Option<&TenantId> {
-        match &self.kind {
-            SourceKind::Embedded { .. } => None,
-            SourceKind::Exporter { tenant, .. } => Some(tenant),
-        }
-    }
-}
+use crate::domain::Result;
 
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,21 +51,18 @@ pub struct Outcome {
     pub deltas: Vec<Delta>,
 }
 
-/// Element names by id, of one process definition.
-type Names = Arc<HashMap<String, String>>;
-
 /// The ingest service: the audit sanitizer and a cache of element names per definition.
 #[derive(Debug)]
 pub struct Ingest {
     sanitizer: Sanitizer,
-    names: Mutex<HashMap<(Uuid, i64), Names>>,
+    names: NameCache,
 }
 
 impl Ingest {
     pub fn new(sanitizer: Sanitizer) -> Self {
         Self {
             sanitizer,
-            names: Mutex::new(HashMap::new()),
+            names: NameCache::default(),
         }
     }
 
@@ -139,7 +84,7 @@ impl Ingest {
         let targets = write::resolve_targets(conn, source, &fresh).await?;
         let fold = Fold::of(&self.sanitizer, &source.kind, &targets, &fresh);
         outcome.ignored = fold.ignored;
-        outcome.deltas = self.write(conn, fold).await?;
+        outcome.deltas = write::write(conn, &self.names, fold).await?;
         write::advance_cursors(conn, source, &outcome.positions).await?;
         notify(conn, &outcome.deltas).await?;
         Ok(outcome)

@@ -6,7 +6,10 @@ use app::api::monitor_protocol::{Delta, DeltaKind};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{fold::Fold, rows::Target, write::Recounted};
+use super::{
+    fold::Fold,
+    rows::{Recounted, Target},
+};
 use crate::{domain::Result, monitor::NOTIFY_CHANNEL};
 
 /// Largest `NOTIFY` payload we send (PostgreSQL's limit is just under 8000 bytes).

@@ -237,3 +237,11 @@ pub(super) struct PendingEvent {
     /// The definition whose element names give the event's `taskName`.
     pub(super) definition: Option<(Uuid, i64)>,
 }
+
+/// An instance's open incidents after a recount, with what its delta needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Recounted {
+    pub(super) incidents: i32,
+    pub(super) state: String,
+    pub(super) bpmn_process_id: String,
+}

@@ -10,16 +10,18 @@ use app::api::monitor_protocol::Delta;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Row};
+use tokio::sync::Mutex;
 use uuid::Uuid;
 use zeebe::record::Record;
 
 use super::{
-    Ingest, Names, Source, SourceKind,
     fold::{Fold, record_tenant},
     notify,
     rows::{
-        DefinitionRow, ElementRow, IncidentRow, InstanceRow, JobRow, JobState, Target, VariableRow,
+        DefinitionRow, ElementRow, IncidentRow, InstanceRow, JobRow, JobState, Recounted, Target,
+        VariableRow,
     },
+    source::{Source, SourceKind},
 };
 use crate::{
     domain::{DomainError, Result, TenantId},
@@ -29,14 +31,6 @@ use crate::{
     },
 };
 
-/// An instance's open incidents after a recount, with what its delta needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Recounted {
-    pub(super) incidents: i32,
-    pub(super) state: String,
-    pub(super) bpmn_process_id: String,
-}
-
 /// Starts of element instances (`false`) and process instances (`true`) by environment and
 /// key.
 type Starts = HashMap<(Uuid, i64, bool), DateTime<Utc>>;
@@ -44,79 +38,90 @@ type Starts = HashMap<(Uuid, i64, bool), DateTime<Utc>>;
 /// Who caused the records of an operation reference, by tenant and reference.
 type Actors = HashMap<(String, i64), (Option<Uuid>, String)>;
 
-impl Ingest {
-    /// Writes the fold — projections, then the audit trail — and returns the deltas it made.
-    pub(super) async fn write(&self, conn: &mut PgConnection, fold: Fold) -> Result<Vec<Delta>> {
-        write_definitions(conn, &fold.definitions).await?;
-        // Read before the projections are written, which would add this batch's own starts.
-        let starts = earlier_starts(conn, &fold).await?;
-        let actors = actors(conn, &fold).await?;
-        write_instances(conn, &fold.instances).await?;
-        write_elements(conn, &fold.elements).await?;
-        write_incidents(conn, &fold.incidents).await?;
-        write_variables(conn, &fold.variables).await?;
-        write_jobs(conn, &fold.jobs).await?;
-        let recounted = recount_incidents(conn, &fold.recount).await?;
-        let deltas = notify::deltas(&fold, &recounted);
-        self.append_audit(conn, fold, &starts, &actors).await?;
-        Ok(deltas)
-    }
+/// Element names by id, of one process definition.
+type Names = Arc<HashMap<String, String>>;
 
-    /// Completes the fold's audit events (durations, actors, element names) and appends them
-    /// to each tenant's chain, in record order.
-    async fn append_audit(
-        &self,
-        conn: &mut PgConnection,
-        fold: Fold,
-        starts: &Starts,
-        actors: &Actors,
-    ) -> Result<()> {
-        let mut by_tenant: BTreeMap<String, (TenantId, Vec<NewEvent>)> = BTreeMap::new();
-        for pending in fold.events {
-            let mut event = pending.event;
-            if let Some((environment_id, key, is_process)) = pending.duration_of {
-                let start = if is_process {
-                    fold.instances
-                        .get(&(environment_id, key))
-                        .map(|row| row.start)
-                        .or_else(|| starts.get(&(environment_id, key, true)).copied())
-                } else {
-                    fold.elements
-                        .get(&(environment_id, key))
-                        .map(|row| row.start)
-                        .or_else(|| starts.get(&(environment_id, key, false)).copied())
-                };
-                if let Some(start) = start {
-                    event.execution_context["durationMs"] =
-                        json!((event.occurred_at - start).num_milliseconds());
-                }
-            }
-            let actor = actors.get(&(pending.tenant.as_str().to_owned(), pending.operation));
-            if let Some((user_id, label)) = actor {
-                event.execution_context["userId"] = json!(user_id);
-                event.execution_context["actor"] = json!(label);
-            }
-            if pending.is_start {
-                event.execution_context["startedBy"] =
-                    json!(actor.map_or("engine client", |(_, label)| label.as_str()));
-                event.execution_context["sourceAlert"] = Value::Null;
-            }
-            if let (Some(definition), Some(task_id)) = (pending.definition, &event.task_id) {
-                let names = self.names(conn, definition, &fold.definitions).await?;
-                event.task_name = names.get(task_id).cloned();
-            }
-            by_tenant
-                .entry(pending.tenant.as_str().to_owned())
-                .or_insert_with(|| (pending.tenant.clone(), Vec::new()))
-                .1
-                .push(event);
-        }
-        for (_, (tenant, events)) in by_tenant {
-            trail::append(conn, &tenant, events).await?;
-        }
-        Ok(())
-    }
+/// The element names of the definitions seen so far, for the audit trail's `taskName`.
+#[derive(Debug, Default)]
+pub(super) struct NameCache(Mutex<HashMap<(Uuid, i64), Names>>);
 
+/// Writes the fold — projections, then the audit trail — and returns the deltas it made.
+pub(super) async fn write(
+    conn: &mut PgConnection,
+    names: &NameCache,
+    fold: Fold,
+) -> Result<Vec<Delta>> {
+    write_definitions(conn, &fold.definitions).await?;
+    // Read before the projections are written, which would add this batch's own starts.
+    let starts = earlier_starts(conn, &fold).await?;
+    let actors = actors(conn, &fold).await?;
+    write_instances(conn, &fold.instances).await?;
+    write_elements(conn, &fold.elements).await?;
+    write_incidents(conn, &fold.incidents).await?;
+    write_variables(conn, &fold.variables).await?;
+    write_jobs(conn, &fold.jobs).await?;
+    let recounted = recount_incidents(conn, &fold.recount).await?;
+    let deltas = notify::deltas(&fold, &recounted);
+    append_audit(conn, names, fold, &starts, &actors).await?;
+    Ok(deltas)
+}
+
+/// Completes the fold's audit events (durations, actors, element names) and appends them
+/// to each tenant's chain, in record order.
+async fn append_audit(
+    conn: &mut PgConnection,
+    cache: &NameCache,
+    fold: Fold,
+    starts: &Starts,
+    actors: &Actors,
+) -> Result<()> {
+    let mut by_tenant: BTreeMap<String, (TenantId, Vec<NewEvent>)> = BTreeMap::new();
+    for pending in fold.events {
+        let mut event = pending.event;
+        if let Some((environment_id, key, is_process)) = pending.duration_of {
+            let start = if is_process {
+                fold.instances
+                    .get(&(environment_id, key))
+                    .map(|row| row.start)
+                    .or_else(|| starts.get(&(environment_id, key, true)).copied())
+            } else {
+                fold.elements
+                    .get(&(environment_id, key))
+                    .map(|row| row.start)
+                    .or_else(|| starts.get(&(environment_id, key, false)).copied())
+            };
+            if let Some(start) = start {
+                event.execution_context["durationMs"] =
+                    json!((event.occurred_at - start).num_milliseconds());
+            }
+        }
+        let actor = actors.get(&(pending.tenant.as_str().to_owned(), pending.operation));
+        if let Some((user_id, label)) = actor {
+            event.execution_context["userId"] = json!(user_id);
+            event.execution_context["actor"] = json!(label);
+        }
+        if pending.is_start {
+            event.execution_context["startedBy"] =
+                json!(actor.map_or("engine client", |(_, label)| label.as_str()));
+            event.execution_context["sourceAlert"] = Value::Null;
+        }
+        if let (Some(definition), Some(task_id)) = (pending.definition, &event.task_id) {
+            let names = cache.names(conn, definition, &fold.definitions).await?;
+            event.task_name = names.get(task_id).cloned();
+        }
+        by_tenant
+            .entry(pending.tenant.as_str().to_owned())
+            .or_insert_with(|| (pending.tenant.clone(), Vec::new()))
+            .1
+            .push(event);
+    }
+    for (_, (tenant, events)) in by_tenant {
+        trail::append(conn, &tenant, events).await?;
+    }
+    Ok(())
+}
+
+impl NameCache {
     /// The element names of a definition, for the audit trail's `taskName`.
     async fn names(
         &self,
@@ -124,7 +129,7 @@ impl Ingest {
         definition: (Uuid, i64),
         pending: &[DefinitionRow],
     ) -> Result<Names> {
-        if let Some(names) = self.names.lock().await.get(&definition) {
+        if let Some(names) = self.0.lock().await.get(&definition) {
             return Ok(names.clone());
         }
         let xml = match pending
@@ -135,7 +140,7 @@ impl Ingest {
             None => {
                 sqlx::query_scalar::<_, String>(
                     "select bpmn_xml from process_definitions \
-                     where environment_id = $1 and process_definition_key = $2",
+                 where environment_id = $1 and process_definition_key = $2",
                 )
                 .bind(definition.0)
                 .bind(definition.1)
@@ -150,7 +155,7 @@ impl Ingest {
         let names = Arc::new(names);
         // Only cache what was found: a definition not ingested yet may arrive later.
         if !names.is_empty() {
-            self.names.lock().await.insert(definition, names.clone());
+            self.0.lock().await.insert(definition, names.clone());
         }
         Ok(names)
     }
