@@ -9,21 +9,46 @@
 //! indexes derived from them (due dates, subscriptions by message name, subscriptions
 //! by owning element instance). Indexes are maintained by `apply` as well and rebuilt by
 //! [`State::rebuild_indexes`] after a snapshot is loaded, so they are never stored.
+//!
+//! The state is typed where records are stringly: element and event types are enums,
+//! an element instance's [`Lifecycle`] moves only as [`Lifecycle::can_become`] allows,
+//! and "no key" is `None` rather than Zeebe's `-1`. Records are converted where they
+//! are read ([`State::apply`]) and written (the processor). Entities that keep their
+//! exported record value (jobs, incidents, timers, subscriptions) keep it verbatim,
+//! because it is written out again; accessors such as [`Timer::owner`] read it typed.
+//! A snapshot stores element instances in the wire form (`-1`, the type names), so
+//! its format did not change with the types (see [`crate::snapshot`]).
+//!
+//! A record that refers to something the state does not hold is a broken invariant,
+//! reported and never skipped silently (see [`ApplyError`]).
+
+mod apply;
+mod error;
+mod index;
+mod lifecycle;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeebe::record::{
-    Intent, MessageStartEventSubscriptionValue, ProcessMessageSubscriptionValue, Record,
-    RecordType, RecordValue, SignalSubscriptionValue, TenantId, TimerValue, ValueType,
+    ElementType, EventType, IncidentErrorType, MessageStartEventSubscriptionValue,
+    ProcessMessageSubscriptionValue, SignalSubscriptionValue, TenantId, TimerValue,
 };
 
-use crate::{key::KeyGenerator, model::ProcessModel};
+pub use error::{ApplyError, Entity};
+pub use lifecycle::Lifecycle;
+
+use self::index::{
+    Indexes, index_message, index_message_subscription, index_signal_subscription, index_timer,
+};
+use crate::{
+    key::{self, KeyGenerator},
+    model::ProcessModel,
+};
 
 /// A deployed process definition.
 #[derive(Debug)]
@@ -63,7 +88,7 @@ impl DeployedProcess {
         xml: String,
     ) -> Result<Self, ApplyError> {
         let definitions = bpmn::parse(&xml)
-            .map_err(|e| ApplyError(format!("process {bpmn_process_id} resource: {e}")))?;
+            .map_err(|e| ApplyError::Invalid(format!("process {bpmn_process_id} resource: {e}")))?;
         let model = definitions
             .process(&bpmn_process_id)
             .map(ProcessModel::new)
@@ -98,23 +123,30 @@ impl DeployedProcess {
     pub fn flow(&self, id: &str) -> Option<&bpmn::SequenceFlow> {
         self.model.flow(self.process()?, id)
     }
-}
 
-/// Where an element instance is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Lifecycle {
-    /// Activating: input mappings and behaviour start run here.
-    Activating,
-    /// Active and waiting (e.g. for its job) or about to complete.
-    Activated,
-    /// Completing: output mappings and outgoing-flow selection run here.
-    Completing,
-    /// Being terminated.
-    Terminating,
-}
+    /// The flow node `id`, which must be there: an element instance, a subscription or
+    /// the model itself names it.
+    ///
+    /// # Errors
+    /// [`ApplyError::MissingElement`] when the definition has no such node.
+    pub fn required_node(&self, id: &str) -> Result<&bpmn::FlowNode, ApplyError> {
+        self.node(id).ok_or_else(|| self.missing_element(id))
+    }
 
-fn minus_one() -> i64 {
-    -1
+    /// The sequence flow `id`, which must be there (the model names it).
+    ///
+    /// # Errors
+    /// [`ApplyError::MissingElement`] when the definition has no such flow.
+    pub fn required_flow(&self, id: &str) -> Result<&bpmn::SequenceFlow, ApplyError> {
+        self.flow(id).ok_or_else(|| self.missing_element(id))
+    }
+
+    fn missing_element(&self, id: &str) -> ApplyError {
+        ApplyError::MissingElement {
+            definition: self.key,
+            element_id: id.to_owned(),
+        }
+    }
 }
 
 /// One element instance (the process itself, a task, a gateway, an event…).
@@ -124,14 +156,15 @@ pub struct ElementInstance {
     pub key: i64,
     /// BPMN id of the element.
     pub element_id: String,
-    /// Zeebe's element type name, e.g. `SERVICE_TASK`.
-    pub element_type: String,
-    /// Zeebe's event type name, e.g. `NONE`, `UNSPECIFIED`.
-    pub event_type: String,
-    /// Lifecycle state.
+    /// Element type, e.g. `SERVICE_TASK` (stored by its name).
+    pub element_type: ElementType,
+    /// Event type, e.g. `NONE`, `UNSPECIFIED` (stored by its name).
+    pub event_type: EventType,
+    /// Lifecycle state (never a final one: the instance leaves the state then).
     pub lifecycle: Lifecycle,
-    /// Enclosing element instance, -1 for the process.
-    pub flow_scope_key: i64,
+    /// Enclosing element instance; `None` for the process (stored as -1).
+    #[serde(with = "key::wire")]
+    pub flow_scope_key: Option<i64>,
     /// The process instance.
     pub process_instance_key: i64,
     /// The process definition.
@@ -142,12 +175,14 @@ pub struct ElementInstance {
     pub version: i32,
     /// Owning tenant.
     pub tenant_id: TenantId,
-    /// For a process started by a call activity: the calling process instance, else -1.
-    #[serde(default = "minus_one")]
-    pub parent_process_instance_key: i64,
-    /// For a process started by a call activity: the call activity instance, else -1.
-    #[serde(default = "minus_one")]
-    pub parent_element_instance_key: i64,
+    /// For a process started by a call activity (and its elements): the calling process
+    /// instance (stored as -1 for none).
+    #[serde(default, with = "key::wire")]
+    pub parent_process_instance_key: Option<i64>,
+    /// For a process started by a call activity (and its elements): the call activity
+    /// instance (stored as -1 for none).
+    #[serde(default, with = "key::wire")]
+    pub parent_element_instance_key: Option<i64>,
     /// Active child element instances (for scopes).
     pub children: BTreeSet<i64>,
     /// Children that completed (multi-instance bodies count their instances with it).
@@ -167,6 +202,21 @@ pub struct ElementInstance {
     /// when that finishes, whatever tokens wait at joins.
     #[serde(default)]
     pub interrupted: bool,
+}
+
+impl ElementInstance {
+    /// The enclosing element instance, which every element instance but a process has.
+    ///
+    /// # Errors
+    /// [`ApplyError::Inconsistent`] for a process instance.
+    pub fn required_flow_scope(&self) -> Result<i64, ApplyError> {
+        self.flow_scope_key.ok_or_else(|| {
+            ApplyError::Inconsistent(format!(
+                "element instance {} ('{}') has no flow scope",
+                self.key, self.element_id
+            ))
+        })
+    }
 }
 
 /// What a job is doing.
@@ -217,6 +267,20 @@ pub struct Incident {
     pub value: zeebe::record::IncidentValue,
 }
 
+impl Incident {
+    /// Why the incident was raised.
+    #[must_use]
+    pub fn error_type(&self) -> IncidentErrorType {
+        IncidentErrorType::from(self.value.error_type.as_str())
+    }
+
+    /// The job whose failure raised it, if a job did.
+    #[must_use]
+    pub fn job_key(&self) -> Option<i64> {
+        key::from_wire(self.value.job_key)
+    }
+}
+
 /// A buffered message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BufferedMessage {
@@ -250,6 +314,14 @@ pub struct Timer {
     pub value: TimerValue,
 }
 
+impl Timer {
+    /// The element instance that owns the timer; `None` for a timer start event.
+    #[must_use]
+    pub fn owner(&self) -> Option<i64> {
+        key::from_wire(self.value.element_instance_key)
+    }
+}
+
 /// An open message subscription of a process instance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageSubscription {
@@ -275,6 +347,14 @@ pub struct SignalSubscription {
     pub key: i64,
     /// The subscription as exported.
     pub value: SignalSubscriptionValue,
+}
+
+impl SignalSubscription {
+    /// The element instance that owns the subscription; `None` for a signal start event.
+    #[must_use]
+    pub fn owner(&self) -> Option<i64> {
+        key::from_wire(self.value.catch_event_instance_key)
+    }
 }
 
 /// A process instance started by a message with a correlation key: no other instance of
@@ -342,21 +422,6 @@ pub struct State {
     index: Indexes,
 }
 
-/// Lookups derived from the entities above.
-#[derive(Debug, Default)]
-struct Indexes {
-    timer_due: BTreeSet<(i64, i64)>,
-    job_due: BTreeSet<(i64, i64)>,
-    message_due: BTreeSet<(i64, i64)>,
-    owned: HashMap<i64, BTreeSet<Owned>>,
-    messages_by_address: HashMap<MessageAddress, BTreeSet<i64>>,
-    subscriptions_by_address: HashMap<MessageAddress, BTreeSet<i64>>,
-    start_subscriptions_by_name: HashMap<(TenantId, String), BTreeSet<i64>>,
-    signal_subscriptions_by_name: HashMap<(TenantId, String), BTreeSet<i64>>,
-    message_start_keys: HashMap<MessageStart, i64>,
-    instances_per_definition: HashMap<i64, usize>,
-}
-
 impl State {
     /// Empty state for `partition_id`.
     #[must_use]
@@ -413,7 +478,7 @@ impl State {
             index.message_start_keys.insert(start.clone(), *pi);
         }
         for element in self.elements.values() {
-            if element.flow_scope_key == -1 {
+            if element.flow_scope_key.is_none() {
                 *index
                     .instances_per_definition
                     .entry(element.process_definition_key)
@@ -421,6 +486,56 @@ impl State {
             }
         }
         self.index = index;
+    }
+
+    /// The element instance `key`, which must be there: a record, a job, a subscription
+    /// or an enclosing instance refers to it.
+    ///
+    /// # Errors
+    /// [`ApplyError::Missing`] when it is not.
+    pub fn element(&self, key: i64) -> Result<&ElementInstance, ApplyError> {
+        self.elements
+            .get(&key)
+            .ok_or(ApplyError::missing(Entity::ElementInstance, key))
+    }
+
+    /// [`State::element`], to change it.
+    ///
+    /// # Errors
+    /// [`ApplyError::Missing`] when it is not there.
+    pub fn element_mut(&mut self, key: i64) -> Result<&mut ElementInstance, ApplyError> {
+        self.elements
+            .get_mut(&key)
+            .ok_or(ApplyError::missing(Entity::ElementInstance, key))
+    }
+
+    /// The element instance `key` where its absence is normal: a step queued earlier in
+    /// the same command, or a key collected before other work ran, may refer to an
+    /// instance that has been completed or terminated since.
+    #[must_use]
+    pub fn element_if_present(&self, key: i64) -> Option<&ElementInstance> {
+        self.elements.get(&key)
+    }
+
+    /// The process definition `key`, which must be there: element instances,
+    /// subscriptions and timers of a definition keep it from being deleted.
+    ///
+    /// # Errors
+    /// [`ApplyError::Missing`] when it is not.
+    pub fn definition(&self, key: i64) -> Result<&Arc<DeployedProcess>, ApplyError> {
+        self.processes
+            .get(&key)
+            .ok_or(ApplyError::missing(Entity::ProcessDefinition, key))
+    }
+
+    /// The job `key`, which must be there (an element instance or an incident names it).
+    ///
+    /// # Errors
+    /// [`ApplyError::Missing`] when it is not.
+    pub fn job(&self, key: i64) -> Result<&Job, ApplyError> {
+        self.jobs
+            .get(&key)
+            .ok_or(ApplyError::missing(Entity::Job, key))
     }
 
     /// The latest live version of a process, or a given one.
@@ -471,10 +586,12 @@ impl State {
     #[must_use]
     pub fn visible_variables(&self, scope_key: i64) -> Map<String, Value> {
         let mut chain = Vec::new();
-        let mut key = scope_key;
-        while let Some(element) = self.elements.get(&key) {
+        let mut next = Some(scope_key);
+        while let Some(key) = next
+            && let Some(element) = self.elements.get(&key)
+        {
             chain.push(key);
-            key = element.flow_scope_key;
+            next = element.flow_scope_key;
         }
         let mut out = Map::new();
         for scope in chain.iter().rev() {
@@ -590,616 +707,6 @@ impl State {
     pub fn message_started_instance(&self, start: &MessageStart) -> Option<i64> {
         self.index.message_start_keys.get(start).copied()
     }
-
-    /// Applies one record. Commands and rejections change nothing but the position.
-    ///
-    /// # Errors
-    /// When an event cannot be applied (e.g. a deployed resource that no longer parses);
-    /// the engine must then refuse to start rather than run on a wrong state.
-    pub fn apply(&mut self, record: &Record) -> Result<(), ApplyError> {
-        self.last_position = self.last_position.max(record.position);
-        self.keys.observe(record.key);
-        if record.record_type != RecordType::Event {
-            return Ok(());
-        }
-        let intent = &record.intent;
-        let key = record.key;
-        match (&record.value_type, &record.value) {
-            (ValueType::Process, RecordValue::Process(p)) => {
-                if *intent == Intent::CREATED {
-                    self.apply_process_created(p)?;
-                } else if *intent == Intent::DELETING {
-                    self.apply_process_deleting(p.process_definition_key);
-                } else if *intent == Intent::DELETED {
-                    self.apply_process_deleting(p.process_definition_key);
-                    self.processes.remove(&p.process_definition_key);
-                }
-            }
-            (ValueType::ProcessInstance, RecordValue::ProcessInstance(v)) => {
-                self.apply_element(key, intent, v);
-            }
-            (ValueType::Variable, RecordValue::Variable(v)) => {
-                let value = serde_json::from_str(&v.value).unwrap_or(Value::Null);
-                self.variables
-                    .entry(v.scope_key)
-                    .or_default()
-                    .insert(v.name.clone(), Variable { key, value });
-            }
-            (ValueType::Job, RecordValue::Job(v)) => self.apply_job(key, intent, v),
-            (ValueType::JobBatch, RecordValue::Other(v)) if *intent == Intent::new("ACTIVATED") => {
-                self.apply_job_batch(v);
-            }
-            (ValueType::Incident, RecordValue::Incident(v)) => self.apply_incident(key, intent, v),
-            (ValueType::Message, RecordValue::Message(v)) => {
-                if *intent == Intent::PUBLISHED {
-                    let message = BufferedMessage {
-                        key,
-                        value: v.clone(),
-                        deadline: v.deadline,
-                        correlated: BTreeSet::new(),
-                    };
-                    index_message(&mut self.index, &message, true);
-                    self.messages.insert(key, message);
-                } else if *intent == Intent::EXPIRED
-                    && let Some(message) = self.messages.remove(&key)
-                {
-                    index_message(&mut self.index, &message, false);
-                }
-            }
-            (ValueType::Timer, RecordValue::Timer(v)) => {
-                if *intent == Intent::CREATED {
-                    let timer = Timer {
-                        key,
-                        value: v.clone(),
-                    };
-                    index_timer(&mut self.index, &timer, true);
-                    self.timers.insert(key, timer);
-                } else if (*intent == Intent::TRIGGERED || *intent == Intent::CANCELED)
-                    && let Some(timer) = self.timers.remove(&key)
-                {
-                    index_timer(&mut self.index, &timer, false);
-                }
-            }
-            (ValueType::ProcessMessageSubscription, RecordValue::ProcessMessageSubscription(v)) => {
-                self.apply_process_message_subscription(key, intent, v);
-            }
-            (ValueType::MessageSubscription, RecordValue::MessageSubscription(v))
-                if *intent == Intent::CORRELATED =>
-            {
-                if let Some(message) = self.messages.get_mut(&v.message_key) {
-                    message.correlated.insert(v.bpmn_process_id.clone());
-                }
-            }
-            (
-                ValueType::MessageStartEventSubscription,
-                RecordValue::MessageStartEventSubscription(v),
-            ) => self.apply_message_start_subscription(key, intent, v),
-            (ValueType::SignalSubscription, RecordValue::SignalSubscription(v)) => {
-                if *intent == Intent::CREATED {
-                    let sub = SignalSubscription {
-                        key,
-                        value: v.clone(),
-                    };
-                    index_signal_subscription(&mut self.index, &sub, true);
-                    self.signal_subscriptions.insert(key, sub);
-                } else if *intent == Intent::DELETED
-                    && let Some(sub) = self.signal_subscriptions.remove(&key)
-                {
-                    index_signal_subscription(&mut self.index, &sub, false);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn apply_process_created(&mut self, p: &zeebe::record::ProcessValue) -> Result<(), ApplyError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&p.resource)
-            .map_err(|e| ApplyError(format!("process {} resource: {e}", p.bpmn_process_id)))?;
-        let xml = String::from_utf8(bytes)
-            .map_err(|e| ApplyError(format!("process {} resource: {e}", p.bpmn_process_id)))?;
-        let process = DeployedProcess::new(
-            p.process_definition_key,
-            p.bpmn_process_id.clone(),
-            p.version,
-            p.tenant_id.clone(),
-            p.resource_name.clone(),
-            p.checksum.clone(),
-            xml,
-        )?;
-        let id = (p.tenant_id.clone(), p.bpmn_process_id.clone());
-        let max = self.max_versions.entry(id.clone()).or_default();
-        *max = (*max).max(p.version);
-        let keys = self.versions.entry(id).or_default();
-        keys.push(p.process_definition_key);
-        keys.sort_by_key(|k| {
-            if *k == p.process_definition_key {
-                p.version
-            } else {
-                self.processes.get(k).map_or(0, |p| p.version)
-            }
-        });
-        self.processes
-            .insert(p.process_definition_key, Arc::new(process));
-        Ok(())
-    }
-
-    /// A deleted definition starts no more instances: it leaves the version list, so the
-    /// previous version becomes the latest.
-    fn apply_process_deleting(&mut self, definition_key: i64) {
-        let Some(process) = self.processes.get(&definition_key) else {
-            return;
-        };
-        let id = (process.tenant_id.clone(), process.bpmn_process_id.clone());
-        if let Some(keys) = self.versions.get_mut(&id) {
-            keys.retain(|k| *k != definition_key);
-            if keys.is_empty() {
-                self.versions.remove(&id);
-            }
-        }
-    }
-
-    fn apply_incident(&mut self, key: i64, intent: &Intent, v: &zeebe::record::IncidentValue) {
-        if *intent == Intent::CREATED {
-            if let Some(job) = self.jobs.get(&v.job_key).cloned() {
-                self.set_job_state(&job, JobState::Failed);
-            }
-            self.incidents.insert(
-                key,
-                Incident {
-                    key,
-                    value: v.clone(),
-                },
-            );
-        } else if *intent == Intent::RESOLVED {
-            self.incidents.remove(&key);
-            if let Some(job) = self.jobs.get(&v.job_key).cloned()
-                && job.value.retries > 0
-            {
-                self.set_job_state(&job, JobState::Activatable);
-            }
-        }
-    }
-
-    fn apply_process_message_subscription(
-        &mut self,
-        key: i64,
-        intent: &Intent,
-        v: &ProcessMessageSubscriptionValue,
-    ) {
-        if *intent == Intent::CREATED {
-            let sub = MessageSubscription {
-                key,
-                value: v.clone(),
-            };
-            index_message_subscription(&mut self.index, &sub, true);
-            self.message_subscriptions.insert(key, sub);
-        } else if (*intent == Intent::DELETED || (*intent == Intent::CORRELATED && v.interrupting))
-            && let Some(sub) = self.message_subscriptions.remove(&key)
-        {
-            index_message_subscription(&mut self.index, &sub, false);
-        }
-    }
-
-    fn apply_message_start_subscription(
-        &mut self,
-        key: i64,
-        intent: &Intent,
-        v: &MessageStartEventSubscriptionValue,
-    ) {
-        if *intent == Intent::CREATED {
-            self.index
-                .start_subscriptions_by_name
-                .entry((v.tenant_id.clone(), v.message_name.clone()))
-                .or_default()
-                .insert(key);
-            self.message_start_subscriptions.insert(
-                key,
-                MessageStartSubscription {
-                    key,
-                    value: v.clone(),
-                },
-            );
-        } else if *intent == Intent::DELETED {
-            if let Some(set) = self
-                .index
-                .start_subscriptions_by_name
-                .get_mut(&(v.tenant_id.clone(), v.message_name.clone()))
-            {
-                set.remove(&key);
-            }
-            self.message_start_subscriptions.remove(&key);
-        } else if *intent == Intent::CORRELATED {
-            if let Some(message) = self.messages.get_mut(&v.message_key) {
-                message.correlated.insert(v.bpmn_process_id.clone());
-            }
-            if !v.correlation_key.is_empty() {
-                let start = MessageStart {
-                    tenant_id: v.tenant_id.clone(),
-                    bpmn_process_id: v.bpmn_process_id.clone(),
-                    correlation_key: v.correlation_key.clone(),
-                };
-                self.index
-                    .message_start_keys
-                    .insert(start.clone(), v.process_instance_key);
-                self.message_starts.insert(v.process_instance_key, start);
-            }
-        }
-    }
-
-    fn apply_element(
-        &mut self,
-        key: i64,
-        intent: &Intent,
-        v: &zeebe::record::ProcessInstanceValue,
-    ) {
-        if *intent == Intent::ELEMENT_ACTIVATING {
-            self.consume_join_tokens(v);
-            if v.bpmn_element_type == "EVENT_SUB_PROCESS"
-                && self.starts_interrupting(v)
-                && let Some(scope) = self.elements.get_mut(&v.flow_scope_key)
-            {
-                scope.interrupted = true;
-            }
-            if let Some(scope) = self.elements.get_mut(&v.flow_scope_key) {
-                scope.children.insert(key);
-            }
-            if v.flow_scope_key == -1 {
-                *self
-                    .index
-                    .instances_per_definition
-                    .entry(v.process_definition_key)
-                    .or_default() += 1;
-                if let Some(caller) = self.elements.get_mut(&v.parent_element_instance_key) {
-                    caller.called_instance = Some(key);
-                }
-            }
-            self.elements.insert(
-                key,
-                ElementInstance {
-                    key,
-                    element_id: v.element_id.clone(),
-                    element_type: v.bpmn_element_type.clone(),
-                    event_type: v.bpmn_event_type.clone(),
-                    lifecycle: Lifecycle::Activating,
-                    flow_scope_key: v.flow_scope_key,
-                    process_instance_key: v.process_instance_key,
-                    process_definition_key: v.process_definition_key,
-                    bpmn_process_id: v.bpmn_process_id.clone(),
-                    version: v.version,
-                    tenant_id: v.tenant_id.clone(),
-                    parent_process_instance_key: v.parent_process_instance_key,
-                    parent_element_instance_key: v.parent_element_instance_key,
-                    children: BTreeSet::new(),
-                    completed_children: 0,
-                    terminated_children: 0,
-                    join_tokens: BTreeMap::new(),
-                    job_key: None,
-                    called_instance: None,
-                    interrupted: false,
-                },
-            );
-        } else if *intent == Intent::ELEMENT_ACTIVATED {
-            self.set_lifecycle(key, Lifecycle::Activated);
-        } else if *intent == Intent::ELEMENT_COMPLETING {
-            self.set_lifecycle(key, Lifecycle::Completing);
-        } else if *intent == Intent::ELEMENT_TERMINATING {
-            self.set_lifecycle(key, Lifecycle::Terminating);
-        } else if *intent == Intent::ELEMENT_COMPLETED || *intent == Intent::ELEMENT_TERMINATED {
-            let completed = *intent == Intent::ELEMENT_COMPLETED;
-            if let Some(element) = self.elements.remove(&key) {
-                if let Some(scope) = self.elements.get_mut(&element.flow_scope_key) {
-                    scope.children.remove(&key);
-                    if completed {
-                        scope.completed_children += 1;
-                    } else {
-                        scope.terminated_children += 1;
-                    }
-                }
-                if let Some(caller) = self.elements.get_mut(&element.parent_element_instance_key)
-                    && caller.called_instance == Some(key)
-                {
-                    caller.called_instance = None;
-                }
-                if let Some(job_key) = element.job_key
-                    && let Some(job) = self.jobs.remove(&job_key)
-                    && let Some(due) = job.due()
-                {
-                    self.index.job_due.remove(&(due, job_key));
-                }
-                if element.flow_scope_key == -1 {
-                    if let Some(n) = self
-                        .index
-                        .instances_per_definition
-                        .get_mut(&element.process_definition_key)
-                    {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            self.index
-                                .instances_per_definition
-                                .remove(&element.process_definition_key);
-                        }
-                    }
-                    if let Some(start) = self.message_starts.remove(&key) {
-                        self.index.message_start_keys.remove(&start);
-                    }
-                }
-            }
-            self.variables.remove(&key);
-        } else if *intent == Intent::SEQUENCE_FLOW_TAKEN
-            && self.leads_into_join(v)
-            && let Some(scope) = self.elements.get_mut(&v.flow_scope_key)
-        {
-            *scope.join_tokens.entry(v.element_id.clone()).or_default() += 1;
-        }
-    }
-
-    fn starts_interrupting(&self, v: &zeebe::record::ProcessInstanceValue) -> bool {
-        let Some(process) = self.processes.get(&v.process_definition_key) else {
-            return false;
-        };
-        process
-            .process()
-            .and_then(|p| process.model.start_of(p, &v.element_id))
-            .and_then(|start| start.event())
-            .is_some_and(bpmn::Event::interrupting)
-    }
-
-    fn set_lifecycle(&mut self, key: i64, lifecycle: Lifecycle) {
-        if let Some(element) = self.elements.get_mut(&key) {
-            element.lifecycle = lifecycle;
-        }
-    }
-
-    /// Whether a taken sequence flow leads into a gateway that joins several flows.
-    fn leads_into_join(&self, v: &zeebe::record::ProcessInstanceValue) -> bool {
-        let Some(process) = self.processes.get(&v.process_definition_key) else {
-            return false;
-        };
-        process
-            .flow(&v.element_id)
-            .and_then(|flow| process.node(flow.target_ref.as_str()))
-            .is_some_and(|node| is_join(process, node))
-    }
-
-    /// A joining gateway consumes one token of every incoming flow that has one.
-    fn consume_join_tokens(&mut self, v: &zeebe::record::ProcessInstanceValue) {
-        if v.bpmn_element_type != "PARALLEL_GATEWAY" && v.bpmn_element_type != "INCLUSIVE_GATEWAY" {
-            return;
-        }
-        let Some(process) = self.processes.get(&v.process_definition_key) else {
-            return;
-        };
-        let Some(node) = process.node(&v.element_id) else {
-            return;
-        };
-        if !is_join(process, node) {
-            return;
-        }
-        let incoming: Vec<String> = process.model.incoming(&v.element_id).to_vec();
-        if let Some(scope) = self.elements.get_mut(&v.flow_scope_key) {
-            for flow in incoming {
-                if let Some(count) = scope.join_tokens.get_mut(&flow) {
-                    *count -= 1;
-                    if *count == 0 {
-                        scope.join_tokens.remove(&flow);
-                    }
-                }
-            }
-        }
-    }
-
-    fn set_job_state(&mut self, job: &Job, state: JobState) {
-        if let Some(due) = job.due() {
-            self.index.job_due.remove(&(due, job.key));
-        }
-        if let Some(stored) = self.jobs.get_mut(&job.key) {
-            stored.state = state;
-            if let Some(due) = stored.due() {
-                self.index.job_due.insert((due, stored.key));
-            }
-        }
-    }
-
-    fn apply_job(&mut self, key: i64, intent: &Intent, v: &zeebe::record::JobValue) {
-        if *intent == Intent::CREATED {
-            if let Some(element) = self.elements.get_mut(&v.element_instance_key) {
-                element.job_key = Some(key);
-            }
-            self.jobs.insert(
-                key,
-                Job {
-                    key,
-                    state: JobState::Activatable,
-                    value: v.clone(),
-                },
-            );
-            return;
-        }
-        let Some(before) = self.jobs.get(&key).map(Job::due) else {
-            return;
-        };
-        if let Some(due) = before {
-            self.index.job_due.remove(&(due, key));
-        }
-        if *intent == Intent::COMPLETED || *intent == Intent::CANCELED {
-            self.jobs.remove(&key);
-            if let Some(element) = self.elements.get_mut(&v.element_instance_key) {
-                element.job_key = None;
-            }
-            return;
-        }
-        let Some(job) = self.jobs.get_mut(&key) else {
-            return;
-        };
-        if *intent == Intent::FAILED {
-            job.value.retries = v.retries;
-            job.value.retry_backoff = v.retry_backoff;
-            job.value.recurring_time = v.recurring_time;
-            job.value.error_message.clone_from(&v.error_message);
-            job.value.deadline = -1;
-            job.value.worker.clear();
-            job.state = if v.retries <= 0 {
-                JobState::Failed
-            } else if v.retry_backoff > 0 {
-                JobState::BackingOff
-            } else {
-                JobState::Activatable
-            };
-        } else if *intent == Intent::TIMED_OUT || *intent == Intent::new("RECURRED_AFTER_BACKOFF") {
-            job.value.deadline = -1;
-            job.value.worker.clear();
-            job.state = JobState::Activatable;
-        } else if *intent == Intent::RETRIES_UPDATED {
-            job.value.retries = v.retries;
-        } else if *intent == Intent::TIMEOUT_UPDATED {
-            job.value.deadline = v.deadline;
-        } else if *intent == Intent::ERROR_THROWN {
-            job.value.error_code.clone_from(&v.error_code);
-            job.value.error_message.clone_from(&v.error_message);
-            job.state = JobState::ErrorThrown;
-        }
-        if let Some(due) = job.due() {
-            self.index.job_due.insert((due, key));
-        }
-    }
-
-    fn apply_job_batch(&mut self, v: &Value) {
-        let Some(jobs) = v.get("jobs").and_then(Value::as_array) else {
-            return;
-        };
-        let keys = v.get("jobKeys").and_then(Value::as_array);
-        for (i, job) in jobs.iter().enumerate() {
-            let Some(key) = keys.and_then(|k| k.get(i)).and_then(Value::as_i64) else {
-                continue;
-            };
-            if let Some(state) = self.jobs.get_mut(&key) {
-                if let Some(due) = state.due() {
-                    self.index.job_due.remove(&(due, key));
-                }
-                state.state = JobState::Activated;
-                state.value.deadline = job.get("deadline").and_then(Value::as_i64).unwrap_or(-1);
-                state.value.timeout = job.get("timeout").and_then(Value::as_i64).unwrap_or(-1);
-                state.value.worker = job
-                    .get("worker")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                if let Some(due) = state.due() {
-                    self.index.job_due.insert((due, key));
-                }
-            }
-        }
-    }
-}
-
-fn index_timer(index: &mut Indexes, timer: &Timer, add: bool) {
-    let due = (timer.value.due_date, timer.key);
-    let owner = timer.value.element_instance_key;
-    if add {
-        index.timer_due.insert(due);
-        if owner > 0 {
-            index
-                .owned
-                .entry(owner)
-                .or_default()
-                .insert(Owned::Timer(timer.key));
-        }
-    } else {
-        index.timer_due.remove(&due);
-        remove_owned(index, owner, Owned::Timer(timer.key));
-    }
-}
-
-fn index_message(index: &mut Indexes, message: &BufferedMessage, add: bool) {
-    let address = (
-        message.value.tenant_id.clone(),
-        message.value.name.clone(),
-        message.value.correlation_key.clone(),
-    );
-    let due = (message.deadline, message.key);
-    if add {
-        index.message_due.insert(due);
-        index
-            .messages_by_address
-            .entry(address)
-            .or_default()
-            .insert(message.key);
-    } else {
-        index.message_due.remove(&due);
-        if let Some(set) = index.messages_by_address.get_mut(&address) {
-            set.remove(&message.key);
-            if set.is_empty() {
-                index.messages_by_address.remove(&address);
-            }
-        }
-    }
-}
-
-fn index_message_subscription(index: &mut Indexes, sub: &MessageSubscription, add: bool) {
-    let address = (
-        sub.value.tenant_id.clone(),
-        sub.value.message_name.clone(),
-        sub.value.correlation_key.clone(),
-    );
-    let owner = sub.value.element_instance_key;
-    if add {
-        index
-            .subscriptions_by_address
-            .entry(address)
-            .or_default()
-            .insert(sub.key);
-        index
-            .owned
-            .entry(owner)
-            .or_default()
-            .insert(Owned::Message(sub.key));
-    } else {
-        if let Some(set) = index.subscriptions_by_address.get_mut(&address) {
-            set.remove(&sub.key);
-            if set.is_empty() {
-                index.subscriptions_by_address.remove(&address);
-            }
-        }
-        remove_owned(index, owner, Owned::Message(sub.key));
-    }
-}
-
-fn index_signal_subscription(index: &mut Indexes, sub: &SignalSubscription, add: bool) {
-    let name = (sub.value.tenant_id.clone(), sub.value.signal_name.clone());
-    let owner = sub.value.catch_event_instance_key;
-    if add {
-        index
-            .signal_subscriptions_by_name
-            .entry(name)
-            .or_default()
-            .insert(sub.key);
-        if owner > 0 {
-            index
-                .owned
-                .entry(owner)
-                .or_default()
-                .insert(Owned::Signal(sub.key));
-        }
-    } else {
-        if let Some(set) = index.signal_subscriptions_by_name.get_mut(&name) {
-            set.remove(&sub.key);
-            if set.is_empty() {
-                index.signal_subscriptions_by_name.remove(&name);
-            }
-        }
-        remove_owned(index, owner, Owned::Signal(sub.key));
-    }
-}
-
-fn remove_owned(index: &mut Indexes, owner: i64, owned: Owned) {
-    if let Some(set) = index.owned.get_mut(&owner) {
-        set.remove(&owned);
-        if set.is_empty() {
-            index.owned.remove(&owner);
-        }
-    }
 }
 
 /// Whether `node` is a parallel or inclusive gateway that joins more than one incoming
@@ -1211,8 +718,3 @@ pub fn is_join(process: &DeployedProcess, node: &bpmn::FlowNode) -> bool {
         bpmn::FlowNodeKind::ParallelGateway(_) | bpmn::FlowNodeKind::InclusiveGateway(_)
     ) && process.model.incoming(node.id.as_str()).len() > 1
 }
-
-/// An event that cannot be applied to the state.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot apply record: {0}")]
-pub struct ApplyError(pub String);
