@@ -1,3 +1,4 @@
+// Over 800 lines: start-up, replay, processing and snapshots share private channels and types.
 //! The running engine: one processor task, one log-writer thread, one responder task.
 //!
 //! ```text
