@@ -60,6 +60,51 @@ impl KeyGenerator {
     }
 }
 
+/// How records write "no key" (a process instance's flow scope, a job key of an incident
+/// that has none, …). The state holds `Option<i64>` instead and converts with
+/// [`from_wire`] and [`to_wire`] where records are read and written.
+pub const NONE: i64 = -1;
+
+/// A key as a record carries it: keys are positive, anything else means none.
+#[must_use]
+pub const fn from_wire(key: i64) -> Option<i64> {
+    if key > 0 { Some(key) } else { None }
+}
+
+/// A key as a record writes it: [`NONE`] for none.
+#[must_use]
+pub const fn to_wire(key: Option<i64>) -> i64 {
+    match key {
+        Some(key) => key,
+        None => NONE,
+    }
+}
+
+/// Serde for an `Option<i64>` key stored in the wire form (`-1` for none), so state
+/// written by an engine that kept `-1` in memory reads the same and snapshots keep their
+/// format. Use with `#[serde(with = "crate::key::wire")]`.
+pub mod wire {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the key, or [`super::NONE`].
+    ///
+    /// # Errors
+    /// Those of the serializer.
+    pub fn serialize<S: Serializer>(key: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(super::to_wire(*key))
+    }
+
+    /// Reads a key; `-1` (or any non-positive number) is none.
+    ///
+    /// # Errors
+    /// When the value is not a number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<i64>, D::Error> {
+        i64::deserialize(deserializer).map(super::from_wire)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +124,13 @@ mod tests {
         keys.observe(encode(2, 41));
         keys.observe(encode(3, 99)); // another partition's key
         assert_eq!(keys.next_key(), encode(2, 42));
+    }
+
+    #[test]
+    fn none_is_minus_one_on_the_wire() {
+        assert_eq!(from_wire(-1), None);
+        assert_eq!(from_wire(encode(1, 7)), Some(encode(1, 7)));
+        assert_eq!(to_wire(None), -1);
+        assert_eq!(to_wire(from_wire(encode(1, 7))), encode(1, 7));
     }
 }

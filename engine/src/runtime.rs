@@ -1,3 +1,4 @@
+// Over 800 lines: start-up, replay, processing and snapshots share private channels and types.
 //! The running engine: one processor task, one log-writer thread, one responder task.
 //!
 //! ```text
@@ -498,11 +499,22 @@ fn replay_entry(
         reason: format!("entry {index} does not decode: {e}"),
     })?;
     for record in &batch.records {
-        state.apply(record).map_err(|e| LogError::Corrupt {
-            path: log_dir.to_owned(),
-            offset: index,
-            reason: e.to_string(),
-        })?;
+        match state.apply(record) {
+            Ok(()) => {}
+            // The state follows the log as well as it can: refusing to start over a
+            // record that an older engine wrote would leave the partition unusable.
+            Err(e) if e.is_broken_invariant() => e.report(&format!(
+                "replaying log entry {index} (position {})",
+                record.position
+            )),
+            Err(e) => {
+                return Err(LogError::Corrupt {
+                    path: log_dir.to_owned(),
+                    offset: index,
+                    reason: e.to_string(),
+                });
+            }
+        }
     }
     Ok(())
 }

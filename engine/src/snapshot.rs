@@ -12,6 +12,15 @@
 //! snapshot of another format version (written by an older or newer engine) is ignored
 //! the same way: the log is the source of truth, so the state is rebuilt from it.
 //!
+//! The body stores the state's entities as they serialize. Element instances are typed
+//! in memory (element and event types as enums, `None` for "no key") but serialize in
+//! the wire form that format 02 has always held: the type names, and `-1` for no key
+//! (`crate::key::wire`). Snapshots written before the state was typed therefore load
+//! unchanged and the format version stayed 02; `tests/snapshots.rs` keeps such a file
+//! and checks that it loads and is written again byte for byte. A change that does
+//! alter the body must bump the version (old snapshots are then ignored, and the log is
+//! replayed).
+//!
 //! Log segments are not deleted: record subscribers may read from any position, so the
 //! whole log is kept and a snapshot only bounds the replay work at start.
 
@@ -166,29 +175,30 @@ pub fn encode(state: &State, log_index: u64) -> Result<Vec<u8>, serde_json::Erro
 /// When the bytes are truncated, fail their checksum, or do not decode.
 pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
     if bytes.len() < HEADER_LEN || &bytes[..6] != MAGIC_PREFIX {
-        return Err(ApplyError("not a snapshot (bad magic or too short)".into()));
+        return Err(ApplyError::Invalid(
+            "not a snapshot (bad magic or too short)".into(),
+        ));
     }
     if &bytes[..8] != MAGIC {
-        return Err(ApplyError(format!(
-            "snapshot format {} is not this engine's format {}; the log will be replayed instead",
-            String::from_utf8_lossy(&bytes[6..8]),
-            String::from_utf8_lossy(&MAGIC[6..8]),
-        )));
+        return Err(ApplyError::SnapshotFormat {
+            found: String::from_utf8_lossy(&bytes[6..8]).into_owned(),
+            expected: String::from_utf8_lossy(&MAGIC[6..8]).into_owned(),
+        });
     }
     let crc = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
     let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
     let json = &bytes[HEADER_LEN..];
     if json.len() as u64 != len {
-        return Err(ApplyError(format!(
+        return Err(ApplyError::Invalid(format!(
             "snapshot body is {} bytes, header says {len}",
             json.len()
         )));
     }
     if crc32fast::hash(json) != crc {
-        return Err(ApplyError("snapshot checksum mismatch".into()));
+        return Err(ApplyError::Invalid("snapshot checksum mismatch".into()));
     }
     let body: Body = serde_json::from_slice(json)
-        .map_err(|e| ApplyError(format!("snapshot does not decode: {e}")))?;
+        .map_err(|e| ApplyError::Invalid(format!("snapshot does not decode: {e}")))?;
     let mut state = State::new(body.partition_id);
     state.last_position = body.last_position;
     state.keys = body.keys;
@@ -202,7 +212,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, State), ApplyError> {
             p.checksum,
             p.xml,
         )
-        .map_err(|e| ApplyError(format!("in snapshot: {e}")))?;
+        .map_err(|e| ApplyError::Invalid(format!("in snapshot: {e}")))?;
         state.processes.insert(p.key, Arc::new(process));
     }
     state.versions = body
@@ -336,7 +346,7 @@ pub fn load_newest(dir: &Path, partition_id: i32, max_index: Option<u64>) -> Opt
             continue;
         }
         let decoded = fs::read(&path)
-            .map_err(|e| ApplyError(e.to_string()))
+            .map_err(|e| ApplyError::Invalid(e.to_string()))
             .and_then(|bytes| decode(&bytes));
         match decoded {
             Ok((log_index, state)) if log_index == index && state.partition_id == partition_id => {
@@ -350,9 +360,9 @@ pub fn load_newest(dir: &Path, partition_id: i32, max_index: Option<u64>) -> Opt
                 path = %path.display(),
                 "snapshot contents disagree with its file name; skipping it"
             ),
-            Err(e) if e.0.starts_with("snapshot format") => tracing::warn!(
+            Err(e @ ApplyError::SnapshotFormat { .. }) => tracing::warn!(
                 path = %path.display(),
-                reason = %e.0,
+                reason = %e,
                 "ignoring a snapshot of another format version"
             ),
             Err(e) => tracing::warn!(

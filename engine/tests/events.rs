@@ -10,7 +10,7 @@ use engine::processor::{
 };
 use serde_json::{Value, json};
 use support::{Harness, NOW, bpmn, chain, flow, obj, process, task};
-use zeebe::record::{RecordValue, RejectionType, TenantId};
+use zeebe::record::{ElementType, RecordValue, RejectionType, TenantId};
 
 const MINUTE: i64 = 60_000;
 
@@ -794,7 +794,10 @@ fn embedded_sub_process_scopes_variables_and_maps_outputs() {
     let jobs = h.activate("inner");
     assert_eq!(jobs[0].job.variables.get("local"), Some(&json!(20)));
     assert_eq!(jobs[0].job.element_instance_key, h.active("inner"));
-    assert_eq!(h.state.elements[&h.active("inner")].flow_scope_key, sub);
+    assert_eq!(
+        h.state.elements[&h.active("inner")].flow_scope_key,
+        Some(sub)
+    );
     h.complete(jobs[0].key, json!({"result": 1}));
     assert!(h.instance_completed(pi));
     assert_eq!(h.last_variable(pi, "total"), Some(json!(21)));
@@ -983,7 +986,7 @@ fn parallel_multi_instance_collects_outputs_in_input_order() {
         .state
         .elements
         .values()
-        .find(|e| e.element_type == "MULTI_INSTANCE_BODY")
+        .find(|e| e.element_type == ElementType::MultiInstanceBody)
         .unwrap()
         .key;
     let mut jobs = h.activate("review");
@@ -993,7 +996,7 @@ fn parallel_multi_instance_collects_outputs_in_input_order() {
     assert_eq!(reviewers, [&json!("ann"), &json!("bob"), &json!("cy")]);
     assert!(
         jobs.iter()
-            .all(|j| h.state.elements[&j.job.element_instance_key].flow_scope_key == body)
+            .all(|j| h.state.elements[&j.job.element_instance_key].flow_scope_key == Some(body))
     );
     // Complete out of order; the output keeps the input order.
     for job in jobs.iter().rev() {
@@ -1551,7 +1554,7 @@ fn modification_needs_an_ancestor_when_a_scope_runs_twice() {
     assert_eq!(job.len(), 1);
     assert_eq!(
         h.state.elements[&job[0].job.element_instance_key].flow_scope_key,
-        chosen
+        Some(chosen)
     );
     let err = h.run(&extra(12_345)).unwrap_err();
     assert_eq!(err.kind, RejectionType::InvalidArgument);

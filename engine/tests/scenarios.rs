@@ -398,3 +398,42 @@ fn set_variables_local_or_propagated_and_tenant_filter_on_activation() {
     let jobs = h.activate("pay");
     assert_eq!(jobs.len(), 1);
 }
+
+/// A step that finds the state inconsistent never skips silently: debug builds panic
+/// (so the test that broke an invariant fails where it happened), release builds stop
+/// the instance with an incident that says what is wrong.
+#[test]
+fn a_broken_invariant_fails_loudly() {
+    let mut h = Harness::new();
+    h.deploy(&service_task_process());
+    h.create("p", json!({"amount": 1}));
+    let task = h.active("task");
+    let jobs = h.activate("pay");
+    // Break the state: the running instance's definition is gone.
+    h.state.processes.clear();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        h.complete(jobs[0].key, json!({"paid": true}));
+    }));
+    if cfg!(debug_assertions) {
+        let panic = outcome.expect_err("debug builds panic");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains("broken invariant: process definition"),
+            "{message}"
+        );
+    } else {
+        outcome.expect("release builds carry on");
+        let incidents = h.open_incidents();
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0].value.error_type, "UNKNOWN");
+        assert_eq!(incidents[0].value.element_instance_key, task);
+        assert!(
+            incidents[0]
+                .value
+                .error_message
+                .contains("broken invariant: process definition"),
+            "{}",
+            incidents[0].value.error_message
+        );
+    }
+}

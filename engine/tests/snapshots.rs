@@ -8,9 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use engine::processor::{Command, ProcessSelector, Resource, Response};
+use engine::state::Lifecycle;
 use engine::{Engine, EngineConfig, ManualClock, State};
 use serde_json::Map;
-use zeebe::record::{Record, TenantId};
+use zeebe::record::{ElementType, Record, TenantId};
 
 const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="t">
@@ -423,4 +424,187 @@ fn snapshot_plus_tail_equals_full_replay_state() {
         assert_eq!(restored.keys, live.keys);
         assert_eq!(restored.last_position, live.last_position);
     }
+}
+
+/// A snapshot written by the engine before its state was typed (element and event types
+/// as strings, -1 for "no key" in memory): [`untyped_era_workload`] at log index 7.
+const UNTYPED_SNAPSHOT: &[u8] = include_bytes!("fixtures/untyped-state.snapshot");
+const UNTYPED_SNAPSHOT_INDEX: u64 = 7;
+
+/// The workload behind `tests/fixtures/untyped-state.snapshot`: a called process inside
+/// a sub-process with a multi-instance task, a timer boundary event, an event
+/// sub-process waiting for a message, a job incident and a buffered message.
+fn untyped_era_workload() -> State {
+    const CHILD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="C" targetNamespace="t">
+  <bpmn:message id="Paid" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="child" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:subProcess id="sub">
+      <bpmn:startEvent id="s-start"/>
+      <bpmn:serviceTask id="work"><bpmn:extensionElements><zeebe:taskDefinition type="snap-work"/></bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=[1, 2]" inputElement="item"/></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>
+      <bpmn:endEvent id="s-end"/>
+      <bpmn:sequenceFlow id="s1" sourceRef="s-start" targetRef="work"/>
+      <bpmn:sequenceFlow id="s2" sourceRef="work" targetRef="s-end"/>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="late" attachedToRef="sub" cancelActivity="false"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:endEvent id="late-end"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:subProcess id="on-paid" triggeredByEvent="true">
+      <bpmn:startEvent id="paid-start" isInterrupting="false"><bpmn:messageEventDefinition messageRef="Paid"/></bpmn:startEvent>
+      <bpmn:endEvent id="paid-end"/>
+      <bpmn:sequenceFlow id="p1" sourceRef="paid-start" targetRef="paid-end"/>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="late-end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    const PARENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="P" targetNamespace="t">
+  <bpmn:process id="parent" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="child"/></bpmn:extensionElements></bpmn:callActivity>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let mut state = State::new(1);
+    let mut run = |command: &Command| engine::process(&mut state, command, NOW).response;
+    run(&Command::Deploy {
+        tenant_id: TenantId::default(),
+        resources: vec![
+            Resource {
+                name: "child.bpmn".into(),
+                content: CHILD.as_bytes().to_vec(),
+            },
+            Resource {
+                name: "parent.bpmn".into(),
+                content: PARENT.as_bytes().to_vec(),
+            },
+        ],
+    })
+    .unwrap();
+    let mut variables = Map::new();
+    variables.insert("orderId".into(), "o-1".into());
+    run(&Command::CreateInstance {
+        process: ProcessSelector::Id {
+            bpmn_process_id: "parent".into(),
+            version: None,
+        },
+        tenant_id: TenantId::default(),
+        variables,
+    })
+    .unwrap();
+    let Ok(Response::JobsActivated(jobs)) = run(&activate(1)) else {
+        panic!("no job");
+    };
+    run(&Command::FailJob {
+        job_key: jobs[0].key,
+        retries: 0,
+        error_message: "boom".into(),
+        retry_backoff: 0,
+        variables: Map::new(),
+    })
+    .unwrap();
+    run(&Command::PublishMessage {
+        name: "shipped".into(),
+        correlation_key: "o-1".into(),
+        time_to_live: 60_000,
+        message_id: String::new(),
+        variables: Map::new(),
+        tenant_id: TenantId::default(),
+    })
+    .unwrap();
+    state
+}
+
+/// The typed state reads a snapshot of the untyped one: -1 becomes `None`, the type
+/// names become enums, and written again it is the same bytes, so the format did not
+/// change. The loaded state goes on working.
+#[test]
+fn snapshots_from_before_the_typed_state_load_and_go_on() {
+    let (index, mut state) = engine::snapshot::decode(UNTYPED_SNAPSHOT).expect("it decodes");
+    assert_eq!(index, UNTYPED_SNAPSHOT_INDEX);
+    assert!(
+        engine::snapshot::encode(&state, index).unwrap() == UNTYPED_SNAPSHOT,
+        "written again, the snapshot is byte for byte the same"
+    );
+    let one = |id: &str| {
+        let found: Vec<_> = state
+            .elements
+            .values()
+            .filter(|e| e.element_id == id)
+            .collect();
+        assert_eq!(found.len(), 1, "instances of {id}");
+        found[0].clone()
+    };
+    let (parent, call, child, sub) = (one("parent"), one("call"), one("child"), one("sub"));
+    assert_eq!(parent.element_type, ElementType::Process);
+    assert_eq!(parent.flow_scope_key, None);
+    assert_eq!(parent.parent_element_instance_key, None);
+    assert_eq!(call.flow_scope_key, Some(parent.key));
+    assert_eq!(call.called_instance, Some(child.key));
+    assert_eq!(child.flow_scope_key, None);
+    assert_eq!(child.parent_process_instance_key, Some(parent.key));
+    assert_eq!(child.parent_element_instance_key, Some(call.key));
+    assert_eq!(sub.element_type, ElementType::SubProcess);
+    assert_eq!(sub.flow_scope_key, Some(child.key));
+    let works: Vec<_> = state
+        .elements
+        .values()
+        .filter(|e| e.element_id == "work")
+        .collect();
+    assert_eq!(works.len(), 3, "the body and its two instances");
+    assert!(works.iter().all(|e| e.lifecycle == Lifecycle::Activated));
+    assert_eq!(
+        works
+            .iter()
+            .filter(|e| e.element_type == ElementType::MultiInstanceBody)
+            .count(),
+        1
+    );
+
+    let incident = state
+        .incidents
+        .values()
+        .next()
+        .expect("the job incident")
+        .clone();
+    let job_key = incident.job_key().expect("raised by a job");
+    let mut run = |command: Command| engine::process(&mut state, &command, NOW);
+    run(Command::UpdateJobRetries {
+        job_key,
+        retries: 1,
+    })
+    .response
+    .unwrap();
+    run(Command::ResolveIncident {
+        incident_key: incident.key,
+    })
+    .response
+    .unwrap();
+    let Ok(Response::JobsActivated(jobs)) = run(activate(10)).response else {
+        panic!("no jobs");
+    };
+    assert_eq!(jobs.len(), 2);
+    let mut completed = Vec::new();
+    for job in jobs {
+        let out = run(Command::CompleteJob {
+            job_key: job.key,
+            variables: Map::new(),
+        });
+        completed.extend(out.completed.into_iter().map(|c| c.process_instance_key));
+    }
+    assert_eq!(completed, [child.key, parent.key]);
+    assert!(state.elements.is_empty());
+}
+
+/// Typing the state changed neither what the engine does nor how it stores it: the same
+/// work gives the same snapshot, byte for byte, as the untyped engine wrote.
+#[test]
+fn the_same_work_still_writes_the_same_snapshot() {
+    let state = untyped_era_workload();
+    assert!(engine::snapshot::encode(&state, UNTYPED_SNAPSHOT_INDEX).unwrap() == UNTYPED_SNAPSHOT);
 }

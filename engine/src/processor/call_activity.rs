@@ -17,10 +17,10 @@
 
 use bpmn::FlowNode;
 use serde_json::{Map, Value};
-use zeebe::record::Intent;
+use zeebe::record::IncidentErrorType;
 
 use super::{Ctx, element::Step, events::Prepared, variables};
-use crate::state::{DeployedProcess, Lifecycle};
+use crate::state::{ApplyError, DeployedProcess, Lifecycle};
 
 impl Ctx<'_> {
     /// The activating phase of a call activity (input mappings already applied).
@@ -30,7 +30,7 @@ impl Ctx<'_> {
         process: &DeployedProcess,
         node: &FlowNode,
         subs: Vec<Prepared>,
-    ) {
+    ) -> Result<(), ApplyError> {
         let called = node.zeebe().called_element.clone().unwrap_or_default();
         let vars = self.state.visible_variables(key);
         let id = match called
@@ -44,54 +44,53 @@ impl Ctx<'_> {
                     "Expected the called process id of '{}' to be a non-empty string, but was '{other}'",
                     node.id.as_str()
                 );
-                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
+                self.raise_incident(key, IncidentErrorType::ExtractValueError, message, None);
+                return Ok(());
             }
             Some(Err(message)) => {
-                self.raise_incident(key, "EXTRACT_VALUE_ERROR", message, -1);
-                return;
+                self.raise_incident(key, IncidentErrorType::ExtractValueError, message, None);
+                return Ok(());
             }
             None => {
                 let message = format!(
                     "the call activity '{}' has no zeebe:calledElement processId",
                     node.id.as_str()
                 );
-                self.raise_incident(key, "CALLED_ELEMENT_ERROR", message, -1);
-                return;
+                self.raise_incident(key, IncidentErrorType::CalledElementError, message, None);
+                return Ok(());
             }
         };
-        let Some(element) = self.state.elements.get(&key) else {
-            return;
-        };
+        let element = self.state.element(key)?;
         let tenant = element.tenant_id.clone();
         let process_instance = element.process_instance_key;
         let Some(child) = self.state.process_by_id(&tenant, &id, None).cloned() else {
             let message = format!(
                 "Expected process with BPMN process id '{id}' to be deployed, but not found."
             );
-            self.raise_incident(key, "CALLED_ELEMENT_ERROR", message, -1);
-            return;
+            self.raise_incident(key, IncidentErrorType::CalledElementError, message, None);
+            return Ok(());
         };
         if child.model.none_start(None).is_none() {
             let message = format!(
                 "Expected process with BPMN process id '{id}' to have a none start event, but not found."
             );
-            self.raise_incident(key, "CALLED_ELEMENT_ERROR", message, -1);
-            return;
+            self.raise_incident(key, IncidentErrorType::CalledElementError, message, None);
+            return Ok(());
         }
         let child_variables = if called.propagate_all_parent_variables.unwrap_or(true) {
             vars
         } else {
             self.local_variables(key)
         };
-        self.element_transition(key, Intent::ELEMENT_ACTIVATED);
-        self.open_subscriptions(key, process, subs);
+        self.element_transition(key, Lifecycle::Activated)?;
+        self.open_subscriptions(key, process, subs)?;
         self.start_process(
             &child,
             None,
             &child_variables,
             Some((process_instance, key)),
-        );
+        )?;
+        Ok(())
     }
 
     /// The variables set directly on a scope.
@@ -108,21 +107,19 @@ impl Ctx<'_> {
     }
 
     /// The process a call activity started completed with `variables`.
-    pub(crate) fn child_completed(&mut self, call: i64, variables: &Map<String, Value>) {
-        let Some(element) = self.state.elements.get(&call) else {
-            return;
-        };
+    pub(crate) fn child_completed(
+        &mut self,
+        call: i64,
+        variables: &Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let element = self.state.element(call)?;
         if element.lifecycle != Lifecycle::Activated {
-            return;
+            return Ok(());
         }
-        let Some(process) = self.definition(element.process_definition_key) else {
-            return;
-        };
-        let Some(node) = process.node(&element.element_id) else {
-            return;
-        };
+        let process = self.definition(element.process_definition_key)?;
+        let node = process.required_node(&element.element_id)?;
         if variables::has_outputs(node) {
-            self.set_local_variables(call, variables);
+            self.set_local_variables(call, variables)?;
         } else if node
             .zeebe()
             .called_element
@@ -130,8 +127,9 @@ impl Ctx<'_> {
             .and_then(|c| c.propagate_all_child_variables)
             .unwrap_or(true)
         {
-            self.propagate_variables(call, variables);
+            self.propagate_variables(call, variables)?;
         }
         self.queue.push_back(Step::Complete(call));
+        Ok(())
     }
 }

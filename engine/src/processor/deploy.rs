@@ -19,7 +19,7 @@ use zeebe::record::{
     TenantId,
 };
 
-use super::{Ctx, ProcessMetadata, Rejection, Resource, Response, element::behavior_of};
+use super::{Ctx, ProcessMetadata, Rejection, Resource, Response, behavior::behavior_of};
 
 struct Checked {
     resource: Resource,
@@ -231,8 +231,10 @@ pub(crate) fn deploy(
         RecordValue::Deployment(value),
     );
     for (previous, latest) in replaced {
-        let latest = ctx.definition(latest);
-        ctx.replace_start_events(previous, latest.as_deref());
+        match ctx.definition(latest) {
+            Ok(latest) => ctx.replace_start_events(previous, Some(&latest)),
+            Err(error) => ctx.broken(None, &error),
+        }
     }
     ctx.run_steps();
     Ok(Response::Deployed {

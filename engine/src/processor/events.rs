@@ -30,18 +30,19 @@
 use bpmn::{EventDefinitionKind, FlowNode, FlowNodeKind};
 use serde_json::{Map, Value};
 use zeebe::record::{
-    Intent, MessageSubscriptionValue, ProcessMessageSubscriptionValue, RecordValue,
-    SignalSubscriptionValue, TimerValue,
+    ElementType, EventType, Intent, MessageSubscriptionValue, ProcessMessageSubscriptionValue,
+    RecordValue, SignalSubscriptionValue, TimerValue,
 };
 
 use super::{
     Ctx,
-    element::{Behavior, Step},
+    behavior::Behavior,
+    element::{Step, sequence_flow_value},
     variables,
 };
 use crate::{
     model,
-    state::{DeployedProcess, Lifecycle, Owned},
+    state::{ApplyError, DeployedProcess, Entity, Lifecycle, Owned},
 };
 
 /// A subscription evaluated and ready to be written.
@@ -74,13 +75,16 @@ pub(crate) fn is_interrupting(node: &FlowNode) -> bool {
 }
 
 impl Ctx<'_> {
-    /// The subscriptions an element opens when it becomes active (see the module docs).
+    /// The subscriptions an element opens when it becomes active (see the module docs);
+    /// `in_body`: the element is an instance of a multi-instance body, which holds the
+    /// boundary events.
     pub(crate) fn prepare_subscriptions(
         &self,
         key: i64,
         process: &DeployedProcess,
         node: &FlowNode,
         behavior: Behavior,
+        in_body: bool,
     ) -> Result<Vec<Prepared>, String> {
         let mut out = Vec::new();
         match behavior {
@@ -102,7 +106,7 @@ impl Ctx<'_> {
             }
             _ => {}
         }
-        if behavior.is_activity() && self.body_of(key).is_none() {
+        if behavior.is_activity() && !in_body {
             out.extend(self.prepare_boundaries(key, process, node.id.as_str())?);
         }
         Ok(out)
@@ -211,10 +215,8 @@ impl Ctx<'_> {
         owner: i64,
         process: &DeployedProcess,
         subs: Vec<Prepared>,
-    ) {
-        let Some(element) = self.state.elements.get(&owner) else {
-            return;
-        };
+    ) -> Result<(), ApplyError> {
+        let element = self.state.element(owner)?;
         let pi = element.process_instance_key;
         let tenant = element.tenant_id.clone();
         for sub in subs {
@@ -289,146 +291,176 @@ impl Ctx<'_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Closes every subscription `owner` opened.
-    pub(crate) fn close_owned(&mut self, owner: i64) {
+    pub(crate) fn close_owned(&mut self, owner: i64) -> Result<(), ApplyError> {
         for owned in self.state.owned_by(owner) {
-            self.close(owned);
+            self.close(owned)?;
         }
+        Ok(())
     }
 
     /// Closes the subscriptions of `scope`'s event sub-processes, keeping those of the
     /// boundary events attached to the scope (an interrupting event sub-process took
     /// over the inside of the scope, not the scope itself).
-    fn close_scope_starts(&mut self, scope: i64) {
-        let Some(element) = self.state.elements.get(&scope) else {
-            return;
-        };
-        let Some(process) = self.definition(element.process_definition_key) else {
-            return;
-        };
+    fn close_scope_starts(&mut self, scope: i64) -> Result<(), ApplyError> {
+        let element = self.state.element(scope)?;
+        let process = self.definition(element.process_definition_key)?;
         let boundaries = process.model.boundary_events(&element.element_id).to_vec();
         for owned in self.state.owned_by(scope) {
-            let target = match owned {
-                Owned::Timer(k) => self
-                    .state
-                    .timers
-                    .get(&k)
-                    .map(|t| &t.value.target_element_id),
-                Owned::Message(k) => self
-                    .state
-                    .message_subscriptions
-                    .get(&k)
-                    .map(|s| &s.value.element_id),
-                Owned::Signal(k) => self
-                    .state
-                    .signal_subscriptions
-                    .get(&k)
-                    .map(|s| &s.value.catch_event_id),
-            };
-            if target.is_some_and(|t| !boundaries.contains(t)) {
-                self.close(owned);
+            if !boundaries.contains(self.target_of(owned)?) {
+                self.close(owned)?;
             }
+        }
+        Ok(())
+    }
+
+    /// The element a subscription or timer triggers. What an element instance owns is in
+    /// the state: the index of owned things follows the entities.
+    fn target_of(&self, owned: Owned) -> Result<&String, ApplyError> {
+        match owned {
+            Owned::Timer(k) => self
+                .state
+                .timers
+                .get(&k)
+                .map(|t| &t.value.target_element_id)
+                .ok_or(ApplyError::missing(Entity::Timer, k)),
+            Owned::Message(k) => self
+                .state
+                .message_subscriptions
+                .get(&k)
+                .map(|s| &s.value.element_id)
+                .ok_or(ApplyError::missing(Entity::MessageSubscription, k)),
+            Owned::Signal(k) => self
+                .state
+                .signal_subscriptions
+                .get(&k)
+                .map(|s| &s.value.catch_event_id)
+                .ok_or(ApplyError::missing(Entity::SignalSubscription, k)),
         }
     }
 
-    fn close(&mut self, owned: Owned) {
+    fn close(&mut self, owned: Owned) -> Result<(), ApplyError> {
         match owned {
             Owned::Timer(key) => {
-                if let Some(timer) = self.state.timers.get(&key) {
-                    let value = timer.value.clone();
-                    self.event(key, Intent::CANCELED, RecordValue::Timer(value));
-                }
+                let value = self
+                    .state
+                    .timers
+                    .get(&key)
+                    .ok_or(ApplyError::missing(Entity::Timer, key))?
+                    .value
+                    .clone();
+                self.event(key, Intent::CANCELED, RecordValue::Timer(value));
             }
             Owned::Message(key) => {
-                if let Some(sub) = self.state.message_subscriptions.get(&key) {
-                    let value = sub.value.clone();
-                    self.event(
-                        key,
-                        Intent::DELETING,
-                        RecordValue::ProcessMessageSubscription(value.clone()),
-                    );
-                    self.event(
-                        key,
-                        Intent::DELETED,
-                        RecordValue::MessageSubscription(message_side(&value)),
-                    );
-                    self.event(
-                        key,
-                        Intent::DELETED,
-                        RecordValue::ProcessMessageSubscription(value),
-                    );
-                }
+                let value = self
+                    .state
+                    .message_subscriptions
+                    .get(&key)
+                    .ok_or(ApplyError::missing(Entity::MessageSubscription, key))?
+                    .value
+                    .clone();
+                self.event(
+                    key,
+                    Intent::DELETING,
+                    RecordValue::ProcessMessageSubscription(value.clone()),
+                );
+                self.event(
+                    key,
+                    Intent::DELETED,
+                    RecordValue::MessageSubscription(message_side(&value)),
+                );
+                self.event(
+                    key,
+                    Intent::DELETED,
+                    RecordValue::ProcessMessageSubscription(value),
+                );
             }
             Owned::Signal(key) => {
-                if let Some(sub) = self.state.signal_subscriptions.get(&key) {
-                    let value = sub.value.clone();
-                    self.event(key, Intent::DELETED, RecordValue::SignalSubscription(value));
-                }
+                let value = self
+                    .state
+                    .signal_subscriptions
+                    .get(&key)
+                    .ok_or(ApplyError::missing(Entity::SignalSubscription, key))?
+                    .value
+                    .clone();
+                self.event(key, Intent::DELETED, RecordValue::SignalSubscription(value));
             }
         }
+        Ok(())
     }
 
     /// An event of `owner`'s subscription for `target_id` happened, with `variables`
-    /// (see the module docs). Returns whether anything was triggered.
+    /// (see the module docs). Returns whether anything was triggered: nothing is when
+    /// the owner is no longer waiting (it is completing or being terminated).
     pub(crate) fn trigger_event(
         &mut self,
         owner: i64,
         target_id: &str,
         variables: &Map<String, Value>,
-    ) -> bool {
-        let Some(element) = self.state.elements.get(&owner) else {
-            return false;
-        };
+    ) -> Result<bool, ApplyError> {
+        let element = self.state.element(owner)?;
         if element.lifecycle != Lifecycle::Activated {
-            return false;
+            return Ok(false);
         }
         let scope = element.flow_scope_key;
         let owner_id = element.element_id.clone();
         let owner_type = element.element_type.clone();
-        let Some(process) = self.definition(element.process_definition_key) else {
-            return false;
+        let process = self.definition(element.process_definition_key)?;
+        let target = process.required_node(target_id)?;
+        // Only a process has no flow scope, and a process triggers event sub-processes.
+        let flow_scope = || {
+            scope.ok_or_else(|| {
+                ApplyError::Inconsistent(format!(
+                    "'{target_id}' triggered in process instance {owner} needs a flow scope"
+                ))
+            })
         };
-        let Some(target) = process.node(target_id) else {
-            return false;
-        };
-        if owner_id == target_id && owner_type != super::element::MULTI_INSTANCE_BODY {
+        if owner_id == target_id && owner_type != ElementType::MultiInstanceBody {
             // A catch event or receive task: the event completes it.
-            self.close_owned(owner);
-            self.set_event_variables(owner, scope, target, variables);
+            self.close_owned(owner)?;
+            self.set_event_variables(owner, flow_scope()?, target, variables)?;
             self.queue.push_back(Step::Complete(owner));
-            return true;
+            return Ok(true);
         }
         match &target.kind {
             FlowNodeKind::BoundaryEvent(_) => {
                 if is_interrupting(target) {
-                    self.terminate_element(owner);
+                    self.terminate_element(owner)?;
                 }
-                self.activate_triggered(scope, target_id, variables)
-                    .is_some()
+                self.activate_triggered(flow_scope()?, target_id, variables)?;
+                Ok(true)
             }
             FlowNodeKind::StartEvent(_) => {
-                let Some(esp) = process.model.scope_of(target_id).map(str::to_owned) else {
-                    return false;
-                };
+                let esp = process
+                    .model
+                    .scope_of(target_id)
+                    .ok_or_else(|| {
+                        ApplyError::Inconsistent(format!(
+                            "the start event '{target_id}' is in no event sub-process"
+                        ))
+                    })?
+                    .to_owned();
                 if is_interrupting(target) {
-                    self.close_scope_starts(owner);
+                    self.close_scope_starts(owner)?;
                     let children: Vec<i64> = self
                         .state
-                        .elements
-                        .get(&owner)
-                        .map(|e| e.children.iter().copied().collect())
-                        .unwrap_or_default();
+                        .element(owner)?
+                        .children
+                        .iter()
+                        .copied()
+                        .collect();
                     for child in children {
-                        self.terminate_element(child);
+                        self.terminate_element(child)?;
                     }
                 }
-                self.activate_event_sub_process(owner, &esp, target_id, variables)
-                    .is_some()
+                self.activate_event_sub_process(owner, &esp, target_id, variables)?;
+                Ok(true)
             }
-            _ if owner_type == "EVENT_BASED_GATEWAY" => {
-                let Some(flow) = process
+            _ if owner_type == ElementType::EventBasedGateway => {
+                let flow = process
                     .model
                     .outgoing(&owner_id)
                     .iter()
@@ -438,53 +470,33 @@ impl Ctx<'_> {
                             .is_some_and(|flow| flow.target_ref.as_str() == target_id)
                     })
                     .cloned()
-                else {
-                    return false;
-                };
-                self.close_owned(owner);
-                self.element_transition(owner, Intent::ELEMENT_COMPLETING);
-                self.element_transition(owner, Intent::ELEMENT_COMPLETED);
-                let scope_value = self
-                    .state
-                    .elements
-                    .get(&scope)
-                    .map(|s| (s.process_instance_key, s.tenant_id.clone()));
-                if scope_value.is_none() {
-                    return false;
-                }
-                self.take_flow_only(scope, &flow);
-                self.activate_triggered(scope, target_id, variables)
-                    .is_some()
+                    .ok_or_else(|| {
+                        ApplyError::Inconsistent(format!(
+                            "no flow leads from the event-based gateway '{owner_id}' to '{target_id}'"
+                        ))
+                    })?;
+                let scope = flow_scope()?;
+                self.close_owned(owner)?;
+                self.element_transition(owner, Lifecycle::Completing)?;
+                self.element_transition(owner, Lifecycle::Completed)?;
+                self.take_flow_only(scope, &flow)?;
+                self.activate_triggered(scope, target_id, variables)?;
+                Ok(true)
             }
-            _ => false,
+            _ => Ok(false),
         }
     }
 
     /// Writes `SEQUENCE_FLOW_TAKEN` for one flow without activating its target.
-    fn take_flow_only(&mut self, scope: i64, flow_id: &str) {
-        let Some(element) = self.state.elements.get(&scope) else {
-            return;
-        };
-        let value = zeebe::record::ProcessInstanceValue {
-            bpmn_process_id: element.bpmn_process_id.clone(),
-            version: element.version,
-            process_definition_key: element.process_definition_key,
-            process_instance_key: element.process_instance_key,
-            element_id: flow_id.to_owned(),
-            flow_scope_key: scope,
-            bpmn_element_type: "SEQUENCE_FLOW".into(),
-            bpmn_event_type: "UNSPECIFIED".into(),
-            parent_process_instance_key: element.parent_process_instance_key,
-            parent_element_instance_key: element.parent_element_instance_key,
-            tenant_id: element.tenant_id.clone(),
-            extra: Map::new(),
-        };
+    fn take_flow_only(&mut self, scope: i64, flow_id: &str) -> Result<(), ApplyError> {
+        let value = sequence_flow_value(self.state.element(scope)?, scope, flow_id.to_owned());
         let key = self.next_key();
         self.event(
             key,
             Intent::SEQUENCE_FLOW_TAKEN,
             RecordValue::ProcessInstance(value),
         );
+        Ok(())
     }
 
     /// Activates an event element that its event already happened for: it completes at
@@ -494,13 +506,13 @@ impl Ctx<'_> {
         scope: i64,
         node_id: &str,
         variables: &Map<String, Value>,
-    ) -> Option<i64> {
-        let process = self.definition(self.state.elements.get(&scope)?.process_definition_key)?;
-        let node = process.node(node_id)?;
+    ) -> Result<i64, ApplyError> {
+        let process = self.definition(self.state.element(scope)?.process_definition_key)?;
+        let node = process.required_node(node_id)?;
         let key = self.activate_element(scope, node_id)?;
         self.triggered.insert(key);
-        self.set_event_variables(key, scope, node, variables);
-        Some(key)
+        self.set_event_variables(key, scope, node, variables)?;
+        Ok(key)
     }
 
     /// Event variables go to the event's own scope when it maps outputs, else they are
@@ -512,18 +524,18 @@ impl Ctx<'_> {
         scope: i64,
         node: &FlowNode,
         variables: &Map<String, Value>,
-    ) {
+    ) -> Result<(), ApplyError> {
         if variables.is_empty() {
-            return;
+            return Ok(());
         }
         let catches_error = matches!(
             model::event_definition(node),
             Some(EventDefinitionKind::Error { .. })
         );
         if catches_error || variables::has_outputs(node) {
-            self.set_local_variables(key, variables);
+            self.set_local_variables(key, variables)
         } else {
-            self.propagate_variables(scope, variables);
+            self.propagate_variables(scope, variables)
         }
     }
 
@@ -535,16 +547,21 @@ impl Ctx<'_> {
         esp: &str,
         start_id: &str,
         variables: &Map<String, Value>,
-    ) -> Option<i64> {
-        let process = self.definition(self.state.elements.get(&scope)?.process_definition_key)?;
-        let key = self.new_element(scope, esp, "EVENT_SUB_PROCESS", "UNSPECIFIED")?;
+    ) -> Result<i64, ApplyError> {
+        let process = self.definition(self.state.element(scope)?.process_definition_key)?;
+        let key = self.new_element(
+            scope,
+            esp,
+            &ElementType::EventSubProcess,
+            &EventType::Unspecified,
+        )?;
         let subs = self
             .prepare_scope_starts(key, &process, Some(esp))
             .unwrap_or_default();
-        self.element_transition(key, Intent::ELEMENT_ACTIVATED);
-        self.open_subscriptions(key, &process, subs);
-        self.activate_triggered(key, start_id, variables);
-        Some(key)
+        self.element_transition(key, Lifecycle::Activated)?;
+        self.open_subscriptions(key, &process, subs)?;
+        self.activate_triggered(key, start_id, variables)?;
+        Ok(key)
     }
 }
 

@@ -14,7 +14,7 @@ use bpmn::{EventDefinitionKind, FlowNode, FlowNodeKind};
 use serde_json::{Map, Value};
 
 use super::{Ctx, variables};
-use crate::state::DeployedProcess;
+use crate::state::{ApplyError, DeployedProcess, Lifecycle};
 
 /// Evaluates the condition of a flow; `Ok(None)` when it has none.
 fn condition_holds(
@@ -179,23 +179,21 @@ impl Ctx<'_> {
         process: &DeployedProcess,
         scope_key: i64,
         gateway: &FlowNode,
-    ) -> bool {
-        let Some(scope) = self.state.elements.get(&scope_key) else {
-            return false;
-        };
+    ) -> Result<bool, ApplyError> {
+        let scope = self.state.element(scope_key)?;
         let id = gateway.id.as_str();
         let incoming = process.model.incoming(id);
         let has_token = |flow: &String| scope.join_tokens.get(flow).is_some_and(|&n| n > 0);
         if !matches!(gateway.kind, FlowNodeKind::InclusiveGateway(_)) {
-            return incoming.iter().all(has_token);
+            return Ok(incoming.iter().all(has_token));
         }
         let (with, without): (Vec<&String>, Vec<&String>) =
             incoming.iter().partition(|f| has_token(f));
         if with.is_empty() {
-            return false;
+            return Ok(false);
         }
         if without.is_empty() {
-            return true;
+            return Ok(true);
         }
         let sources: Vec<&str> = without
             .iter()
@@ -216,35 +214,32 @@ impl Ctx<'_> {
                     .map(|f| f.target_ref.as_str())
                     .is_some_and(|target| target != id && upstream.contains(target))
         });
-        !active_upstream && !waiting_upstream
+        Ok(!active_upstream && !waiting_upstream)
     }
 
     /// Fires the inclusive joins of `scope` that have become ready.
-    pub(crate) fn check_joins(&mut self, scope_key: i64) {
-        let Some(scope) = self.state.elements.get(&scope_key) else {
-            return;
+    pub(crate) fn check_joins(&mut self, scope_key: i64) -> Result<(), ApplyError> {
+        // A queued step: an earlier step of this command may have ended the scope.
+        let Some(scope) = self.state.element_if_present(scope_key) else {
+            return Ok(());
         };
-        if scope.lifecycle != crate::state::Lifecycle::Activated {
-            return;
+        if scope.lifecycle != Lifecycle::Activated {
+            return Ok(());
         }
-        let Some(process) = self.definition(scope.process_definition_key) else {
-            return;
-        };
-        let gateways: BTreeSet<String> = scope
+        let process = self.definition(scope.process_definition_key)?;
+        let gateways = scope
             .join_tokens
             .keys()
-            .filter_map(|flow| process.flow(flow))
-            .map(|f| f.target_ref.as_str().to_owned())
-            .collect();
+            .map(|flow| Ok(process.required_flow(flow)?.target_ref.as_str().to_owned()))
+            .collect::<Result<BTreeSet<String>, ApplyError>>()?;
         for gateway in gateways {
-            let Some(node) = process.node(&gateway) else {
-                continue;
-            };
+            let node = process.required_node(&gateway)?;
             if matches!(node.kind, FlowNodeKind::InclusiveGateway(_))
-                && self.join_ready(&process, scope_key, node)
+                && self.join_ready(&process, scope_key, node)?
             {
-                self.activate_element(scope_key, &gateway);
+                self.activate_element(scope_key, &gateway)?;
             }
         }
+        Ok(())
     }
 }

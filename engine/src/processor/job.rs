@@ -16,11 +16,15 @@
 //!                                                           incident
 //! ```
 
+use bpmn::FlowNode;
 use serde_json::{Map, Value};
-use zeebe::record::{Intent, RecordValue, TenantId, ValueType};
+use zeebe::record::{IncidentErrorType, Intent, JobValue, RecordValue, TenantId, ValueType};
 
-use super::{ActivatedJob, Ctx, Rejection, Response, variables};
-use crate::state::{Job, JobState};
+use super::{ActivatedJob, Ctx, Rejection, Response, element::Step, variables};
+use crate::state::{ApplyError, DeployedProcess, ElementInstance, Job, JobState};
+
+/// Job type of user tasks without a task definition (job-worker user tasks).
+pub(crate) const USER_TASK_JOB_TYPE: &str = "io.camunda.zeebe:userTask";
 
 pub(crate) struct ActivateRequest<'a> {
     pub(crate) job_type: &'a str,
@@ -150,23 +154,32 @@ pub(crate) fn complete(
     let mut value = job.value;
     value.variables = variables.clone();
     ctx.event(job_key, Intent::COMPLETED, RecordValue::Job(value));
-    if let Some(element) = ctx.state.elements.get(&element_key) {
-        let node_has_outputs = ctx
-            .state
-            .processes
-            .get(&element.process_definition_key)
-            .and_then(|p| p.node(&element.element_id).map(variables::has_outputs))
-            .unwrap_or(false);
-        if node_has_outputs {
-            ctx.set_local_variables(element_key, variables);
-        } else {
-            ctx.propagate_variables(element_key, variables);
-        }
-        ctx.queue
-            .push_back(super::element::Step::Complete(element_key));
+    let outcome = completed(ctx, element_key, variables);
+    if ctx.or_broken(Some(element_key), outcome).is_some() {
         ctx.run_steps();
     }
     Ok(Response::Accepted)
+}
+
+/// The job of `element_key` completed with `variables`: the element completes.
+fn completed(
+    ctx: &mut Ctx<'_>,
+    element_key: i64,
+    variables: &Map<String, Value>,
+) -> Result<(), ApplyError> {
+    let element = ctx.state.element(element_key)?;
+    let node_has_outputs = variables::has_outputs(
+        ctx.state
+            .definition(element.process_definition_key)?
+            .required_node(&element.element_id)?,
+    );
+    if node_has_outputs {
+        ctx.set_local_variables(element_key, variables)?;
+    } else {
+        ctx.propagate_variables(element_key, variables)?;
+    }
+    ctx.queue.push_back(Step::Complete(element_key));
+    Ok(())
 }
 
 pub(crate) fn fail(
@@ -190,14 +203,20 @@ pub(crate) fn fail(
     };
     value.variables = variables.clone();
     ctx.event(job_key, Intent::FAILED, RecordValue::Job(value));
-    ctx.set_local_variables(element_key, variables);
+    let outcome = ctx.set_local_variables(element_key, variables);
+    ctx.or_broken(Some(element_key), outcome);
     if retries <= 0 {
         let message = if error_message.is_empty() {
             "No more retries left.".to_owned()
         } else {
             error_message.to_owned()
         };
-        ctx.raise_incident(element_key, "JOB_NO_RETRIES", message, job_key);
+        ctx.raise_incident(
+            element_key,
+            IncidentErrorType::JobNoRetries,
+            message,
+            Some(job_key),
+        );
     } else if retry_backoff <= 0 {
         ctx.jobs_available = true;
     }
@@ -223,13 +242,21 @@ pub(crate) fn throw_error(
     value.error_message = error_message.to_owned();
     value.variables = variables.clone();
     ctx.event(job_key, Intent::ERROR_THROWN, RecordValue::Job(value));
-    if ctx.throw_error(element_key, error_code, variables) {
-        ctx.run_steps();
-    } else {
-        let message = format!(
-            "Expected to throw an error event with the code '{error_code}' with message '{error_message}', but it was not caught. No error events are available in the scope."
-        );
-        ctx.raise_incident(element_key, "UNHANDLED_ERROR_EVENT", message, job_key);
+    let caught = ctx.throw_error(element_key, error_code, variables);
+    match ctx.or_broken(Some(element_key), caught) {
+        Some(true) => ctx.run_steps(),
+        Some(false) => {
+            let message = format!(
+                "Expected to throw an error event with the code '{error_code}' with message '{error_message}', but it was not caught. No error events are available in the scope."
+            );
+            ctx.raise_incident(
+                element_key,
+                IncidentErrorType::UnhandledErrorEvent,
+                message,
+                Some(job_key),
+            );
+        }
+        None => {}
     }
     Ok(Response::Accepted)
 }
@@ -272,8 +299,14 @@ pub(crate) fn update_timeout(
 /// Times out jobs past their deadline and ends back-offs that are over.
 pub(crate) fn tick(ctx: &mut Ctx<'_>) {
     for key in ctx.state.due_jobs(ctx.now) {
-        let Some(job) = ctx.state.jobs.get(&key) else {
-            continue;
+        // Due jobs come from the state's index of jobs, and nothing in this loop removes
+        // a job; a job missing here means the index is wrong.
+        let job = match ctx.state.job(key) {
+            Ok(job) => job,
+            Err(error) => {
+                ctx.broken(None, &error);
+                continue;
+            }
         };
         let intent = match job.state {
             JobState::Activated => Intent::TIMED_OUT,
@@ -283,5 +316,83 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>) {
         let value = job.value.clone();
         ctx.event(key, intent, RecordValue::Job(value));
         ctx.jobs_available = true;
+    }
+}
+
+impl Ctx<'_> {
+    /// The job an element instance of a job behaviour creates (its type, retries and
+    /// headers evaluated in its scope).
+    pub(crate) fn job_for(
+        &self,
+        element: &ElementInstance,
+        process: &DeployedProcess,
+        node: &FlowNode,
+    ) -> Result<JobValue, String> {
+        let key = element.key;
+        let vars = self.state.visible_variables(key);
+        let zeebe = node.zeebe();
+        let definition = zeebe.task_definition.clone().unwrap_or_default();
+        let job_type = match &definition.job_type {
+            Some(attr) => match variables::eval_attribute(self.now, attr, &vars)? {
+                Value::String(s) if !s.is_empty() => s,
+                other => {
+                    return Err(format!(
+                        "expected the job type of '{}' to be a non-empty string, but was '{other}'",
+                        node.id.as_str()
+                    ));
+                }
+            },
+            None => USER_TASK_JOB_TYPE.to_owned(),
+        };
+        let retries = match &definition.retries {
+            None => 3,
+            Some(attr) => {
+                let value = match feel::expression_of_attribute(attr) {
+                    Some(src) => variables::eval(self.now, src, &vars)?,
+                    None => attr.trim().parse::<i64>().map(Value::from).map_err(|_| {
+                        format!(
+                            "retries of '{}' is not a number: '{attr}'",
+                            node.id.as_str()
+                        )
+                    })?,
+                };
+                value
+                    .as_i64()
+                    .and_then(|r| i32::try_from(r).ok())
+                    .ok_or_else(|| {
+                        format!(
+                            "expected the retries of '{}' to be a number, but was '{value}'",
+                            node.id.as_str()
+                        )
+                    })?
+            }
+        };
+        let custom_headers = zeebe
+            .task_headers
+            .iter()
+            .flat_map(|h| &h.headers)
+            .filter_map(|h| Some((h.key.clone()?, h.value.clone().unwrap_or_default())))
+            .collect();
+        Ok(JobValue {
+            job_type,
+            worker: String::new(),
+            retries,
+            deadline: -1,
+            timeout: -1,
+            retry_backoff: 0,
+            recurring_time: -1,
+            custom_headers,
+            variables: Map::new(),
+            error_code: String::new(),
+            error_message: String::new(),
+            element_id: node.id.as_str().to_owned(),
+            element_instance_key: key,
+            process_instance_key: element.process_instance_key,
+            bpmn_process_id: process.bpmn_process_id.clone(),
+            process_definition_key: process.key,
+            process_definition_version: process.version,
+            tenant_id: process.tenant_id.clone(),
+            extra: Map::new(),
+        })
     }
 }

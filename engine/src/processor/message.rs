@@ -27,7 +27,7 @@ use zeebe::record::{
 };
 
 use super::{Ctx, Rejection, Response, events::message_side, variables};
-use crate::state::{DeployedProcess, MessageStart};
+use crate::state::{ApplyError, DeployedProcess, Entity, Lifecycle, MessageStart};
 
 pub(crate) struct Publish<'a> {
     pub(crate) name: &'a str,
@@ -73,7 +73,8 @@ pub(crate) fn publish(ctx: &mut Ctx<'_>, p: &Publish<'_>) -> Result<Response, Re
         ..MessageValue::default()
     };
     ctx.event(key, Intent::PUBLISHED, RecordValue::Message(value));
-    ctx.correlate_published(key);
+    let outcome = ctx.correlate_published(key);
+    ctx.or_broken(None, outcome);
     ctx.run_steps();
     if p.time_to_live <= 0
         && let Some(message) = ctx.state.messages.get(&key)
@@ -170,16 +171,13 @@ fn start_message<'a>(
 
 impl Ctx<'_> {
     /// Correlates a just-published message to start events and subscriptions.
-    fn correlate_published(&mut self, message_key: i64) {
-        let Some(message) = self.state.messages.get(&message_key) else {
-            return;
-        };
-        let value = message.value.clone();
+    fn correlate_published(&mut self, message_key: i64) -> Result<(), ApplyError> {
+        let value = self.message(message_key)?.value.clone();
         for sub_key in self
             .state
             .start_subscriptions_for(&value.tenant_id, &value.name)
         {
-            self.try_start(sub_key, message_key);
+            self.try_start(sub_key, message_key)?;
         }
         let address = (
             value.tenant_id.clone(),
@@ -187,34 +185,48 @@ impl Ctx<'_> {
             value.correlation_key,
         );
         for sub_key in self.state.subscriptions_for(&address) {
+            // Triggering an earlier subscription may have closed this one (it belonged
+            // to an instance the trigger ended).
             let Some(sub) = self.state.message_subscriptions.get(&sub_key) else {
                 continue;
             };
             let already = self
-                .state
-                .messages
-                .get(&message_key)
-                .is_some_and(|m| m.correlated.contains(&sub.value.bpmn_process_id));
+                .message(message_key)?
+                .correlated
+                .contains(&sub.value.bpmn_process_id);
             if !already {
-                self.correlate(sub_key, message_key);
+                self.correlate(sub_key, message_key)?;
             }
         }
+        Ok(())
+    }
+
+    /// The buffered message `key`, which must be there (it was published or found
+    /// buffered by the command at hand, and only expiry removes it).
+    fn message(&self, key: i64) -> Result<&crate::state::BufferedMessage, ApplyError> {
+        self.state
+            .messages
+            .get(&key)
+            .ok_or(ApplyError::missing(Entity::Message, key))
     }
 
     /// Starts an instance through a message start event subscription, unless the
     /// message already started one of that process or an instance started with its
     /// correlation key is still active.
-    fn try_start(&mut self, sub_key: i64, message_key: i64) -> bool {
-        let (Some(sub), Some(message)) = (
-            self.state.message_start_subscriptions.get(&sub_key),
-            self.state.messages.get(&message_key),
-        ) else {
-            return false;
-        };
-        let sub = sub.value.clone();
-        let message = message.clone();
+    fn try_start(&mut self, sub_key: i64, message_key: i64) -> Result<bool, ApplyError> {
+        let sub = self
+            .state
+            .message_start_subscriptions
+            .get(&sub_key)
+            .ok_or(ApplyError::missing(
+                Entity::MessageStartSubscription,
+                sub_key,
+            ))?
+            .value
+            .clone();
+        let message = self.message(message_key)?.clone();
         if message.correlated.contains(&sub.bpmn_process_id) {
-            return false;
+            return Ok(false);
         }
         let start = MessageStart {
             tenant_id: sub.tenant_id.clone(),
@@ -224,13 +236,11 @@ impl Ctx<'_> {
         if !start.correlation_key.is_empty()
             && self.state.message_started_instance(&start).is_some()
         {
-            return false;
+            return Ok(false);
         }
-        let Some(process) = self.definition(sub.process_definition_key) else {
-            return false;
-        };
+        let process = self.definition(sub.process_definition_key)?;
         if !self.state.is_live(process.key) {
-            return false;
+            return Ok(false);
         }
         let instance = self.new_process_instance(&process, None);
         let value = MessageStartEventSubscriptionValue {
@@ -248,26 +258,22 @@ impl Ctx<'_> {
         self.activate_process_body(
             instance,
             Some((&sub.start_event_id, &message.value.variables)),
-        );
-        true
+        )?;
+        Ok(true)
     }
 
-    /// Correlates a buffered message to a subscription and triggers its event.
-    pub(crate) fn correlate(&mut self, sub_key: i64, message_key: i64) -> bool {
-        let (Some(sub), Some(message)) = (
-            self.state.message_subscriptions.get(&sub_key),
-            self.state.messages.get(&message_key),
-        ) else {
-            return false;
-        };
-        let owner = sub.value.element_instance_key;
-        if !self
+    /// Correlates a buffered message to a subscription and triggers its event; not when
+    /// the subscription's owner no longer waits (it is completing or being terminated).
+    pub(crate) fn correlate(&mut self, sub_key: i64, message_key: i64) -> Result<(), ApplyError> {
+        let sub = self
             .state
-            .elements
-            .get(&owner)
-            .is_some_and(|e| e.lifecycle == crate::state::Lifecycle::Activated)
-        {
-            return false;
+            .message_subscriptions
+            .get(&sub_key)
+            .ok_or(ApplyError::missing(Entity::MessageSubscription, sub_key))?;
+        let message = self.message(message_key)?;
+        let owner = sub.value.element_instance_key;
+        if self.state.element(owner)?.lifecycle != Lifecycle::Activated {
+            return Ok(());
         }
         let mut value = sub.value.clone();
         value.message_key = message_key;
@@ -289,15 +295,17 @@ impl Ctx<'_> {
             Intent::CORRELATED,
             RecordValue::MessageSubscription(message_side(&value)),
         );
-        self.trigger_event(owner, &target, &variables);
-        true
+        self.trigger_event(owner, &target, &variables)?;
+        Ok(())
     }
 
     /// A subscription just opened: it gets the oldest buffered message for it that was
     /// not already correlated to its process.
-    pub(crate) fn correlate_buffered(&mut self, sub_key: i64) {
+    pub(crate) fn correlate_buffered(&mut self, sub_key: i64) -> Result<(), ApplyError> {
+        // A queued step: an earlier step of this command may have closed the
+        // subscription (its owner was completed or terminated).
         let Some(sub) = self.state.message_subscriptions.get(&sub_key) else {
-            return;
+            return Ok(());
         };
         let address = (
             sub.value.tenant_id.clone(),
@@ -312,14 +320,18 @@ impl Ctx<'_> {
                 .get(k)
                 .is_some_and(|m| m.deadline > now && !m.correlated.contains(&process_id))
         });
-        if let Some(message_key) = candidate {
-            self.correlate(sub_key, message_key);
+        match candidate {
+            Some(message_key) => self.correlate(sub_key, message_key),
+            None => Ok(()),
         }
     }
 
     /// An instance started by a keyed message ended: a buffered message with the same
     /// key may start the next one.
-    pub(crate) fn correlate_after_instance_ended(&mut self, start: &MessageStart) {
+    pub(crate) fn correlate_after_instance_ended(
+        &mut self,
+        start: &MessageStart,
+    ) -> Result<(), ApplyError> {
         let subs: Vec<i64> = self
             .state
             .message_start_subscriptions
@@ -332,14 +344,17 @@ impl Ctx<'_> {
             .collect();
         let now = self.now;
         for sub_key in subs {
-            let Some(name) = self
+            let name = self
                 .state
                 .message_start_subscriptions
                 .get(&sub_key)
-                .map(|s| s.value.message_name.clone())
-            else {
-                continue;
-            };
+                .ok_or(ApplyError::missing(
+                    Entity::MessageStartSubscription,
+                    sub_key,
+                ))?
+                .value
+                .message_name
+                .clone();
             let address = (start.tenant_id.clone(), name, start.correlation_key.clone());
             let candidate = self.state.messages_for(&address).into_iter().find(|k| {
                 self.state.messages.get(k).is_some_and(|m| {
@@ -347,11 +362,12 @@ impl Ctx<'_> {
                 })
             });
             if let Some(message_key) = candidate
-                && self.try_start(sub_key, message_key)
+                && self.try_start(sub_key, message_key)?
             {
-                return;
+                return Ok(());
             }
         }
+        Ok(())
     }
 
     /// Opens the message start event subscriptions of `process` (its latest version).

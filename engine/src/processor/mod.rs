@@ -10,7 +10,8 @@
 //!
 //! One module per concern: [`deploy`] (and the start events of the latest version),
 //! [`instance`] (create, cancel, set variables), [`element`] (the BPMN element
-//! lifecycle state machine), [`events`] (subscriptions an element opens, and what a
+//! lifecycle state machine) with [`behavior`] (what each kind of element does),
+//! [`events`] (subscriptions an element opens, and what a
 //! triggered event does: catch, boundary, event sub-process, event-based gateway),
 //! [`timer`], [`message`] (publish, buffer, correlate), [`signal`], [`throw`] (errors
 //! and escalations, caught or not), [`gateways`] (exclusive, inclusive fork and join),
@@ -18,6 +19,7 @@
 //! [`resource`] (resource deletion), [`job`], [`incident`], and [`variables`] (scopes,
 //! mappings and FEEL).
 
+mod behavior;
 mod call_activity;
 mod deploy;
 mod element;
@@ -40,10 +42,11 @@ pub use modify::{ActivateInstruction, VariableInstruction};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeebe::record::{
-    Intent, JobValue, Record, RecordType, RecordValue, RejectionType, TenantId, ValueType,
+    IncidentErrorType, Intent, JobValue, Record, RecordType, RecordValue, RejectionType, TenantId,
+    ValueType,
 };
 
-use crate::state::State;
+use crate::state::{ApplyError, State};
 
 /// Version reported in records and the topology.
 pub const BROKER_VERSION: &str = "8.6.0";
@@ -450,10 +453,45 @@ impl Ctx<'_> {
             extra: Map::new(),
         };
         if let Err(e) = self.state.apply(&record) {
-            // Only PROCESS CREATED can fail to apply, and deploy parses before writing.
-            tracing::error!(error = %e, "applying a freshly written event failed");
+            // Deploy parses before it writes, so this is a broken invariant: the steps
+            // check what they refer to before they write.
+            e.report("applying a freshly written event");
         }
         self.records.push(record);
+    }
+
+    /// Reports a broken invariant found while processing (see [`ApplyError`]): panics in
+    /// debug builds; in release builds raises an incident on the element instance `key`,
+    /// so its process instance stops visibly where the engine went wrong instead of
+    /// carrying on past it (resolving the incident retries the step), or only logs the
+    /// error when there is no such instance to hold it.
+    pub(crate) fn broken(&mut self, key: Option<i64>, error: &ApplyError) {
+        error.report("processing a command");
+        match key.filter(|k| self.state.elements.contains_key(k)) {
+            Some(key) => self.raise_incident(
+                key,
+                IncidentErrorType::UnknownError,
+                format!("the engine's state is inconsistent: {error}"),
+                None,
+            ),
+            None => tracing::error!(error = %error, "no element instance to raise an incident on"),
+        }
+    }
+
+    /// The outcome of a step or command part: a broken invariant is reported with
+    /// [`Ctx::broken`] on `key`.
+    pub(crate) fn or_broken<T>(
+        &mut self,
+        key: Option<i64>,
+        result: Result<T, ApplyError>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.broken(key, &error);
+                None
+            }
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use zeebe::record::{
 use super::{Ctx, Rejection, Response};
 use crate::{
     model,
-    state::{DeployedProcess, Lifecycle},
+    state::{ApplyError, DeployedProcess, Lifecycle},
 };
 
 fn minus_one() -> i64 {
@@ -210,12 +210,13 @@ impl Ctx<'_> {
                             ),
                         )
                     })?;
-                let mut key = ancestor;
-                while let Some(e) = self.state.elements.get(&key)
+                let mut next = Some(ancestor);
+                while let Some(key) = next
                     && key != root
+                    && let Some(e) = self.state.elements.get(&key)
                 {
                     existing.push((e.element_id.clone(), key));
-                    key = e.flow_scope_key;
+                    next = e.flow_scope_key;
                 }
                 existing.reverse();
                 parent = ancestor;
@@ -263,10 +264,11 @@ impl Ctx<'_> {
         parent: i64,
         scope_id: &str,
         process: &DeployedProcess,
-    ) -> Option<i64> {
-        let node = process.node(scope_id)?;
-        let (_, element_type, event_type) = super::element::behavior_of(node).ok()?;
-        let key = self.new_element(parent, scope_id, element_type, event_type)?;
+    ) -> Result<i64, ApplyError> {
+        let node = process.required_node(scope_id)?;
+        let (_, element_type, event_type) =
+            super::behavior::behavior_of(node).map_err(ApplyError::Inconsistent)?;
+        let key = self.new_element(parent, scope_id, &element_type, &event_type)?;
         let mut subs = self
             .prepare_scope_starts(key, process, Some(scope_id))
             .unwrap_or_default();
@@ -276,27 +278,115 @@ impl Ctx<'_> {
                     .unwrap_or_default(),
             );
         }
-        self.element_transition(key, Intent::ELEMENT_ACTIVATED);
-        self.open_subscriptions(key, process, subs);
-        Some(key)
+        self.element_transition(key, Lifecycle::Activated)?;
+        self.open_subscriptions(key, process, subs)?;
+        Ok(key)
     }
 
     /// Terminates an element instance for a modification, then every scope it leaves
     /// empty.
-    fn terminate_for_modification(&mut self, key: i64) {
-        let Some(element) = self.state.elements.get(&key) else {
-            return;
+    fn terminate_for_modification(&mut self, key: i64) -> Result<(), ApplyError> {
+        // Checked before anything was written, but terminating an instance named
+        // earlier in the same command may have terminated this one with it.
+        let Some(element) = self.state.element_if_present(key) else {
+            return Ok(());
         };
         let mut scope = element.flow_scope_key;
-        self.terminate_element(key);
-        while let Some(e) = self.state.elements.get(&scope) {
+        self.terminate_element(key)?;
+        while let Some(scope_key) = scope {
+            let e = self.state.element(scope_key)?;
             if e.lifecycle != Lifecycle::Activated || !e.children.is_empty() {
                 break;
             }
             let next = e.flow_scope_key;
-            self.terminate_element(scope);
+            self.terminate_element(scope_key)?;
             scope = next;
         }
+        Ok(())
+    }
+
+    /// Carries out the checked plans and terminations of a modification, writing into
+    /// `value` what was done.
+    fn modify_checked(
+        &mut self,
+        process: &DeployedProcess,
+        process_instance_key: i64,
+        activate: &[ActivateInstruction],
+        plans: Vec<Plan>,
+        terminate: &[i64],
+        value: &mut ProcessInstanceModificationValue,
+    ) -> Result<(), ApplyError> {
+        let mut all_ancestors = Vec::new();
+        for plan in plans {
+            let mut scopes: Vec<(String, i64)> = plan.existing.clone();
+            let mut parent = plan.parent;
+            for scope_id in &plan.create {
+                let created = self.create_scope(parent, scope_id, process)?;
+                scopes.push((scope_id.clone(), created));
+                parent = created;
+            }
+            for instruction in &plan.variables {
+                let target = if instruction.scope_id.is_empty() {
+                    process_instance_key
+                } else {
+                    scopes
+                        .iter()
+                        .find(|(id, _)| *id == instruction.scope_id)
+                        .map_or(process_instance_key, |(_, k)| *k)
+                };
+                self.set_local_variables(target, &instruction.variables)?;
+            }
+            let node_is_esp = process
+                .node(&plan.element_id)
+                .is_some_and(model::is_event_sub_process);
+            if node_is_esp {
+                if let Some(start) = process
+                    .process()
+                    .and_then(|p| process.model.start_of(p, &plan.element_id))
+                {
+                    let start = start.id.as_str().to_owned();
+                    self.activate_event_sub_process(parent, &plan.element_id, &start, &Map::new())?;
+                }
+            } else {
+                self.activate_element(parent, &plan.element_id)?;
+            }
+            let mut ancestors = vec![process_instance_key];
+            ancestors.extend(scopes.iter().map(|(_, k)| *k).filter(|k| *k > 0));
+            all_ancestors.extend(ancestors.iter().copied());
+            value
+                .activate_instructions
+                .push(ModificationActivateInstruction {
+                    element_id: plan.element_id.clone(),
+                    ancestor_scope_key: activate
+                        .iter()
+                        .find(|a| a.element_id == plan.element_id)
+                        .map_or(-1, |a| a.ancestor_element_instance_key),
+                    variable_instructions: plan
+                        .variables
+                        .iter()
+                        .map(|v| ModificationVariableInstruction {
+                            element_id: v.scope_id.clone(),
+                            variables: v.variables.clone(),
+                            extra: Map::new(),
+                        })
+                        .collect(),
+                    ancestor_scope_keys: ancestors,
+                    extra: Map::new(),
+                });
+        }
+        for key in terminate {
+            self.terminate_for_modification(*key)?;
+            value
+                .terminate_instructions
+                .push(ModificationTerminateInstruction {
+                    element_instance_key: *key,
+                    extra: Map::new(),
+                });
+        }
+        all_ancestors.sort_unstable();
+        all_ancestors.dedup();
+        value.ancestor_scope_keys = all_ancestors;
+        Ok(())
     }
 }
 
@@ -310,17 +400,21 @@ pub(crate) fn modify(
         .state
         .elements
         .get(&process_instance_key)
-        .filter(|e| e.flow_scope_key == -1 && ctx.tenants.allows(&e.tenant_id))
+        .filter(|e| e.flow_scope_key.is_none() && ctx.tenants.allows(&e.tenant_id))
         .cloned()
     else {
         return Err(Rejection::not_found(format!(
             "Expected to modify a process instance with key '{process_instance_key}', but no such process was found"
         )));
     };
-    let Some(process) = ctx.definition(root.process_definition_key) else {
-        return Err(Rejection::not_found(format!(
-            "Expected to modify a process instance with key '{process_instance_key}', but its process definition was not found"
-        )));
+    let process = match ctx.definition(root.process_definition_key) {
+        Ok(process) => process,
+        Err(error) => {
+            error.report("modifying a process instance");
+            return Err(Rejection::not_found(format!(
+                "Expected to modify a process instance with key '{process_instance_key}', but its process definition was not found"
+            )));
+        }
     };
     let pid = process.bpmn_process_id.clone();
     if activate.is_empty() && terminate.is_empty() {
@@ -348,7 +442,7 @@ pub(crate) fn modify(
             ));
         }
     }
-    if root.parent_element_instance_key > 0
+    if root.parent_element_instance_key.is_some()
         && activate.is_empty()
         && !root.children.is_empty()
         && root.children.iter().all(|c| terminate.contains(c))
@@ -364,78 +458,15 @@ pub(crate) fn modify(
         tenant_id: root.tenant_id,
         ..ProcessInstanceModificationValue::default()
     };
-    let mut all_ancestors = Vec::new();
-    for plan in plans {
-        let mut scopes: Vec<(String, i64)> = plan.existing.clone();
-        let mut parent = plan.parent;
-        for scope_id in &plan.create {
-            let Some(created) = ctx.create_scope(parent, scope_id, &process) else {
-                break;
-            };
-            scopes.push((scope_id.clone(), created));
-            parent = created;
-        }
-        for instruction in &plan.variables {
-            let target = if instruction.scope_id.is_empty() {
-                process_instance_key
-            } else {
-                scopes
-                    .iter()
-                    .find(|(id, _)| *id == instruction.scope_id)
-                    .map_or(process_instance_key, |(_, k)| *k)
-            };
-            ctx.set_local_variables(target, &instruction.variables);
-        }
-        let node_is_esp = process
-            .node(&plan.element_id)
-            .is_some_and(model::is_event_sub_process);
-        if node_is_esp {
-            if let Some(start) = process
-                .process()
-                .and_then(|p| process.model.start_of(p, &plan.element_id))
-            {
-                let start = start.id.as_str().to_owned();
-                ctx.activate_event_sub_process(parent, &plan.element_id, &start, &Map::new());
-            }
-        } else {
-            ctx.activate_element(parent, &plan.element_id);
-        }
-        let mut ancestors = vec![process_instance_key];
-        ancestors.extend(scopes.iter().map(|(_, k)| *k).filter(|k| *k > 0));
-        all_ancestors.extend(ancestors.iter().copied());
-        value
-            .activate_instructions
-            .push(ModificationActivateInstruction {
-                element_id: plan.element_id.clone(),
-                ancestor_scope_key: activate
-                    .iter()
-                    .find(|a| a.element_id == plan.element_id)
-                    .map_or(-1, |a| a.ancestor_element_instance_key),
-                variable_instructions: plan
-                    .variables
-                    .iter()
-                    .map(|v| ModificationVariableInstruction {
-                        element_id: v.scope_id.clone(),
-                        variables: v.variables.clone(),
-                        extra: Map::new(),
-                    })
-                    .collect(),
-                ancestor_scope_keys: ancestors,
-                extra: Map::new(),
-            });
-    }
-    for key in terminate {
-        ctx.terminate_for_modification(*key);
-        value
-            .terminate_instructions
-            .push(ModificationTerminateInstruction {
-                element_instance_key: *key,
-                extra: Map::new(),
-            });
-    }
-    all_ancestors.sort_unstable();
-    all_ancestors.dedup();
-    value.ancestor_scope_keys = all_ancestors;
+    let outcome = ctx.modify_checked(
+        &process,
+        process_instance_key,
+        activate,
+        plans,
+        terminate,
+        &mut value,
+    );
+    ctx.or_broken(Some(process_instance_key), outcome);
     ctx.event(
         process_instance_key,
         Intent::MODIFIED,

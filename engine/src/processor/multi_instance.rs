@@ -20,10 +20,13 @@
 
 use bpmn::FlowNode;
 use serde_json::{Map, Value, json};
-use zeebe::record::Intent;
+use zeebe::record::IncidentErrorType;
 
 use super::{Ctx, element::Step, variables};
-use crate::{model, state::DeployedProcess};
+use crate::{
+    model,
+    state::{ApplyError, DeployedProcess, Lifecycle},
+};
 
 /// The `zeebe:loopCharacteristics` of a multi-instance activity.
 fn characteristics(node: &FlowNode) -> bpmn::model::zeebe::ZeebeLoopCharacteristics {
@@ -71,63 +74,75 @@ impl Ctx<'_> {
     }
 
     /// The activating phase of a multi-instance body.
-    pub(crate) fn activate_body(&mut self, body: i64, process: &DeployedProcess, node: &FlowNode) {
+    pub(crate) fn activate_body(
+        &mut self,
+        body: i64,
+        process: &DeployedProcess,
+        node: &FlowNode,
+    ) -> Result<(), ApplyError> {
         let Some(items) = self.or_incident(
             body,
-            "EXTRACT_VALUE_ERROR",
+            IncidentErrorType::ExtractValueError,
             self.input_collection(body, node),
         ) else {
-            return;
+            return Ok(());
         };
         let Some(subs) = self.or_incident(
             body,
-            "EXTRACT_VALUE_ERROR",
+            IncidentErrorType::ExtractValueError,
             self.prepare_boundaries(body, process, node.id.as_str()),
         ) else {
-            return;
+            return Ok(());
         };
-        self.element_transition(body, Intent::ELEMENT_ACTIVATED);
-        self.open_subscriptions(body, process, subs);
+        self.element_transition(body, Lifecycle::Activated)?;
+        self.open_subscriptions(body, process, subs)?;
         if let Some(output) = characteristics(node).output_collection {
-            self.set_local_variable(body, &output, &Value::Array(vec![Value::Null; items.len()]));
+            self.set_local_variable(body, &output, &Value::Array(vec![Value::Null; items.len()]))?;
         }
         if items.is_empty() {
             self.queue.push_back(Step::Complete(body));
         } else if is_sequential(node) {
-            self.create_inner(body, node, 1, &items[0]);
+            self.create_inner(body, node, 1, &items[0])?;
         } else {
             for (i, item) in items.iter().enumerate() {
-                self.create_inner(body, node, i + 1, item);
+                self.create_inner(body, node, i + 1, item)?;
             }
         }
+        Ok(())
     }
 
-    fn create_inner(&mut self, body: i64, node: &FlowNode, loop_counter: usize, item: &Value) {
-        let Some(inner) = self.activate_element(body, node.id.as_str()) else {
-            return;
-        };
+    fn create_inner(
+        &mut self,
+        body: i64,
+        node: &FlowNode,
+        loop_counter: usize,
+        item: &Value,
+    ) -> Result<(), ApplyError> {
+        let inner = self.activate_element(body, node.id.as_str())?;
         let characteristics = characteristics(node);
         if let Some(name) = characteristics.input_element.filter(|n| !n.is_empty()) {
-            self.set_local_variable(inner, &name, item);
+            self.set_local_variable(inner, &name, item)?;
         }
-        self.set_local_variable(inner, "loopCounter", &json!(loop_counter));
+        self.set_local_variable(inner, "loopCounter", &json!(loop_counter))?;
         if let Some(name) = characteristics
             .output_element
             .as_deref()
             .and_then(output_variable)
         {
-            self.set_local_variable(inner, name, &Value::Null);
+            self.set_local_variable(inner, name, &Value::Null)?;
         }
+        Ok(())
     }
 
     /// An instance is completing: collect its output and decide whether the body is
-    /// done (its completion condition holds).
+    /// done (its completion condition holds). The inner result is a FEEL failure, which
+    /// raises an incident.
     pub(crate) fn inner_completing(
         &mut self,
         inner: i64,
         body: i64,
         node: &FlowNode,
-    ) -> Result<bool, String> {
+    ) -> Result<Result<bool, String>, ApplyError> {
         let characteristics = characteristics(node);
         let vars = self.state.visible_variables(inner);
         let loop_counter = vars.get("loopCounter").and_then(Value::as_u64).unwrap_or(0);
@@ -135,7 +150,10 @@ impl Ctx<'_> {
             characteristics.output_collection.as_deref(),
             characteristics.output_element.as_deref(),
         ) {
-            let value = variables::eval_attribute(self.now, element, &vars)?;
+            let value = match variables::eval_attribute(self.now, element, &vars) {
+                Ok(value) => value,
+                Err(message) => return Ok(Err(message)),
+            };
             let mut current = self
                 .state
                 .variables
@@ -150,20 +168,18 @@ impl Ctx<'_> {
                 }
                 items[index] = value;
             }
-            self.set_local_variable(body, collection, &current);
+            self.set_local_variable(body, collection, &current)?;
         }
         let Some(condition) =
             model::multi_instance(node).and_then(|mi| mi.completion_condition.as_ref())
         else {
-            return Ok(false);
+            return Ok(Ok(false));
         };
         let src = condition.feel().unwrap_or(&condition.body).trim();
         if src.is_empty() {
-            return Ok(false);
+            return Ok(Ok(false));
         }
-        let Some(body_element) = self.state.elements.get(&body) else {
-            return Ok(false);
-        };
+        let body_element = self.state.element(body)?;
         let active = body_element.children.len().saturating_sub(1);
         let completed = body_element.completed_children as usize + 1;
         let terminated = body_element.terminated_children as usize;
@@ -175,70 +191,68 @@ impl Ctx<'_> {
         context.insert("numberOfActiveInstances".into(), json!(active));
         context.insert("numberOfCompletedInstances".into(), json!(completed));
         context.insert("numberOfTerminatedInstances".into(), json!(terminated));
-        match variables::eval(self.now, src, &context)? {
-            Value::Bool(b) => Ok(b),
-            other => Err(format!(
+        Ok(match variables::eval(self.now, src, &context) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(format!(
                 "Expected the completion condition '{src}' of '{}' to be a boolean, but was '{other}'",
                 node.id.as_str()
             )),
-        }
+            Err(message) => Err(message),
+        })
     }
 
     /// An instance of `body` completed.
-    pub(crate) fn inner_done(&mut self, body: i64, complete_body: bool) {
-        let Some(element) = self.state.elements.get(&body) else {
-            return;
+    pub(crate) fn inner_done(&mut self, body: i64, complete_body: bool) -> Result<(), ApplyError> {
+        // A queued step: an earlier step of this command may have ended the body.
+        let Some(element) = self.state.element_if_present(body) else {
+            return Ok(());
         };
-        if element.lifecycle != crate::state::Lifecycle::Activated {
-            return;
+        if element.lifecycle != Lifecycle::Activated {
+            return Ok(());
         }
-        let Some(process) = self.definition(element.process_definition_key) else {
-            return;
-        };
-        let Some(node) = process.node(&element.element_id) else {
-            return;
-        };
+        let process = self.definition(element.process_definition_key)?;
+        let node = process.required_node(&element.element_id)?;
         let children: Vec<i64> = element.children.iter().copied().collect();
         let created = element.completed_children as usize
             + element.terminated_children as usize
             + children.len();
         if complete_body {
             for child in children {
-                self.terminate_element(child);
+                self.terminate_element(child)?;
             }
             self.queue.push_back(Step::Complete(body));
-            return;
+            return Ok(());
         }
         if is_sequential(node) {
             match self.input_collection(body, node) {
                 Ok(items) if created < items.len() => {
                     let item = items[created].clone();
-                    self.create_inner(body, node, created + 1, &item);
-                    return;
+                    return self.create_inner(body, node, created + 1, &item);
                 }
                 Ok(_) => {}
                 Err(message) => {
-                    self.raise_incident(body, "EXTRACT_VALUE_ERROR", message, -1);
-                    return;
+                    self.raise_incident(body, IncidentErrorType::ExtractValueError, message, None);
+                    return Ok(());
                 }
             }
         }
         if children.is_empty() {
             self.queue.push_back(Step::Complete(body));
         }
+        Ok(())
     }
 
     /// The completing phase of a body: hand the output collection to the enclosing
     /// scope and leave the activity.
-    pub(crate) fn complete_body(&mut self, body: i64, process: &DeployedProcess) {
-        let Some(element) = self.state.elements.get(&body) else {
-            return;
-        };
-        let flow_scope = element.flow_scope_key;
+    pub(crate) fn complete_body(
+        &mut self,
+        body: i64,
+        process: &DeployedProcess,
+    ) -> Result<(), ApplyError> {
+        let element = self.state.element(body)?;
+        let flow_scope = element.required_flow_scope()?;
         let element_id = element.element_id.clone();
-        let Some(node) = process.node(&element_id) else {
-            return;
-        };
+        let node = process.required_node(&element_id)?;
         if let Some(collection) = characteristics(node).output_collection {
             let value = self
                 .state
@@ -248,10 +262,10 @@ impl Ctx<'_> {
                 .map_or(Value::Array(Vec::new()), |v| v.value.clone());
             let mut out = Map::new();
             out.insert(collection, value);
-            self.propagate_variables(flow_scope, &out);
+            self.propagate_variables(flow_scope, &out)?;
         }
-        self.close_owned(body);
-        self.element_transition(body, Intent::ELEMENT_COMPLETED);
+        self.close_owned(body)?;
+        self.element_transition(body, Lifecycle::Completed)?;
         let flows = process.model.outgoing(&element_id).to_vec();
         if flows.is_empty() {
             self.queue.push_back(Step::ScopeFinished {
@@ -259,9 +273,9 @@ impl Ctx<'_> {
                 force: false,
             });
         } else {
-            self.take_flows(process, flow_scope, &flows);
+            self.take_flows(process, flow_scope, &flows)?;
         }
-        self.queue_join_check(flow_scope);
+        self.queue_join_check(flow_scope)
     }
 }
 

@@ -13,7 +13,10 @@ use serde_json::{Map, Value};
 use zeebe::record::{Intent, RecordValue, SignalSubscriptionValue, SignalValue, TenantId};
 
 use super::{Ctx, Rejection, Response, variables};
-use crate::state::DeployedProcess;
+use crate::{
+    key,
+    state::{ApplyError, DeployedProcess},
+};
 
 pub(crate) fn broadcast_command(
     ctx: &mut Ctx<'_>,
@@ -26,7 +29,7 @@ pub(crate) fn broadcast_command(
             "expected a signal name, but it was empty",
         ));
     }
-    let key = ctx.broadcast(name, variables, tenant_id);
+    let key = ctx.broadcast_signal(name, variables, tenant_id);
     ctx.run_steps();
     Ok(Response::SignalBroadcast {
         key,
@@ -62,14 +65,39 @@ pub(crate) fn signal_name(
 }
 
 impl Ctx<'_> {
-    /// Broadcasts a signal; returns its key.
-    pub(crate) fn broadcast(
+    /// Broadcasts a signal for a command; returns its key. A broken invariant met on the
+    /// way is reported (see [`Ctx::broken`]) and the signal stays broadcast.
+    fn broadcast_signal(
         &mut self,
         name: &str,
         variables: &Map<String, Value>,
         tenant_id: &TenantId,
     ) -> i64 {
         let key = self.next_key();
+        let outcome = self.broadcast_as(key, name, variables, tenant_id);
+        self.or_broken(None, outcome);
+        key
+    }
+
+    /// Broadcasts a signal; returns its key.
+    pub(crate) fn broadcast(
+        &mut self,
+        name: &str,
+        variables: &Map<String, Value>,
+        tenant_id: &TenantId,
+    ) -> Result<i64, ApplyError> {
+        let key = self.next_key();
+        self.broadcast_as(key, name, variables, tenant_id)?;
+        Ok(key)
+    }
+
+    fn broadcast_as(
+        &mut self,
+        key: i64,
+        name: &str,
+        variables: &Map<String, Value>,
+        tenant_id: &TenantId,
+    ) -> Result<(), ApplyError> {
         let value = SignalValue {
             signal_name: name.to_owned(),
             variables: variables.clone(),
@@ -78,25 +106,31 @@ impl Ctx<'_> {
         };
         self.event(key, Intent::BROADCASTED, RecordValue::Signal(value));
         for sub_key in self.state.signal_subscriptions_for(tenant_id, name) {
+            // Triggering an earlier subscription may have closed this one (it belonged
+            // to an instance the trigger ended).
             let Some(sub) = self.state.signal_subscriptions.get(&sub_key) else {
                 continue;
             };
+            let owner = sub.owner();
             let sub = sub.value.clone();
-            if sub.catch_event_instance_key > 0 {
-                self.trigger_event(sub.catch_event_instance_key, &sub.catch_event_id, variables);
-            } else if let Some(process) = self
-                .definition(sub.process_definition_key)
-                .filter(|p| self.state.is_live(p.key))
-            {
-                self.start_process(
-                    &process,
-                    Some((&sub.catch_event_id, variables)),
-                    &Map::new(),
-                    None,
-                );
+            match owner {
+                Some(owner) => {
+                    self.trigger_event(owner, &sub.catch_event_id, variables)?;
+                }
+                None => {
+                    let process = self.definition(sub.process_definition_key)?;
+                    if self.state.is_live(process.key) {
+                        self.start_process(
+                            &process,
+                            Some((&sub.catch_event_id, variables)),
+                            &Map::new(),
+                            None,
+                        )?;
+                    }
+                }
             }
         }
-        key
+        Ok(())
     }
 
     /// Subscribes the signal start events of `process` (its latest version).
@@ -118,7 +152,7 @@ impl Ctx<'_> {
                 process_definition_key: process.key,
                 bpmn_process_id: process.bpmn_process_id.clone(),
                 catch_event_id: start.id.as_str().to_owned(),
-                catch_event_instance_key: -1,
+                catch_event_instance_key: key::NONE,
                 signal_name: name,
                 tenant_id: process.tenant_id.clone(),
                 extra: Map::new(),
@@ -134,10 +168,7 @@ impl Ctx<'_> {
             .state
             .signal_subscriptions
             .values()
-            .filter(|s| {
-                s.value.process_definition_key == definition_key
-                    && s.value.catch_event_instance_key <= 0
-            })
+            .filter(|s| s.value.process_definition_key == definition_key && s.owner().is_none())
             .map(|s| (s.key, s.value.clone()))
             .collect();
         for (key, value) in subs {

@@ -18,10 +18,13 @@
 
 use bpmn::{EventDefinitionKind, FlowNode};
 use serde_json::{Map, Value};
-use zeebe::record::{EscalationValue, Intent, RecordValue};
+use zeebe::record::{ElementType, EscalationValue, Intent, RecordValue};
 
 use super::{Ctx, variables};
-use crate::{model, state::DeployedProcess};
+use crate::{
+    model,
+    state::{ApplyError, DeployedProcess},
+};
 
 /// Which kind of throw is being caught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,24 +88,33 @@ fn best<'a, T: Clone>(
 }
 
 impl Ctx<'_> {
-    /// Finds the catching event for a throw from `thrower` (see the module docs).
-    fn find_catch(&self, thrower: i64, code: &str, kind: Kind) -> Option<Catch> {
+    /// Finds the catching event for a throw from `thrower` (see the module docs);
+    /// `None` when nothing catches it.
+    fn find_catch(
+        &self,
+        thrower: i64,
+        code: &str,
+        kind: Kind,
+    ) -> Result<Option<Catch>, ApplyError> {
         let mut current = thrower;
-        let mut came_from: Option<i64> = None;
+        let mut came_from: Option<&ElementType> = None;
         loop {
-            let element = self.state.elements.get(&current)?;
+            let element = self.state.element(current)?;
             let process = self.definition(element.process_definition_key)?;
-            let model_process = process.process()?;
-            let is_process = element.flow_scope_key == -1;
+            let Some(model_process) = process.process() else {
+                return Err(ApplyError::Inconsistent(format!(
+                    "process definition {} lacks its process",
+                    process.key
+                )));
+            };
+            let is_process = element.flow_scope_key.is_none();
             let is_scope = is_process
                 || matches!(
-                    element.element_type.as_str(),
-                    "SUB_PROCESS" | "EVENT_SUB_PROCESS"
+                    element.element_type,
+                    ElementType::SubProcess | ElementType::EventSubProcess
                 );
             // A throw inside an event sub-process is not caught by its siblings.
-            let from_event_sub_process = came_from
-                .and_then(|k| self.state.elements.get(&k))
-                .is_some_and(|e| e.element_type == "EVENT_SUB_PROCESS");
+            let from_event_sub_process = came_from == Some(&ElementType::EventSubProcess);
             if is_scope && !from_event_sub_process {
                 let scope_id = (!is_process).then_some(element.element_id.as_str());
                 let starts = process
@@ -114,14 +126,14 @@ impl Ctx<'_> {
                         Some(((esp.clone(), start.id.as_str().to_owned()), start))
                     });
                 if let Some((esp, start)) = best(&process, starts, code, kind) {
-                    return Some(Catch::EventSubProcess {
+                    return Ok(Some(Catch::EventSubProcess {
                         scope: current,
                         esp,
                         start,
-                    });
+                    }));
                 }
             }
-            let is_inner = self.body_of(current).is_some();
+            let is_inner = self.body_of(current)?.is_some();
             if !is_process && !is_inner {
                 let boundaries = process
                     .model
@@ -129,21 +141,21 @@ impl Ctx<'_> {
                     .iter()
                     .filter_map(|b| Some((b.clone(), process.node(b)?)));
                 if let Some(boundary) = best(&process, boundaries, code, kind) {
-                    return Some(Catch::Boundary {
+                    return Ok(Some(Catch::Boundary {
                         attached: current,
                         boundary,
-                    });
+                    }));
                 }
             }
-            came_from = Some(current);
-            current = if is_process {
-                if element.parent_element_instance_key <= 0 {
-                    return None;
-                }
-                element.parent_element_instance_key
-            } else {
-                element.flow_scope_key
-            };
+            came_from = Some(&element.element_type);
+            // Outwards: the flow scope, or from a called process to its call activity.
+            match element
+                .flow_scope_key
+                .or(element.parent_element_instance_key)
+            {
+                Some(next) => current = next,
+                None => return Ok(None),
+            }
         }
     }
 
@@ -154,20 +166,18 @@ impl Ctx<'_> {
         thrower: i64,
         code: &str,
         variables: &Map<String, Value>,
-    ) -> bool {
-        let Some(catch) = self.find_catch(thrower, code, Kind::Error) else {
-            return false;
+    ) -> Result<bool, ApplyError> {
+        let Some(catch) = self.find_catch(thrower, code, Kind::Error)? else {
+            return Ok(false);
         };
-        self.catch(catch, true, variables);
-        true
+        self.catch(catch, true, variables)?;
+        Ok(true)
     }
 
     /// Throws the escalation `code` from the event instance `thrower`, writing
     /// `ESCALATION ESCALATED` or `NOT_ESCALATED`.
-    pub(crate) fn throw_escalation(&mut self, thrower: i64, code: &str) {
-        let Some(element) = self.state.elements.get(&thrower) else {
-            return;
-        };
+    pub(crate) fn throw_escalation(&mut self, thrower: i64, code: &str) -> Result<(), ApplyError> {
+        let element = self.state.element(thrower)?;
         let mut value = EscalationValue {
             process_instance_key: element.process_instance_key,
             escalation_code: code.to_owned(),
@@ -176,56 +186,55 @@ impl Ctx<'_> {
             tenant_id: element.tenant_id.clone(),
             extra: Map::new(),
         };
-        let scope = element.flow_scope_key;
-        let catch = self.find_catch(scope, code, Kind::Escalation);
+        let scope = element.required_flow_scope()?;
+        let catch = self.find_catch(scope, code, Kind::Escalation)?;
         let key = self.next_key();
         let Some(catch) = catch else {
             self.event(key, Intent::NOT_ESCALATED, RecordValue::Escalation(value));
-            return;
+            return Ok(());
         };
-        let (process_key, catch_id) = match &catch {
+        let (catching, catch_id) = match &catch {
             Catch::Boundary { attached, boundary } => (*attached, boundary.clone()),
             Catch::EventSubProcess { scope, start, .. } => (*scope, start.clone()),
         };
-        let interrupting = self
-            .state
-            .elements
-            .get(&process_key)
-            .and_then(|e| self.definition(e.process_definition_key))
-            .and_then(|p| p.node(&catch_id).map(super::events::is_interrupting))
-            .unwrap_or(true);
+        let process = self.definition(self.state.element(catching)?.process_definition_key)?;
+        let interrupting = super::events::is_interrupting(process.required_node(&catch_id)?);
         value.catch_element_id = catch_id;
         self.event(key, Intent::ESCALATED, RecordValue::Escalation(value));
-        self.catch(catch, interrupting, &Map::new());
+        self.catch(catch, interrupting, &Map::new())
     }
 
-    fn catch(&mut self, catch: Catch, interrupting: bool, variables: &Map<String, Value>) {
+    fn catch(
+        &mut self,
+        catch: Catch,
+        interrupting: bool,
+        variables: &Map<String, Value>,
+    ) -> Result<(), ApplyError> {
         match catch {
             Catch::Boundary { attached, boundary } => {
-                let Some(scope) = self.state.elements.get(&attached).map(|e| e.flow_scope_key)
-                else {
-                    return;
-                };
+                let scope = self.state.element(attached)?.required_flow_scope()?;
                 if interrupting {
-                    self.terminate_element(attached);
+                    self.terminate_element(attached)?;
                 }
-                self.activate_triggered(scope, &boundary, variables);
+                self.activate_triggered(scope, &boundary, variables)?;
             }
             Catch::EventSubProcess { scope, esp, start } => {
                 if interrupting {
                     let children: Vec<i64> = self
                         .state
-                        .elements
-                        .get(&scope)
-                        .map(|e| e.children.iter().copied().collect())
-                        .unwrap_or_default();
+                        .element(scope)?
+                        .children
+                        .iter()
+                        .copied()
+                        .collect();
                     for child in children {
-                        self.terminate_element(child);
+                        self.terminate_element(child)?;
                     }
                 }
-                self.activate_event_sub_process(scope, &esp, &start, variables);
+                self.activate_event_sub_process(scope, &esp, &start, variables)?;
             }
         }
+        Ok(())
     }
 
     /// The error code an error end event throws (static, or FEEL in its scope).

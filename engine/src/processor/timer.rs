@@ -16,9 +16,9 @@ use zeebe::record::{Intent, RecordValue, TimerValue};
 
 use super::{Ctx, variables};
 use crate::{
-    model,
+    key, model,
     schedule::{self, TimerSpec},
-    state::DeployedProcess,
+    state::{ApplyError, DeployedProcess, Lifecycle},
 };
 
 /// At most this many timers fire in one tick; the rest fire on the next one, which the
@@ -56,25 +56,24 @@ pub(crate) fn definition_of(node: &bpmn::FlowNode) -> Option<&TimerDefinition> {
 pub(crate) fn tick(ctx: &mut Ctx<'_>) {
     let due = ctx.state.due_timers(ctx.now);
     for key in due.into_iter().take(MAX_TIMERS_PER_TICK) {
-        ctx.fire_timer(key);
+        // Firing one timer may end the owner of another one due in the same tick, which
+        // cancels that timer: it is no longer there when its turn comes.
+        let Some(timer) = ctx.state.timers.get(&key).map(|t| t.value.clone()) else {
+            continue;
+        };
+        let owner = key::from_wire(timer.element_instance_key);
+        let outcome = ctx.fire_timer(key, &timer);
+        ctx.or_broken(owner, outcome);
         ctx.run_steps();
     }
 }
 
 impl Ctx<'_> {
-    fn fire_timer(&mut self, key: i64) {
-        let Some(timer) = self.state.timers.get(&key) else {
-            return;
-        };
-        let value = timer.value.clone();
+    fn fire_timer(&mut self, key: i64, value: &TimerValue) -> Result<(), ApplyError> {
         self.event(key, Intent::TRIGGERED, RecordValue::Timer(value.clone()));
-        let Some(process) = self.definition(value.process_definition_key) else {
-            return;
-        };
-        let Some(node) = process.node(&value.target_element_id) else {
-            return;
-        };
-        if value.element_instance_key <= 0 {
+        let process = self.definition(value.process_definition_key)?;
+        let node = process.required_node(&value.target_element_id)?;
+        let Some(owner) = key::from_wire(value.element_instance_key) else {
             // A timer start event.
             if self.state.is_live(process.key) {
                 self.start_process(
@@ -82,26 +81,27 @@ impl Ctx<'_> {
                     Some((&value.target_element_id, &Map::new())),
                     &Map::new(),
                     None,
-                );
-                self.reschedule(&process, node, &value, &Map::new());
+                )?;
+                self.reschedule(&process, node, value, &Map::new());
             }
-            return;
-        }
-        let owner = value.element_instance_key;
+            return Ok(());
+        };
         let interrupting = super::events::is_interrupting(node);
-        if !self.trigger_event(owner, &value.target_element_id, &Map::new()) {
-            return;
+        if !self.trigger_event(owner, &value.target_element_id, &Map::new())? {
+            return Ok(());
         }
+        // A non-interrupting trigger leaves the owner waiting, unless what the trigger
+        // started ended it already.
         let still_waiting = !interrupting
             && self
                 .state
-                .elements
-                .get(&owner)
-                .is_some_and(|e| e.lifecycle == crate::state::Lifecycle::Activated);
+                .element_if_present(owner)
+                .is_some_and(|e| e.lifecycle == Lifecycle::Activated);
         if still_waiting {
             let vars = self.state.visible_variables(owner);
-            self.reschedule(&process, node, &value, &vars);
+            self.reschedule(&process, node, value, &vars);
         }
+        Ok(())
     }
 
     /// Schedules the next due date of a cycle, if it has one left.
@@ -146,8 +146,8 @@ impl Ctx<'_> {
                 continue;
             };
             let value = TimerValue {
-                element_instance_key: -1,
-                process_instance_key: -1,
+                element_instance_key: key::NONE,
+                process_instance_key: key::NONE,
                 process_definition_key: process.key,
                 due_date: due,
                 target_element_id: start.id.as_str().to_owned(),
@@ -166,10 +166,7 @@ impl Ctx<'_> {
             .state
             .timers
             .values()
-            .filter(|t| {
-                t.value.process_definition_key == definition_key
-                    && t.value.element_instance_key <= 0
-            })
+            .filter(|t| t.value.process_definition_key == definition_key && t.owner().is_none())
             .map(|t| (t.key, t.value.clone()))
             .collect();
         for (key, value) in timers {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use zeebe::record::{Intent, RecordValue, VariableValue};
 
 use super::Ctx;
-use crate::clock::FeelClock;
+use crate::{clock::FeelClock, state::ApplyError};
 
 /// Evaluates a FEEL expression (without the leading `=`) against `vars`.
 ///
@@ -105,7 +105,12 @@ fn evaluate_mappings(
 
 impl Ctx<'_> {
     /// Sets one variable on exactly `scope_key`.
-    pub(crate) fn set_local_variable(&mut self, scope_key: i64, name: &str, value: &Value) {
+    pub(crate) fn set_local_variable(
+        &mut self,
+        scope_key: i64,
+        name: &str,
+        value: &Value,
+    ) -> Result<(), ApplyError> {
         let existing = self
             .state
             .variables
@@ -113,13 +118,11 @@ impl Ctx<'_> {
             .and_then(|vars| vars.get(name))
             .map(|v| (v.key, &v.value == value));
         let (key, intent) = match existing {
-            Some((_, true)) => return,
+            Some((_, true)) => return Ok(()),
             Some((key, false)) => (key, Intent::UPDATED),
             None => (self.next_key(), Intent::CREATED),
         };
-        let Some(scope) = self.state.elements.get(&scope_key) else {
-            return;
-        };
+        let scope = self.state.element(scope_key)?;
         let record = VariableValue {
             name: name.to_owned(),
             value: value.to_string(),
@@ -131,75 +134,90 @@ impl Ctx<'_> {
             extra: Map::new(),
         };
         self.event(key, intent, RecordValue::Variable(record));
+        Ok(())
     }
 
     /// Sets variables on exactly `scope_key`.
-    pub(crate) fn set_local_variables(&mut self, scope_key: i64, vars: &Map<String, Value>) {
+    pub(crate) fn set_local_variables(
+        &mut self,
+        scope_key: i64,
+        vars: &Map<String, Value>,
+    ) -> Result<(), ApplyError> {
         for (name, value) in vars {
-            self.set_local_variable(scope_key, name, value);
+            self.set_local_variable(scope_key, name, value)?;
         }
+        Ok(())
     }
 
     /// Sets each variable where it already lives, looking outwards from `scope_key`, or
     /// on the process instance when no scope has it.
-    pub(crate) fn propagate_variables(&mut self, scope_key: i64, vars: &Map<String, Value>) {
+    pub(crate) fn propagate_variables(
+        &mut self,
+        scope_key: i64,
+        vars: &Map<String, Value>,
+    ) -> Result<(), ApplyError> {
         for (name, value) in vars {
-            let mut target = None;
-            let mut root = scope_key;
             let mut key = scope_key;
-            while let Some(element) = self.state.elements.get(&key) {
+            let target = loop {
+                let element = self.state.element(key)?;
                 if self
                     .state
                     .variables
                     .get(&key)
                     .is_some_and(|v| v.contains_key(name))
                 {
-                    target = Some(key);
-                    break;
+                    break key;
                 }
-                root = key;
-                key = element.flow_scope_key;
-            }
-            self.set_local_variable(target.unwrap_or(root), name, value);
+                match element.flow_scope_key {
+                    Some(scope) => key = scope,
+                    None => break key,
+                }
+            };
+            self.set_local_variable(target, name, value)?;
         }
+        Ok(())
     }
 
-    /// Applies input mappings of the element instance `key` as its local variables.
+    /// Applies input mappings of the element instance `key` as its local variables. The
+    /// inner result is a mapping that failed to evaluate, which raises an incident.
     pub(crate) fn apply_input_mappings(
         &mut self,
         key: i64,
         node: &bpmn::FlowNode,
-    ) -> Result<(), String> {
+    ) -> Result<Result<(), String>, ApplyError> {
         let Some(io) = &node.zeebe().io_mapping else {
-            return Ok(());
+            return Ok(Ok(()));
         };
         if io.inputs.is_empty() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         let base = self.state.visible_variables(key);
-        let results = evaluate_mappings(self.now, &io.inputs, base)?;
-        self.set_local_variables(key, &results);
-        Ok(())
+        match evaluate_mappings(self.now, &io.inputs, base) {
+            Ok(results) => self.set_local_variables(key, &results).map(Ok),
+            Err(message) => Ok(Err(message)),
+        }
     }
 
     /// Applies output mappings of the element instance `key` into its flow scope; without
-    /// output mappings, the element's local variables are left where they are.
+    /// output mappings, the element's local variables are left where they are. The inner
+    /// result is a mapping that failed to evaluate, which raises an incident.
     pub(crate) fn apply_output_mappings(
         &mut self,
         key: i64,
         flow_scope_key: i64,
         node: &bpmn::FlowNode,
-    ) -> Result<(), String> {
+    ) -> Result<Result<(), String>, ApplyError> {
         let Some(io) = &node.zeebe().io_mapping else {
-            return Ok(());
+            return Ok(Ok(()));
         };
         if io.outputs.is_empty() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         let base = self.state.visible_variables(key);
-        let results = evaluate_mappings(self.now, &io.outputs, base)?;
-        self.propagate_variables(flow_scope_key, &results);
-        Ok(())
+        match evaluate_mappings(self.now, &io.outputs, base) {
+            Ok(results) => self.propagate_variables(flow_scope_key, &results).map(Ok),
+            Err(message) => Ok(Err(message)),
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! * `recordType`, `valueType`, `rejectionType` and `intent` are open sets: a name
 //!   this crate does not know yet is kept verbatim (`Unknown(..)` variants, and
 //!   [`Intent`] is a string newtype);
+//! * the element, event and incident error types inside values are open sets as well
+//!   ([`ElementType`], [`EventType`], [`IncidentErrorType`]); the values themselves keep
+//!   them as the strings that were read, and code that matches on them converts;
 //! * the value is typed for the value types the product works with (see
 //!   [`RecordValue`]); every other value type, or a value whose shape does not match,
 //!   is kept as [`RecordValue::Other`] with its JSON intact;
@@ -57,6 +60,15 @@ macro_rules! open_enum {
                 match self {
                     $( Self::$variant => $wire, )*
                     Self::Unknown(name) => name,
+                }
+            }
+
+            /// The name as Zeebe writes it, as an owned string.
+            #[must_use]
+            pub fn into_string(self) -> String {
+                match self {
+                    Self::Unknown(name) => name,
+                    known => known.as_str().to_owned(),
                 }
             }
         }
@@ -161,6 +173,77 @@ open_enum! {
         Forbidden = "FORBIDDEN",
         #[default]
         NullVal = "NULL_VAL",
+    }
+}
+
+open_enum! {
+    /// What kind of BPMN element an element instance is (`bpmnElementType` of a
+    /// `PROCESS_INSTANCE` value).
+    pub enum ElementType {
+        Unspecified = "UNSPECIFIED",
+        Process = "PROCESS",
+        SubProcess = "SUB_PROCESS",
+        EventSubProcess = "EVENT_SUB_PROCESS",
+        AdHocSubProcess = "AD_HOC_SUB_PROCESS",
+        StartEvent = "START_EVENT",
+        IntermediateCatchEvent = "INTERMEDIATE_CATCH_EVENT",
+        IntermediateThrowEvent = "INTERMEDIATE_THROW_EVENT",
+        BoundaryEvent = "BOUNDARY_EVENT",
+        EndEvent = "END_EVENT",
+        ServiceTask = "SERVICE_TASK",
+        ReceiveTask = "RECEIVE_TASK",
+        UserTask = "USER_TASK",
+        ManualTask = "MANUAL_TASK",
+        Task = "TASK",
+        ExclusiveGateway = "EXCLUSIVE_GATEWAY",
+        InclusiveGateway = "INCLUSIVE_GATEWAY",
+        ParallelGateway = "PARALLEL_GATEWAY",
+        EventBasedGateway = "EVENT_BASED_GATEWAY",
+        SequenceFlow = "SEQUENCE_FLOW",
+        MultiInstanceBody = "MULTI_INSTANCE_BODY",
+        CallActivity = "CALL_ACTIVITY",
+        BusinessRuleTask = "BUSINESS_RULE_TASK",
+        ScriptTask = "SCRIPT_TASK",
+        SendTask = "SEND_TASK",
+    }
+}
+
+open_enum! {
+    /// The event definition of an event element (`bpmnEventType` of a
+    /// `PROCESS_INSTANCE` value); `UNSPECIFIED` for elements that are not events.
+    pub enum EventType {
+        Unspecified = "UNSPECIFIED",
+        None = "NONE",
+        Timer = "TIMER",
+        Message = "MESSAGE",
+        Signal = "SIGNAL",
+        Error = "ERROR",
+        Escalation = "ESCALATION",
+        Terminate = "TERMINATE",
+        Link = "LINK",
+        Conditional = "CONDITIONAL",
+        Compensation = "COMPENSATION",
+    }
+}
+
+open_enum! {
+    /// Why an incident was raised (`errorType` of an `INCIDENT` value).
+    pub enum IncidentErrorType {
+        /// Zeebe's type for a failure of no other type (not a name this crate does not
+        /// know: that is `Unknown`).
+        UnknownError = "UNKNOWN",
+        IoMappingError = "IO_MAPPING_ERROR",
+        JobNoRetries = "JOB_NO_RETRIES",
+        ExecutionListenerNoRetries = "EXECUTION_LISTENER_NO_RETRIES",
+        ConditionError = "CONDITION_ERROR",
+        ExtractValueError = "EXTRACT_VALUE_ERROR",
+        CalledElementError = "CALLED_ELEMENT_ERROR",
+        UnhandledErrorEvent = "UNHANDLED_ERROR_EVENT",
+        MessageSizeExceeded = "MESSAGE_SIZE_EXCEEDED",
+        CalledDecisionError = "CALLED_DECISION_ERROR",
+        DecisionEvaluationError = "DECISION_EVALUATION_ERROR",
+        FormNotFound = "FORM_NOT_FOUND",
+        ResourceNotFound = "RESOURCE_NOT_FOUND",
     }
 }
 
@@ -448,6 +531,28 @@ mod tests {
             RecordType::CommandRejection
         );
         assert_eq!(RejectionType::default().as_str(), "NULL_VAL");
+    }
+
+    #[test]
+    fn element_event_and_error_types_round_trip_their_wire_names() {
+        assert_eq!(
+            ElementType::from("MULTI_INSTANCE_BODY"),
+            ElementType::MultiInstanceBody
+        );
+        assert_eq!(ElementType::EventSubProcess.as_str(), "EVENT_SUB_PROCESS");
+        assert_eq!(
+            ElementType::from("AD_HOC_SUB_PROCESS_INNER_INSTANCE"),
+            ElementType::Unknown("AD_HOC_SUB_PROCESS_INNER_INSTANCE".into())
+        );
+        assert_eq!(EventType::from("NONE"), EventType::None);
+        assert_eq!(
+            serde_json::to_string(&IncidentErrorType::ExtractValueError).unwrap(),
+            r#""EXTRACT_VALUE_ERROR""#
+        );
+        assert_eq!(
+            serde_json::from_str::<IncidentErrorType>(r#""JOB_NO_RETRIES""#).unwrap(),
+            IncidentErrorType::JobNoRetries
+        );
     }
 
     #[test]
