@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser bundle and the server.
 #
-#   scripts/build.sh                debug build (fast to compile)
-#   scripts/build.sh --release      optimised build (what ships)
-#   scripts/build.sh --bundle-only  only the browser bundle (debug); the test command uses the
-#                                   server binary that `cargo test` has already built
+#   scripts/build.sh             debug build (fast to compile); scripts/run.sh and the tests
+#                                run this one
+#   scripts/build.sh --release   optimised build (what ships)
 #
 # The bundle lands in target/site/pkg (the server's default site root), whatever
 # CARGO_TARGET_DIR says, so the server finds it from the repository root.
@@ -15,16 +14,14 @@ source scripts/lib.sh
 profile=debug
 cargo_profile=()
 wasm_profile=()
-bundle_only=
 case "${1:-}" in
   --release)
     profile=release
     cargo_profile=(--release)
     wasm_profile=(--profile wasm-release)
     ;;
-  --bundle-only) bundle_only=1 ;;
   "") ;;
-  *) die "unknown option $1 (expected --release or --bundle-only)" ;;
+  *) die "unknown option $1 (expected --release)" ;;
 esac
 
 target_dir=$(cargo_target_dir)
@@ -42,7 +39,6 @@ if [[ $profile == release ]]; then
     "$site/pkg/astraflow_bg.wasm" -o "$site/pkg/astraflow_bg.wasm"
 fi
 cp style/main.css "$site/pkg/astraflow.css"
-[[ -n $bundle_only ]] && exit 0
 
 step "Building the server ($profile)"
 cargo build -p server --bin astraflow "${cargo_profile[@]}"

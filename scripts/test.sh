@@ -21,51 +21,58 @@ step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
 # The app crate is compiled twice, for the server (ssr) and for the browser (hydrate); the two
-# feature sets must not be unified in one build, so each gets its own clippy run.
+# feature sets must not be unified in one build, so each gets its own clippy run (natively the
+# frontend crate is empty and asks for nothing).
 step "Lints, server feature set (clippy, ssr)"
-cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 step "Lints, browser feature set (clippy, hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+# The conformance scenarios, schemathesis and the browser tests run what users run: the server
+# and bundle that scripts/build.sh builds for the README's first command, scripts/run.sh. Built
+# before the Rust tests, which then reuse every compiled dependency: `cargo test --workspace`
+# resolves the same features as `cargo build -p server` (see "The tests' features" in
+# server/Cargo.toml), so it must find the server binary up to date and leave it as it is.
+step "Building ASTRAflow as scripts/run.sh does (scripts/build.sh)"
+scripts/build.sh
+server_bin="$(cargo_target_dir)/debug/astraflow"
+# Cargo writes a new file when it rebuilds the binary; one left alone keeps its inode and time.
+server_id=$(stat -c '%d:%i %s %Y' "$server_bin")
+check_server_bin() {
+  [[ $(stat -c '%d:%i %s %Y' "$server_bin") == "$server_id" ]] \
+    || die "$1 rebuilt $server_bin with other features than scripts/build.sh, so the tests would not run what ships: see \"The tests' features\" in server/Cargo.toml"
+}
 
 step "Starting a PostgreSQL for the tests"
 start_test_postgres
 
 step "Rust tests"
-cargo test --workspace --exclude frontend --no-fail-fast
+cargo test --workspace --no-fail-fast
+check_server_bin "cargo test --workspace"
 
-# `cargo test` built astraflow-engine along with the engine's integration tests, and the server
-# (the clients' OAuth token issuer) along with the server's; DATABASE_URL is the test cluster.
+# `cargo test` built astraflow-engine along with the engine's integration tests; the server is
+# the clients' OAuth token issuer. DATABASE_URL is the test cluster.
 step "Engine conformance with real Zeebe clients (pyzeebe, zeebe-node)"
-ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" SERVER_BIN="$(cargo_target_dir)/debug/astraflow" \
+ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" SERVER_BIN="$server_bin" \
   engine/conformance/run.sh
 
 step "REST API against its OpenAPI document (schemathesis)"
-SERVER_BIN="$(cargo_target_dir)/debug/astraflow" server/schemathesis/run.sh
+SERVER_BIN="$server_bin" server/schemathesis/run.sh
 
 step "BPMN interchange models round-trip (bpmn-roundtrip)"
-miwg=../shared/bpmn/miwg
-if compgen -G "$miwg/*.bpmn" >/dev/null; then
-  cargo run -q -p bpmn --bin bpmn-roundtrip -- "$miwg"/*.bpmn
-else
-  die "the BPMN interchange reference models are missing ($miwg)"
-fi
+cargo run -q -p bpmn --bin bpmn-roundtrip -- testdata/miwg/*.bpmn
 
 step "FEEL parser tests on wasm32 (wasm-bindgen-test in Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p feel --target wasm32-unknown-unknown --test wasm
 
-# `cargo test` above has built the server binary already (integration tests build the package's
-# binaries); building it again with `cargo build` would resolve features differently and
-# recompile much of the dependency tree.
-step "Building the browser bundle for the browser tests"
-scripts/build.sh --bundle-only
-
 step "Browser tests (Chromium)"
+check_server_bin "a cargo command since the Rust tests"
 e2e_data=$(mktemp -d /tmp/astraflow-e2e.XXXXXX)
 chmod 755 "$e2e_data"
 (
   cd end2end
-  E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$(cd .. && cargo_target_dir)/debug/astraflow" \
+  E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$server_bin" \
     E2E_PORT=$(free_port) E2E_OIDC_PORT=$(free_port) \
     npx playwright test
 )

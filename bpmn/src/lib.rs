@@ -138,7 +138,7 @@
 //! - `cargo bench -p bpmn` times parse, validate and serialise of a generated
 //!   model of 1,000 flow elements (plain `harness = false` benchmark).
 //! - Fuzzing (nightly and `cargo install cargo-fuzz`), from `bpmn/`:
-//!   `cargo +nightly fuzz run parse fuzz/corpus/parse fuzz/seeds ../../shared/bpmn/miwg -- -max_total_time=600 -dict=fuzz/bpmn.dict -max_len=16384`.
+//!   `cargo +nightly fuzz run parse fuzz/corpus/parse fuzz/seeds ../testdata/miwg -- -max_total_time=600 -dict=fuzz/bpmn.dict -max_len=16384`.
 //!   The target parses arbitrary bytes; whatever parses must write, re-parse to
 //!   an equal model, write the same bytes again, and validate without panicking.
 //!   Crashes land in `fuzz/artifacts/parse/`; reproduce one with

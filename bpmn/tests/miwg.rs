@@ -8,33 +8,12 @@ use std::path::{Path, PathBuf};
 use bpmn::xml::{XmlElement, XmlNode};
 use bpmn::{ParseOptions, parse, parse_bytes, read_tree, to_xml};
 
-fn miwg_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("BPMN_MIWG_DIR").map(PathBuf::from),
-        Some(
-            Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/bpmn/miwg"
-            ))
-            .to_owned(),
-        ),
-        Some(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bpmn/miwg")).to_owned()),
-    ];
-    for dir in candidates.into_iter().flatten() {
-        if dir.is_dir() {
-            return dir;
-        }
-    }
-    panic!(
-        "MIWG reference models not found: expected the shared/ folder beside the repository \
-         root ({}/../../shared/bpmn/miwg) or BPMN_MIWG_DIR to point at them",
-        env!("CARGO_MANIFEST_DIR")
-    );
-}
+/// The reference models, kept in the repository as test data (see its README for the licence).
+const MIWG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/miwg");
 
 fn miwg_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(miwg_dir())
-        .expect("MIWG folder is readable")
+    let mut files: Vec<PathBuf> = std::fs::read_dir(MIWG)
+        .unwrap_or_else(|e| panic!("MIWG folder {MIWG}: {e}"))
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "bpmn"))
         .collect();
@@ -147,7 +126,7 @@ fn reference_models_lose_nothing() {
 
 #[test]
 fn reference_models_are_typed_not_just_preserved() {
-    let path = miwg_dir().join("B.1.0.bpmn");
+    let path = Path::new(MIWG).join("B.1.0.bpmn");
     let defs = parse_bytes(
         &std::fs::read(path).expect("readable"),
         &ParseOptions::default(),

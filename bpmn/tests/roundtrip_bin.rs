@@ -15,7 +15,7 @@ fn run(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn passes_on_the_reference_models() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/bpmn/miwg");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/miwg");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("MIWG folder {dir}: {e}"))
         .map(|e| e.expect("entry").path().display().to_string())

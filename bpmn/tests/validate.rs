@@ -335,10 +335,7 @@ fn diagram_rules() {
 
 #[test]
 fn reference_models_validate_without_panicking() {
-    let dir = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/bpmn/miwg"
-    ));
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/miwg"));
     let Ok(entries) = std::fs::read_dir(dir) else {
         panic!("MIWG folder missing at {}", dir.display())
     };

@@ -7,7 +7,8 @@ use bpmn::{Bounds, DiagramElement, Point, parse};
 use designer::scene::{EventMarker, EventPosition, GatewayMarker, LoopMarker, TaskMarker, scene};
 use designer::{EdgeKind, Editor, Glyph, PaletteItem, PropertyEdit};
 
-const MIWG: &str = "/work/shared/bpmn/miwg";
+/// The reference models, kept in the repository as test data (see its README for the licence).
+const MIWG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/miwg");
 
 fn miwg_files() -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(MIWG)

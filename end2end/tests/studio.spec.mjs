@@ -10,7 +10,7 @@ import { ADMIN_EMAIL, signIn, waitForHydration } from '../support.mjs';
 // Room for the palette, the canvas and the panel side by side, as on a desktop.
 test.use({ viewport: { width: 1440, height: 1000 } });
 
-const MIWG = new URL('../../../shared/bpmn/miwg/', import.meta.url);
+const MIWG = new URL('../../testdata/miwg/', import.meta.url);
 
 /// Screen position of a diagram point (the canvas starts unzoomed at the origin).
 async function at(page, x, y) {
