@@ -1,4 +1,6 @@
 //! The editor's commands, undo/redo and hit testing, without a browser.
+//!
+//! One file of command cases over shared sample models; each test names the command it covers.
 
 use bpmn::{
     Bounds, Definitions, EditError, EventDefinitionKind, FlowNodeKind, Point, Severity, parse,

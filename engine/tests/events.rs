@@ -2,6 +2,8 @@
 //! escalations, sub-processes, event sub-processes, call activities, multi-instance,
 //! inclusive and event-based gateways. Time is moved explicitly (see `support`); every
 //! scenario ends by checking that a replay of its records rebuilds the same state.
+//!
+//! One file of scenarios over one shared harness; the test names say which event each covers.
 
 mod support;
 

@@ -1,5 +1,8 @@
 //! Tenant isolation through the gateway, attacked with a real gRPC client.
 //!
+//! One file: every attack runs against the one victim set up below, and the count of
+//! attempts and leaks is summed over all of them.
+//!
 //! Tenant `globex` has deployed a process, started instances, holds an activated job and an
 //! open incident. Then every gateway RPC is tried with no token, an expired token, a token
 //! for another engine (audience), a token with a forged signature, and with a valid token of
