@@ -92,7 +92,7 @@ impl Ctx {
                 "name the tenant (you belong to more than one, or to none)",
             ))
         })?;
-        TenantId::new(&named).map_err(|_| ApiError::NotFound("tenant"))
+        crate::extract::tenant_id(&named)
     }
 
     /// For a resource addressed by its own id (a workflow, a deployment) in `tenant`:

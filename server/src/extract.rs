@@ -23,6 +23,11 @@ async fn param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Opti
         .map(|(_, value)| value.to_owned())
 }
 
+/// A tenant id from outside (a path, a form); one that could never exist is simply not found.
+pub fn tenant_id(raw: &str) -> Result<TenantId> {
+    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
+}
+
 /// `{tenant}` of the path.
 #[derive(Debug, Clone)]
 pub struct TenantPath(pub TenantId);
@@ -31,11 +36,8 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        param(parts, state, "tenant")
-            .await
-            .and_then(|raw| TenantId::new(&raw).ok())
-            .map(TenantPath)
-            .ok_or(ApiError::NotFound("tenant"))
+        let raw = param(parts, state, "tenant").await.unwrap_or_default();
+        tenant_id(&raw).map(TenantPath)
     }
 }
 

@@ -59,7 +59,7 @@ pub async fn ingest_records(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     tx.commit().await?;
-    let tenant = TenantId::new(&exporter.tenant_id).map_err(|_| ApiError::NotFound("tenant"))?;
+    let tenant = crate::extract::tenant_id(&exporter.tenant_id)?;
     // Embedded engines report their records in process. A token left from before ingest
     // tokens were limited to external environments must not let anyone write their
     // projections: those decide what the monitor shows and what an operator may act on.
@@ -486,7 +486,6 @@ const RETRY_WAIT: Duration = Duration::from_secs(10);
 
 /// Retries an incident: gives its job `retries` (default 1) and resolves it, then waits up to
 /// [`RETRY_WAIT`] for the monitor to show whether it cleared or failed again.
-#[allow(clippy::too_many_arguments)]
 pub async fn retry(
     ctx: &Ctx,
     pipeline: &Pipeline,

@@ -35,6 +35,7 @@ use crate::{
     engine_access::{self, Authority},
     environments::{self, EngineSettings, EnvironmentUpdate},
     error::ApiError,
+    extract::tenant_id,
     pipeline::Pipeline,
     tenants::{self, NewMember, NewTenant},
     workflows::{self, NewVersion, NewWorkflow},
@@ -68,10 +69,6 @@ impl From<ApiError> for AppError {
             },
         }
     }
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
 }
 
 fn uuid_of(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {

@@ -25,8 +25,9 @@ use crate::{
         policy::{Action, Resource},
     },
     context::Ctx,
-    domain::{FieldError, TenantId},
+    domain::FieldError,
     error::ApiError,
+    extract::tenant_id,
     monitor::{
         hub::Hub,
         query::{IncidentView, InstanceSummary},
@@ -140,10 +141,6 @@ impl MonitorBackend {
         let Ok(meta) = RequestMeta::from_request_parts(&mut parts, &()).await;
         Ok(Ctx::new(self.auth.pool.clone(), principal, meta))
     }
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::new(raw).map_err(|_| ApiError::NotFound("tenant"))
 }
 
 impl MonitorPlane for MonitorBackend {

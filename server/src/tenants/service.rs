@@ -14,7 +14,6 @@ use crate::{
     context::Ctx,
     domain::{FieldError, Role, TenantId},
     environments,
-    error::ApiError,
     error::Result,
 };
 
@@ -62,7 +61,7 @@ pub async fn create_in(
     actor: &Actor,
 ) -> Result<Tenant> {
     let tenant = store::create(conn, new, owner, actor).await?;
-    let id = TenantId::new(&tenant.id).map_err(|_| ApiError::NotFound("tenant"))?;
+    let id = crate::extract::tenant_id(&tenant.id)?;
     environments::store::create_default_environments(conn, &id).await?;
     Ok(tenant)
 }
