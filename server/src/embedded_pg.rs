@@ -15,7 +15,7 @@ use std::{
     fs,
     io::Write,
     net::{Ipv4Addr, TcpListener},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt, chown},
+    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, chown},
     path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
@@ -47,6 +47,17 @@ pub enum EmbeddedPgError {
          {user:?} or set ASTRAFLOW_EMBEDDED_POSTGRES__SYSTEM_USER to an unprivileged one"
     )]
     NoSystemUser { user: String },
+    #[error(
+        "PostgreSQL runs as {user:?}, which cannot enter {path} (mode {mode:04o}, owner uid \
+         {owner}), a directory above its data directory; let it pass (chmod o+x {path}, or \
+         setfacl -m u:{user}:x {path}) or set ASTRAFLOW_DATA_DIR to a directory it can reach"
+    )]
+    Unreachable {
+        user: String,
+        path: PathBuf,
+        mode: u32,
+        owner: u32,
+    },
     #[error("{action} failed: {detail}")]
     Command {
         action: &'static str,
@@ -86,10 +97,26 @@ pub struct Settings {
 }
 
 /// The unprivileged account the database runs as when the server is root.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct RunAs {
     uid: u32,
     gid: u32,
+    /// Every group of the account, its primary group included.
+    groups: Vec<u32>,
+}
+
+impl RunAs {
+    /// Whether the account may pass through a directory with `meta` (ACLs aside).
+    fn can_enter(&self, meta: &fs::Metadata) -> bool {
+        let mode = meta.mode();
+        if meta.uid() == self.uid {
+            mode & 0o100 != 0
+        } else if self.groups.contains(&meta.gid()) {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        }
+    }
 }
 
 /// A running private PostgreSQL instance.
@@ -124,10 +151,20 @@ impl EmbeddedPostgres {
                 .ok_or_else(|| EmbeddedPgError::NoSystemUser {
                     user: settings.system_user.clone(),
                 })?;
-            Some(RunAs {
+            let name = std::ffi::CString::new(user.name.clone()).map_err(|_| {
+                EmbeddedPgError::NoSystemUser {
+                    user: settings.system_user.clone(),
+                }
+            })?;
+            let groups = nix::unistd::getgrouplist(&name, user.gid)
+                .map_err(|e| io_error("reading the database account's groups")(e.into()))?;
+            let run_as = RunAs {
                 uid: user.uid.as_raw(),
                 gid: user.gid.as_raw(),
-            })
+                groups: groups.iter().map(|g| g.as_raw()).collect(),
+            };
+            ensure_reachable(&settings.data_dir, &run_as, &settings.system_user)?;
+            Some(run_as)
         } else {
             None
         };
@@ -135,7 +172,7 @@ impl EmbeddedPostgres {
         let password = if settings.data_dir.join("PG_VERSION").exists() {
             read_password(&password_file(&settings.data_dir))?
         } else {
-            init_cluster(&bin_dir, &settings.data_dir, run_as).await?
+            init_cluster(&bin_dir, &settings.data_dir, run_as.as_ref()).await?
         };
 
         let mut instance = Self {
@@ -196,7 +233,7 @@ impl EmbeddedPostgres {
     }
 
     async fn launch(&mut self) -> Result<()> {
-        stop_leftover(&self.settings.data_dir, &self.bin_dir, self.run_as).await?;
+        stop_leftover(&self.settings.data_dir, &self.bin_dir, self.run_as.as_ref()).await?;
         if self.port == 0 {
             self.port = free_port()?;
         }
@@ -292,7 +329,7 @@ impl EmbeddedPostgres {
     }
 
     fn command(&self, program: &str) -> Command {
-        command(&self.bin_dir, program, self.run_as)
+        command(&self.bin_dir, program, self.run_as.as_ref())
     }
 }
 
@@ -307,16 +344,66 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-fn command(bin_dir: &Path, program: &str, run_as: Option<RunAs>) -> Command {
+fn command(bin_dir: &Path, program: &str, run_as: Option<&RunAs>) -> Command {
     let mut command = Command::new(bin_dir.join(program));
     command
         .current_dir("/")
         .env_remove("PGDATA")
         .env("LC_ALL", "C.UTF-8");
-    if let Some(RunAs { uid, gid }) = run_as {
+    if let Some(&RunAs { uid, gid, .. }) = run_as {
         command.uid(uid).gid(gid);
     }
     command
+}
+
+/// Makes sure the database account can reach its data directory. The server's own data
+/// directory, which holds it, is often private to the server (`mktemp -d` and service managers
+/// make it 0700): when the server owns it and its group is the server's, it is given to the
+/// account's group with pass-through access only (g+x: no listing, no reading), so the server's
+/// other files stay private. Any other directory on the way that the account cannot enter is
+/// reported with the change to make, rather than failing later inside `initdb`.
+fn ensure_reachable(data_dir: &Path, run_as: &RunAs, user: &str) -> Result<()> {
+    let Some(holder) = data_dir.parent() else {
+        return Ok(());
+    };
+    let mut ancestors: Vec<&Path> = holder.ancestors().collect();
+    ancestors.reverse();
+    for dir in ancestors {
+        let meta = match fs::metadata(dir) {
+            Ok(meta) => meta,
+            // Created later by the server, with a mode the account can pass.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io_error(format!("reading {}", dir.display()))(error)),
+        };
+        if run_as.can_enter(&meta) {
+            continue;
+        }
+        let server = nix::unistd::geteuid().as_raw();
+        let server_group = nix::unistd::getegid().as_raw();
+        if dir == holder && meta.uid() == server && meta.gid() == server_group {
+            chown(dir, None, Some(run_as.gid)).map_err(io_error(format!(
+                "giving {} to the database account's group",
+                dir.display()
+            )))?;
+            let mode = (meta.mode() & 0o7777) | 0o010;
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(io_error(
+                format!("letting the database account pass {}", dir.display()),
+            ))?;
+            tracing::info!(
+                dir = %dir.display(),
+                mode = format!("{mode:04o}"),
+                "the embedded PostgreSQL's account may now pass through the data directory"
+            );
+            continue;
+        }
+        return Err(EmbeddedPgError::Unreachable {
+            user: user.to_owned(),
+            path: dir.to_owned(),
+            mode: meta.mode() & 0o7777,
+            owner: meta.uid(),
+        });
+    }
+    Ok(())
 }
 
 fn password_file(data_dir: &Path) -> PathBuf {
@@ -352,7 +439,7 @@ fn read_password(path: &Path) -> Result<SecretString> {
 async fn init_cluster(
     bin_dir: &Path,
     data_dir: &Path,
-    run_as: Option<RunAs>,
+    run_as: Option<&RunAs>,
 ) -> Result<SecretString> {
     let parent = data_dir
         .parent()
@@ -379,7 +466,7 @@ async fn init_cluster(
     // and exist only for the duration of the call.
     let init_password = sibling(data_dir, "initpw");
     write_private(&init_password, &password)?;
-    if let Some(RunAs { uid, gid }) = run_as {
+    if let Some(&RunAs { uid, gid, .. }) = run_as {
         for path in [data_dir, init_password.as_path()] {
             chown(path, Some(uid), Some(gid)).map_err(io_error(format!(
                 "giving {} to the database account",
@@ -431,7 +518,7 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 
 /// A server that was killed (not stopped) leaves its PostgreSQL running on the data directory.
 /// Stop it, so this start owns the instance.
-async fn stop_leftover(data_dir: &Path, bin_dir: &Path, run_as: Option<RunAs>) -> Result<()> {
+async fn stop_leftover(data_dir: &Path, bin_dir: &Path, run_as: Option<&RunAs>) -> Result<()> {
     let pid_file = data_dir.join("postmaster.pid");
     let Ok(contents) = fs::read_to_string(&pid_file) else {
         return Ok(());

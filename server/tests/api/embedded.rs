@@ -95,3 +95,90 @@ async fn a_relative_data_directory_is_resolved() {
     assert!(postgres_running(&relative));
     database.stop().await.unwrap();
 }
+
+/// `ASTRAFLOW_DATA_DIR=$(mktemp -d)` under root: a folder only root may enter. PostgreSQL runs
+/// as `postgres`, which is let through it (group pass-through only) rather than left to fail
+/// inside `initdb`.
+#[tokio::test]
+async fn a_private_data_directory_under_root_is_made_passable_for_the_database_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use server::embedded_pg::{EmbeddedPostgres, Settings};
+
+    if !nix::unistd::geteuid().is_root() {
+        // Without root the database runs as the server's own account: nothing to pass.
+        return;
+    }
+    let outer = shared_tempdir();
+    let private = outer.path().join("data");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("secret"), "the server's own").unwrap();
+    std::fs::set_permissions(
+        private.join("secret"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let mut database = EmbeddedPostgres::start(Settings {
+        data_dir: private.join("pg"),
+        bin_dir: None,
+        port: 0,
+        system_user: "postgres".to_owned(),
+    })
+    .await
+    .expect("starts inside a 0700 root-owned data directory");
+    assert!(postgres_running(&private.join("pg")));
+    database.stop().await.unwrap();
+
+    let postgres = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    let meta = std::fs::metadata(&private).unwrap();
+    assert_eq!(
+        meta.mode() & 0o777,
+        0o710,
+        "pass-through for the group, nothing more"
+    );
+    assert_eq!(meta.gid(), postgres.gid.as_raw());
+    assert_eq!(
+        std::fs::metadata(private.join("secret")).unwrap().mode() & 0o777,
+        0o600
+    );
+}
+
+/// A private folder further up, which the server does not own, is named in the error with the
+/// change to make.
+#[tokio::test]
+async fn an_unpassable_folder_above_is_reported_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use server::embedded_pg::{EmbeddedPgError, EmbeddedPostgres, Settings};
+
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let outer = shared_tempdir();
+    let locked = outer.path().join("locked");
+    let data = locked.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let error = EmbeddedPostgres::start(Settings {
+        data_dir: data.join("pg"),
+        bin_dir: None,
+        port: 0,
+        system_user: "postgres".to_owned(),
+    })
+    .await
+    .expect_err("postgres cannot pass the folder above the data directory");
+    assert!(
+        matches!(&error, EmbeddedPgError::Unreachable { path, .. } if *path == locked),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("chmod o+x {}", locked.display())),
+        "{message}"
+    );
+    assert!(message.contains("ASTRAFLOW_DATA_DIR"), "{message}");
+    assert!(!data.join("pg").exists(), "nothing was half-created");
+}
