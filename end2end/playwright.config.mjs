@@ -87,6 +87,9 @@ export default defineConfig({
       ASTRAFLOW_HTTP__PORT: String(port),
       ASTRAFLOW_DATA_DIR: dataDir,
       ASTRAFLOW_INITIAL_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
+      // Every browser signs in from 127.0.0.1, the admin many times a minute across the specs.
+      ASTRAFLOW_AUTH__SIGN_INS_PER_MINUTE_PER_ADDRESS: '100000',
+      ASTRAFLOW_AUTH__SIGN_INS_PER_MINUTE_PER_ACCOUNT: '100000',
       ASTRAFLOW_AUTH__OIDC__ISSUER_URL: oidcIssuer,
       ASTRAFLOW_AUTH__OIDC__CLIENT_ID: oidcClient.id,
       ASTRAFLOW_AUTH__OIDC__CLIENT_SECRET: oidcClient.secret,

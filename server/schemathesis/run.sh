@@ -46,13 +46,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The limit is raised so that the generated traffic measures behaviour, not the rate limiter
-# (which has its own tests).
+# The limits are raised so that the generated traffic measures behaviour, not the rate limiters
+# (which have their own tests).
 DATABASE_URL="$base/$database" \
   ASTRAFLOW_DATA_DIR="$work" \
   ASTRAFLOW_HTTP__PORT="$port" \
   ASTRAFLOW_INITIAL_ADMIN_PASSWORD="$password" \
   ASTRAFLOW_AUTH__REQUESTS_PER_MINUTE=1000000 \
+  ASTRAFLOW_AUTH__SIGN_INS_PER_MINUTE_PER_ADDRESS=1000000 \
+  ASTRAFLOW_AUTH__SIGN_INS_PER_MINUTE_PER_ACCOUNT=1000000 \
   ASTRAFLOW_SITE__ROOT="$work/site" \
   RUST_LOG="${RUST_LOG:-warn}" \
   "$SERVER_BIN" >"$work/server.log" 2>&1 &

@@ -184,6 +184,11 @@ pub struct AuthConfig {
     pub lockout_secs: i64,
     /// Requests a minute per API token or signed-in user (seed 000 §12.2).
     pub requests_per_minute: u32,
+    /// Sign-in attempts a minute from one client address, counted before any password is
+    /// checked.
+    pub sign_ins_per_minute_per_address: u32,
+    /// Sign-in attempts a minute for one email address, from anywhere.
+    pub sign_ins_per_minute_per_account: u32,
     /// Single sign-on with an OpenID Connect provider; off when absent.
     pub oidc: Option<OidcConfig>,
 }
@@ -224,6 +229,8 @@ impl Default for AuthConfig {
             max_failed_logins: 5,
             lockout_secs: 30,
             requests_per_minute: 1000,
+            sign_ins_per_minute_per_address: 30,
+            sign_ins_per_minute_per_account: 10,
             oidc: None,
         }
     }

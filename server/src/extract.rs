@@ -75,6 +75,10 @@ uuid_path!(
     /// `{user}` of the path: a member of the tenant.
     MemberPath, "user", "member"
 );
+uuid_path!(
+    /// `{token}` of the path: an API token's id (never its secret).
+    TokenPath, "token", "token"
+);
 
 /// `{environment}` of the path.
 #[derive(Debug, Clone)]

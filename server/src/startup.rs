@@ -23,7 +23,10 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     api,
-    auth::{self, AuthState, rate_limit::RateLimiter},
+    auth::{
+        self, AuthState,
+        rate_limit::{RateLimiter, SignInLimits},
+    },
     config::{Config, Environment},
     db,
     embedded_pg::{self, EmbeddedPostgres},
@@ -129,10 +132,17 @@ impl Application {
                 Environment::Production => Env::PROD,
             })
             .build();
+        auth::password::prepare()
+            .await
+            .context("preparing password checks")?;
         let auth = AuthState {
             pool: pool.clone(),
             config: config.auth.clone(),
             limiter: Arc::new(RateLimiter::new(config.auth.requests_per_minute)),
+            sign_in: Arc::new(SignInLimits::new(
+                config.auth.sign_ins_per_minute_per_address,
+                config.auth.sign_ins_per_minute_per_account,
+            )),
         };
         let sso = config
             .auth

@@ -27,6 +27,8 @@ pub struct TenantView {
     pub role: Option<String>,
     /// Whether the caller may change its members and configuration.
     pub can_manage: bool,
+    /// Whether the caller may change its status, plan and quotas (platform administrators).
+    pub can_set_plan: bool,
     /// Whether the caller may read and verify its audit trail.
     pub can_audit: bool,
     pub max_users: i32,

@@ -454,38 +454,13 @@ fn ConfigSection(tenant: TenantView, update: ServerAction<UpdateTenantConfig>) -
         }
         .into_any();
     }
-    let option = |value: &'static str, current: &str| {
-        view! { <option value=value selected=value == current>{value}</option> }
-    };
     view! {
         <section class="card">
             <h2>"Configuration"</h2>
             <ActionForm action=update attr:class="form" attr:data-testid="tenant-config">
                 <input type="hidden" name="tenant" value=tenant.id.clone() />
                 <label>"Name" <input name="config[name]" value=tenant.name.clone() required /></label>
-                <label>
-                    "Status"
-                    <select name="config[status]">
-                        {option("active", &tenant.status)}
-                        {option("suspended", &tenant.status)}
-                    </select>
-                </label>
-                <label>
-                    "Plan"
-                    <select name="config[plan]">
-                        {option("free", &tenant.plan)}
-                        {option("standard", &tenant.plan)}
-                        {option("enterprise", &tenant.plan)}
-                    </select>
-                </label>
-                <label>
-                    "Max users"
-                    <input type="number" name="config[max_users]" min="1" value=tenant.max_users.to_string() />
-                </label>
-                <label>
-                    "Max workflows"
-                    <input type="number" name="config[max_workflows]" min="1" value=tenant.max_workflows.to_string() />
-                </label>
+                {platform_settings(&tenant)}
                 <label>"AWS account id" <input name="config[aws_account_id]" value=account /></label>
                 <label>"AWS region" <input name="config[aws_region]" value=region /></label>
                 <label>"VPC ids" <input name="config[vpc_ids]" value=vpcs /></label>
@@ -497,6 +472,55 @@ fn ConfigSection(tenant: TenantView, update: ServerAction<UpdateTenantConfig>) -
                 <p role="status" data-testid="config-saved">"Configuration saved."</p>
             })}
         </section>
+    }
+    .into_any()
+}
+
+/// Status, plan and quotas: fields for platform administrators; for an owner, facts (sent back
+/// unchanged with the form), since only the platform sets them.
+fn platform_settings(tenant: &TenantView) -> impl IntoView + use<> {
+    let option = |value: &'static str, current: &str| {
+        view! { <option value=value selected=value == current>{value}</option> }
+    };
+    if !tenant.can_set_plan {
+        return view! {
+            <input type="hidden" name="config[status]" value=tenant.status.clone() />
+            <input type="hidden" name="config[plan]" value=tenant.plan.clone() />
+            <input type="hidden" name="config[max_users]" value=tenant.max_users.to_string() />
+            <input type="hidden" name="config[max_workflows]" value=tenant.max_workflows.to_string() />
+            <p class="hint" data-testid="platform-settings">
+                {format!(
+                    "Status {}, plan {}, at most {} users and {} workflows: set by the platform's administrators.",
+                    tenant.status, tenant.plan, tenant.max_users, tenant.max_workflows,
+                )}
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <label>
+            "Status"
+            <select name="config[status]">
+                {option("active", &tenant.status)}
+                {option("suspended", &tenant.status)}
+            </select>
+        </label>
+        <label>
+            "Plan"
+            <select name="config[plan]">
+                {option("free", &tenant.plan)}
+                {option("standard", &tenant.plan)}
+                {option("enterprise", &tenant.plan)}
+            </select>
+        </label>
+        <label>
+            "Max users"
+            <input type="number" name="config[max_users]" min="1" value=tenant.max_users.to_string() />
+        </label>
+        <label>
+            "Max workflows"
+            <input type="number" name="config[max_workflows]" min="1" value=tenant.max_workflows.to_string() />
+        </label>
     }
     .into_any()
 }

@@ -8,9 +8,9 @@
 //! names the first event whose hash or link no longer holds.
 //!
 //! `audit_hash = SHA-256(prev_hash ‖ canonical JSON of the event)`, where the canonical JSON
-//! has object keys sorted at every level, no insignificant whitespace, and timestamps as
-//! RFC 3339 UTC with microseconds (the database's precision). The first event of a tenant links
-//! to 32 zero bytes.
+//! is RFC 8785 (JCS) for events of hash version 2 and keys-sorted JSON for the version 1 events
+//! written before ([`super::canonical`]), with timestamps as RFC 3339 UTC with microseconds (the
+//! database's precision). The first event of a tenant links to 32 zero bytes.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::AuditAction;
+use super::{
+    AuditAction,
+    canonical::{HashVersion, canonical},
+};
 
 /// The `prev_hash` of a tenant's first event.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -71,6 +74,8 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub correlation_id: Option<String>,
+    /// How the canonical JSON is written: 2 is RFC 8785, 1 the keys-sorted form of older events.
+    pub hash_version: i16,
     /// The previous event's `audit_hash` (zeros for the first event), hex.
     #[serde(serialize_with = "hex_bytes")]
     #[schema(value_type = String)]
@@ -86,9 +91,9 @@ fn hex_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok,
 }
 
 impl AuditEvent {
-    /// The event's fields that the hash covers, as canonical JSON.
+    /// The event's fields that the hash covers, as canonical JSON of its hash version.
     pub fn canonical_json(&self) -> String {
-        canonical_json(&json!({
+        let mut fields = json!({
             "tenant_id": self.tenant_id,
             "seq": self.seq,
             "occurred_at": self.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -102,7 +107,8 @@ impl AuditEvent {
             "ip": self.ip,
             "user_agent": self.user_agent,
             "correlation_id": self.correlation_id,
-        }))
+        });
+        versioned(&mut fields, "hash_version", self.hash_version)
     }
 
     /// What `audit_hash` must be, given the stored `prev_hash`.
@@ -111,41 +117,22 @@ impl AuditEvent {
     }
 }
 
-/// JSON with object keys sorted at every level and no whitespace.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
+/// `fields` as the canonical JSON of the stored hash version `number`, which versions from 2 on
+/// cover too (under `key`). A number no build wrote gives text no stored hash matches.
+pub fn versioned(fields: &mut Value, key: &str, number: i16) -> String {
+    match HashVersion::of(number) {
+        Some(HashVersion::KeysSorted) => canonical(fields, HashVersion::KeysSorted),
+        Some(version) => {
+            fields[key] = json!(number);
+            canonical(fields, version)
+        }
+        None => format!("unknown hash version {number}"),
+    }
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (index, (key, value)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(value, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
+/// JSON with object keys sorted at every level and no whitespace (hash version 1).
+pub fn canonical_json(value: &Value) -> String {
+    canonical(value, HashVersion::KeysSorted)
 }
 
 /// Which control-plane events to list.
@@ -318,6 +305,7 @@ mod tests {
             ip: None,
             user_agent: None,
             correlation_id: None,
+            hash_version: HashVersion::CURRENT.number(),
             prev_hash: GENESIS.to_vec(),
             audit_hash: Vec::new(),
         }

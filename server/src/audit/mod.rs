@@ -12,6 +12,7 @@
 //! Every audited action is an [`AuditAction`]. The execution trail of engine records is a
 //! second chain of the same construction, in [`crate::monitor::trail`].
 
+pub mod canonical;
 pub mod chain;
 pub mod routes;
 pub mod service;
@@ -30,6 +31,7 @@ pub enum AuditAction {
     MemberChangeRole,
     MemberRemove,
     TokenCreate,
+    TokenRevoke,
     WorkflowCreate,
     WorkflowUpdate,
     WorkflowDelete,
@@ -51,13 +53,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::TenantCreate,
         AuditAction::TenantUpdateConfig,
         AuditAction::MemberAdd,
         AuditAction::MemberChangeRole,
         AuditAction::MemberRemove,
         AuditAction::TokenCreate,
+        AuditAction::TokenRevoke,
         AuditAction::WorkflowCreate,
         AuditAction::WorkflowUpdate,
         AuditAction::WorkflowDelete,
@@ -87,6 +90,7 @@ impl AuditAction {
             AuditAction::MemberChangeRole => "member.change_role",
             AuditAction::MemberRemove => "member.remove",
             AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
             AuditAction::WorkflowCreate => "workflow.create",
             AuditAction::WorkflowUpdate => "workflow.update",
             AuditAction::WorkflowDelete => "workflow.delete",
@@ -115,7 +119,7 @@ impl AuditAction {
             AuditAction::MemberAdd | AuditAction::MemberChangeRole | AuditAction::MemberRemove => {
                 "user"
             }
-            AuditAction::TokenCreate => "api_token",
+            AuditAction::TokenCreate | AuditAction::TokenRevoke => "api_token",
             AuditAction::WorkflowCreate
             | AuditAction::WorkflowUpdate
             | AuditAction::WorkflowDelete

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
+use super::canonical::HashVersion;
 use super::{
     Actor,
     chain::{AuditEvent, ChainWalk, Change, Filter, GENESIS, Verification},
@@ -52,14 +53,16 @@ pub async fn append(
         ip: actor.ip.clone(),
         user_agent: actor.user_agent.clone(),
         correlation_id: actor.correlation_id.clone(),
+        hash_version: HashVersion::CURRENT.number(),
         prev_hash,
         audit_hash: Vec::new(),
     };
     event.audit_hash = event.expected_hash().to_vec();
     sqlx::query(
         "insert into audit_events (tenant_id, seq, occurred_at, actor_id, actor, action, \
-         target_type, target_id, before, after, ip, user_agent, correlation_id, prev_hash, \
-         audit_hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         target_type, target_id, before, after, ip, user_agent, correlation_id, hash_version, \
+         prev_hash, audit_hash) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&event.tenant_id)
     .bind(event.seq)
@@ -74,6 +77,7 @@ pub async fn append(
     .bind(&event.ip)
     .bind(&event.user_agent)
     .bind(&event.correlation_id)
+    .bind(event.hash_version)
     .bind(&event.prev_hash)
     .bind(&event.audit_hash)
     .execute(&mut *conn)
@@ -82,8 +86,8 @@ pub async fn append(
 }
 
 const SELECT_EVENTS: &str = "select tenant_id, seq, occurred_at, actor_id, actor, action, \
-    target_type, target_id, before, after, ip, user_agent, correlation_id, prev_hash, audit_hash \
-    from audit_events";
+    target_type, target_id, before, after, ip, user_agent, correlation_id, hash_version, \
+    prev_hash, audit_hash from audit_events";
 
 fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {
@@ -100,6 +104,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<AuditEvent, sqlx::Error
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
         correlation_id: row.try_get("correlation_id")?,
+        hash_version: row.try_get("hash_version")?,
         prev_hash: row.try_get("prev_hash")?,
         audit_hash: row.try_get("audit_hash")?,
     })

@@ -40,30 +40,37 @@ pub fn lockout(config: &AuthConfig, failures: i32) -> Option<Duration> {
     Some(Duration::seconds(secs))
 }
 
-/// Checks the credentials and returns the account's id. The account row stays locked while
-/// the hash is checked, so parallel guesses against one account are counted one by one.
+/// Checks the credentials and returns the account's id.
+///
+/// No connection is held while the password is hashed: the account is read in one short
+/// transaction and the outcome recorded in another, so a burst of wrong passwords cannot take
+/// the pool from everyone else. Failures are counted with an atomic increment, so parallel
+/// guesses against one account are all counted; the per-account sign-in limit (checked by the
+/// caller before this) bounds how many run at once.
 pub async fn check_credentials(
     pool: &PgPool,
     config: &AuthConfig,
     credentials: Credentials,
 ) -> Result<Uuid, ApiError> {
-    let mut tx = db::begin_platform(pool).await?;
     let email = credentials.email.trim();
     // PostgreSQL text cannot hold NUL, so no account has such an email: answer like any other
     // unknown address instead of sending a query the database refuses.
     let row = if email.contains('\0') {
         None
     } else {
-        sqlx::query(
-            "select id, password_hash, failed_logins, locked_until from users \
-             where lower(email) = lower($1) for no key update",
+        let mut tx = db::begin_platform(pool).await?;
+        let row = sqlx::query(
+            "select id, password_hash, locked_until from users where lower(email) = lower($1)",
         )
         .bind(email)
         .fetch_optional(&mut *tx)
-        .await?
+        .await?;
+        tx.commit().await?;
+        row
     };
     let Some(row) = row else {
-        // Same work as for a real account, so timing does not reveal which emails exist.
+        // One verification, as for a real account, so timing does not reveal which emails
+        // exist.
         password::verify(credentials.password, None).await?;
         return Err(ApiError::BadCredentials);
     };
@@ -78,6 +85,7 @@ pub async fn check_credentials(
     }
     let hash: Option<String> = row.try_get("password_hash")?;
     if password::verify(credentials.password, hash).await? {
+        let mut tx = db::begin_platform(pool).await?;
         sqlx::query("update users set failed_logins = 0, locked_until = null where id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -85,14 +93,22 @@ pub async fn check_credentials(
         tx.commit().await?;
         return Ok(user_id);
     }
-    let failures = row.try_get::<i32, _>("failed_logins")?.saturating_add(1);
+    let mut tx = db::begin_platform(pool).await?;
+    let failures: i32 = sqlx::query_scalar(
+        "update users set failed_logins = failed_logins + 1 where id = $1 \
+         returning failed_logins",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let locked_until = lockout(config, failures).map(|duration| Utc::now() + duration);
-    sqlx::query("update users set failed_logins = $2, locked_until = $3 where id = $1")
-        .bind(user_id)
-        .bind(failures)
-        .bind(locked_until)
-        .execute(&mut *tx)
-        .await?;
+    if locked_until.is_some() {
+        sqlx::query("update users set locked_until = $2 where id = $1")
+            .bind(user_id)
+            .bind(locked_until)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     tracing::info!(user.id = %user_id, failures, locked = locked_until.is_some(), "failed sign-in");
     Err(ApiError::BadCredentials)
@@ -121,12 +137,14 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// Replaces the user's password after checking the current one; clears the one-time flag.
+/// Replaces the user's password after checking the current one; clears the one-time flag and
+/// ends every session of the account signed in until now. Returns when that was, for the caller
+/// to carry its own session over ([`restart_session`]).
 pub async fn change_password(
     pool: &PgPool,
     user_id: Uuid,
     change: PasswordChange,
-) -> Result<(), ApiError> {
+) -> Result<DateTime<Utc>, ApiError> {
     password::check_strength(&change.new_password)
         .map_err(|message| FieldError::new("new_password", message))?;
     if change.new_password == change.current_password {
@@ -135,25 +153,42 @@ pub async fn change_password(
         );
     }
     let mut tx = db::begin_platform(pool).await?;
-    let hash: Option<String> =
-        sqlx::query_scalar("select password_hash from users where id = $1 for no key update")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-    if !password::verify(change.current_password, hash).await? {
+    let hash: Option<String> = sqlx::query_scalar("select password_hash from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    tx.commit().await?;
+    // Both hashes run with no connection held; the update then applies only if the password
+    // is still the one just checked.
+    if !password::verify(change.current_password, hash.clone()).await? {
         return Err(ApiError::BadCredentials);
     }
     let new_hash = password::hash(change.new_password).await?;
-    sqlx::query(
+    let mut tx = db::begin_platform(pool).await?;
+    let ended: Option<DateTime<Utc>> = sqlx::query_scalar(
         "update users set password_hash = $2, must_change_password = false, failed_logins = 0, \
-         locked_until = null where id = $1",
+         locked_until = null, sessions_valid_after = now() \
+         where id = $1 and password_hash is not distinct from $3 \
+         returning sessions_valid_after",
     )
     .bind(user_id)
     .bind(new_hash)
-    .execute(&mut *tx)
+    .bind(hash)
+    .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
+    ended.ok_or_else(|| {
+        ApiError::Conflict("the password was changed meanwhile; sign in again".to_owned())
+    })
+}
+
+/// Carries the caller's own session over a password change: a new session id (whoever held
+/// the old one holds nothing now) signed in as of `at`, when the account's other sessions
+/// ended.
+pub async fn restart_session(session: &Session, at: DateTime<Utc>) -> Result<(), ApiError> {
+    session.cycle_id().await?;
+    session.insert(SESSION_SIGNED_IN_AT, at).await?;
     Ok(())
 }
 

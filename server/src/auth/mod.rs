@@ -41,6 +41,8 @@ pub struct AuthState {
     pub pool: PgPool,
     pub config: AuthConfig,
     pub limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per client address and per account.
+    pub sign_in: Arc<rate_limit::SignInLimits>,
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -64,8 +66,11 @@ where
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::Unauthenticated)?;
-        let user_id = session_user(&session, &auth.config).await?;
-        limit(&auth, load_user(&auth.pool, user_id).await?)
+        let signed_in = session_user(&session, &auth.config).await?;
+        limit(
+            &auth,
+            load_session_user(&auth.pool, &session, signed_in).await?,
+        )
     }
 }
 
@@ -79,27 +84,60 @@ fn limit(auth: &AuthState, principal: Principal) -> Result<Principal, ApiError> 
     }
 }
 
+/// Who a session was signed in for, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    pub user_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 /// The signed-in user of a session, enforcing the absolute session lifetime (the idle one is
 /// the cookie's and the store's expiry).
-pub async fn session_user(session: &Session, config: &AuthConfig) -> Result<Uuid, ApiError> {
+pub async fn session_user(session: &Session, config: &AuthConfig) -> Result<SignedIn, ApiError> {
     let Some(user_id) = session.get::<Uuid>(SESSION_USER).await? else {
         return Err(ApiError::Unauthenticated);
     };
     let signed_in_at: Option<DateTime<Utc>> = session.get(SESSION_SIGNED_IN_AT).await?;
-    let fresh = signed_in_at
-        .is_some_and(|at| Utc::now() - at < chrono::Duration::hours(config.session_absolute_hours));
-    if !fresh {
+    let Some(at) = signed_in_at
+        .filter(|at| Utc::now() - *at < chrono::Duration::hours(config.session_absolute_hours))
+    else {
         session.flush().await?;
         return Err(ApiError::Unauthenticated);
+    };
+    Ok(SignedIn { user_id, at })
+}
+
+/// The principal of a session, which ends here if it began before the account's sessions were
+/// ended (a password change ends every other session of the account).
+pub async fn load_session_user(
+    pool: &PgPool,
+    session: &Session,
+    signed_in: SignedIn,
+) -> Result<Principal, ApiError> {
+    match load(pool, signed_in.user_id, Some(signed_in.at)).await {
+        Err(ApiError::Unauthenticated) => {
+            session.flush().await?;
+            Err(ApiError::Unauthenticated)
+        }
+        other => other,
     }
-    Ok(user_id)
 }
 
 /// The account's principal: its flags and memberships.
 pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Principal, ApiError> {
+    load(pool, user_id, None).await
+}
+
+/// The account's principal, read afresh on every request (so a removed membership or a changed
+/// role counts at once); with `signed_in_at`, only for a session that is still valid.
+pub(crate) async fn load(
+    pool: &PgPool,
+    user_id: Uuid,
+    signed_in_at: Option<DateTime<Utc>>,
+) -> Result<Principal, ApiError> {
     let mut tx = db::begin_platform(pool).await?;
     let row = sqlx::query(
-        "select u.email, u.must_change_password, \
+        "select u.email, u.must_change_password, u.sessions_valid_after, \
          exists (select 1 from platform_admins a where a.user_id = u.id) as platform_admin \
          from users u where u.id = $1",
     )
@@ -107,6 +145,12 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Principal, ApiErr
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::Unauthenticated)?;
+    let valid_after: Option<DateTime<Utc>> = row.try_get("sessions_valid_after")?;
+    if let (Some(at), Some(valid_after)) = (signed_in_at, valid_after)
+        && at < valid_after
+    {
+        return Err(ApiError::Unauthenticated);
+    }
     let memberships = sqlx::query("select tenant_id, role from memberships where user_id = $1")
         .bind(user_id)
         .fetch_all(&mut *tx)

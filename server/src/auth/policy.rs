@@ -14,8 +14,10 @@ use super::principal::Principal;
 pub enum Action {
     CreateTenant,
     ListAllTenants,
-    /// Suspend or reactivate a tenant.
+    /// Suspend or reactivate a tenant, or set its plan and quotas.
     ChangeTenantStatus,
+    /// Read what ingest could not store (records of every tenant and engine).
+    ReadIngestDeadLetters,
     ReadTenant,
     UpdateTenantConfig,
     ListMembers,
@@ -70,7 +72,10 @@ impl Action {
         match self {
             Action::CreateTenant => "create tenants",
             Action::ListAllTenants => "list every tenant",
-            Action::ChangeTenantStatus => "suspend or reactivate tenants",
+            Action::ChangeTenantStatus => {
+                "suspend or reactivate tenants or set their plan and quotas"
+            }
+            Action::ReadIngestDeadLetters => "read ingest dead letters",
             Action::ReadTenant => "read the tenant",
             Action::UpdateTenantConfig => "change the tenant's configuration",
             Action::ListMembers => "list members",
@@ -109,7 +114,10 @@ impl Action {
             | Action::ManageTokens
             | Action::ManageEngineClients => role == Role::Owner,
             Action::ReadAudit => matches!(role, Role::Owner | Role::Auditor),
-            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus => false,
+            Action::CreateTenant
+            | Action::ListAllTenants
+            | Action::ChangeTenantStatus
+            | Action::ReadIngestDeadLetters => false,
         }
     }
 }
@@ -128,12 +136,18 @@ pub fn authorize(
     let admin = principal.platform_admin && principal.token_tenant.is_none();
     match resource {
         Resource::Platform => match action {
-            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus if admin => {
+            Action::CreateTenant
+            | Action::ListAllTenants
+            | Action::ChangeTenantStatus
+            | Action::ReadIngestDeadLetters
+                if admin =>
+            {
                 Ok(())
             }
-            Action::CreateTenant | Action::ListAllTenants | Action::ChangeTenantStatus => {
-                Err(Denied::NotPlatformAdmin(action.describe()))
-            }
+            Action::CreateTenant
+            | Action::ListAllTenants
+            | Action::ChangeTenantStatus
+            | Action::ReadIngestDeadLetters => Err(Denied::NotPlatformAdmin(action.describe())),
             // Tenant actions are always asked about a tenant.
             _ => Err(Denied::NotAMember),
         },
@@ -154,11 +168,12 @@ pub fn authorize(
     }
 }
 
-/// Whether the principal may change tenants' status, for [`crate::tenants::store::update_config`].
-pub fn status_change(principal: &Principal) -> crate::tenants::StatusChange {
+/// Whether the principal may change tenants' status, plan and quotas, for
+/// [`crate::tenants::store::update_config`].
+pub fn platform_settings(principal: &Principal) -> crate::tenants::PlatformSettings {
     match authorize(principal, Action::ChangeTenantStatus, Resource::Platform) {
-        Ok(()) => crate::tenants::StatusChange::Allowed,
-        Err(_) => crate::tenants::StatusChange::Refused,
+        Ok(()) => crate::tenants::PlatformSettings::Allowed,
+        Err(_) => crate::tenants::PlatformSettings::Refused,
     }
 }
 

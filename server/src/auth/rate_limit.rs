@@ -1,4 +1,5 @@
-//! Per-caller request limits (seed 000 §12.2: 1,000 requests a minute per API key by default).
+//! Per-caller request limits (seed 000 §12.2: 1,000 requests a minute per API key by default),
+//! and the sign-in limits per client address and per account.
 //!
 //! A token bucket per authenticated caller — each API token, each signed-in user — holding up
 //! to a minute's allowance and refilling continuously. Over the limit a request gets 429 with
@@ -85,6 +86,33 @@ impl RateLimiter {
 
     pub fn exhausted(&self, key: &str) -> Option<Duration> {
         self.exhausted_at(key, Instant::now())
+    }
+}
+
+/// Sign-in attempts, limited per client address (one source trying many accounts) and per
+/// account (many sources trying one), before any account is looked up or any password hashed:
+/// a flood of guesses costs the server a map lookup each, not an Argon2 hash.
+#[derive(Debug)]
+pub struct SignInLimits {
+    by_address: RateLimiter,
+    by_account: RateLimiter,
+}
+
+impl SignInLimits {
+    pub fn new(per_address: u32, per_account: u32) -> Self {
+        Self {
+            by_address: RateLimiter::new(per_address),
+            by_account: RateLimiter::new(per_account),
+        }
+    }
+
+    /// Counts an attempt from `address` (none when unknown) for `email`; `Err` holds how long
+    /// to wait.
+    pub fn admit(&self, address: Option<&str>, email: &str) -> Result<(), Duration> {
+        if let Some(address) = address {
+            self.by_address.check(address)?;
+        }
+        self.by_account.check(&email.trim().to_lowercase())
     }
 }
 

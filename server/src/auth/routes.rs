@@ -5,15 +5,15 @@ use axum::{
     Json, Router,
     extract::State,
     http::StatusCode,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use tower_sessions::Session;
 
-use super::{AuthState, Me, Principal, login, service, tokens};
+use super::{AuthState, Me, Principal, RequestMeta, login, service, tokens};
 use crate::{
     context::Ctx,
     error::{ApiJson, ErrorBody, Result},
-    extract::TenantPath,
+    extract::{TenantPath, TokenPath},
     state::AppState,
 };
 
@@ -23,7 +23,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(sign_out))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
-        .route("/api/v1/tenants/{tenant}/tokens", post(create_token))
+        .route(
+            "/api/v1/tenants/{tenant}/tokens",
+            get(list_tokens).post(create_token),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/tokens/{token}",
+            delete(revoke_token),
+        )
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(),
@@ -32,13 +39,17 @@ pub fn router() -> Router<AppState> {
         (status = 200, description = "Signed in; the response sets the session cookie", body = Me),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 423, description = "Locked after repeated failures; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account; see `Retry-After`", body = ErrorBody),
     ))]
 pub(crate) async fn sign_in(
     State(auth): State<AuthState>,
     session: Session,
+    meta: RequestMeta,
     ApiJson(credentials): ApiJson<login::Credentials>,
 ) -> Result<Json<Me>> {
-    Ok(Json(service::sign_in(&auth, &session, credentials).await?))
+    Ok(Json(
+        service::sign_in(&auth, &session, &meta, credentials).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(),
@@ -58,14 +69,15 @@ pub(crate) async fn me(principal: Principal) -> Json<Me> {
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "auth",
     request_body = login::PasswordChange,
     responses(
-        (status = 204, description = "Changed; the one-time flag is cleared"),
+        (status = 204, description = "Changed; the one-time flag is cleared, every other session of the account has ended and this one goes on under a new id"),
         (status = 422, description = "The new password is too weak", body = ErrorBody),
     ))]
 pub(crate) async fn change_password(
     ctx: Ctx,
+    session: Session,
     ApiJson(change): ApiJson<login::PasswordChange>,
 ) -> Result<StatusCode> {
-    service::change_own_password(&ctx, change).await?;
+    service::change_own_password(&ctx, &session, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,4 +96,36 @@ pub(crate) async fn create_token(
 ) -> Result<(StatusCode, Json<tokens::CreatedToken>)> {
     let created = service::create_token(&ctx, &tenant, new).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant's tokens, newest first, without secrets", body = Vec<tokens::TokenInfo>),
+        (status = 403, description = "Only owners manage tokens", body = ErrorBody),
+    ))]
+pub(crate) async fn list_tokens(
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+) -> Result<Json<Vec<tokens::TokenInfo>>> {
+    Ok(Json(service::list_tokens(&ctx, &tenant).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/tokens/{token}", tag = "tokens",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("token" = String, Path, description = "The token's id (not its secret)"),
+    ),
+    responses(
+        (status = 204, description = "Revoked: it stops working at once"),
+        (status = 404, description = "No such token in this tenant", body = ErrorBody),
+        (status = 409, description = "Already revoked", body = ErrorBody),
+    ))]
+pub(crate) async fn revoke_token(
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    TokenPath(token): TokenPath,
+) -> Result<StatusCode> {
+    service::revoke_token(&ctx, &tenant, token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,19 +4,32 @@
 use tower_sessions::Session;
 
 use super::{
-    AuthState, Me, load_user,
+    AuthState, Me, RequestMeta, load_user,
     login::{self, Credentials, PasswordChange},
     policy::Action,
-    tokens::{self, CreatedToken, NewToken},
+    tokens::{self, CreatedToken, NewToken, TokenInfo},
 };
+use uuid::Uuid;
+
 use crate::{
     context::Ctx,
-    domain::TenantId,
+    domain::{Role, TenantId},
     error::{ApiError, Result},
 };
 
-/// Checks the credentials and starts a session for their account.
-pub async fn sign_in(auth: &AuthState, session: &Session, credentials: Credentials) -> Result<Me> {
+/// Checks the credentials and starts a session for their account. Attempts are limited per
+/// client address and per account before anything is looked up or hashed.
+pub async fn sign_in(
+    auth: &AuthState,
+    session: &Session,
+    meta: &RequestMeta,
+    credentials: Credentials,
+) -> Result<Me> {
+    auth.sign_in
+        .admit(meta.ip.as_deref(), &credentials.email)
+        .map_err(|wait| ApiError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0),
+        })?;
     let user_id = login::check_credentials(&auth.pool, &auth.config, credentials).await?;
     login::start_session(session, user_id).await?;
     let principal = load_user(&auth.pool, user_id).await?;
@@ -24,21 +37,55 @@ pub async fn sign_in(auth: &AuthState, session: &Session, credentials: Credentia
     Ok(Me::from(&principal))
 }
 
-/// Changes the signed-in caller's own password. An API token cannot: it has no password.
-pub async fn change_own_password(ctx: &Ctx, change: PasswordChange) -> Result<()> {
+/// Changes the signed-in caller's own password. An API token cannot: it has no password. Every
+/// other session of the account ends; the caller's own goes on under a new id.
+pub async fn change_own_password(
+    ctx: &Ctx,
+    session: &Session,
+    change: PasswordChange,
+) -> Result<()> {
     let (Some(user_id), None) = (ctx.principal.user_id, &ctx.principal.token_tenant) else {
         return Err(ApiError::Forbidden(
             "passwords are changed by signing in, not with an API token".to_owned(),
         ));
     };
-    login::change_password(&ctx.pool, user_id, change).await
+    let ended = login::change_password(&ctx.pool, user_id, change).await?;
+    login::restart_session(session, ended).await
 }
 
 /// Creates an API token scoped to `tenant` for the caller, who must be allowed to manage
 /// tokens there.
 pub async fn create_token(ctx: &Ctx, tenant: &TenantId, new: NewToken) -> Result<CreatedToken> {
     let mut tx = ctx.tenant_tx(Action::ManageTokens, tenant).await?;
-    let created = tokens::create(&mut tx, tenant, ctx.principal.user_id, new, &ctx.actor()).await?;
+    let principal = &ctx.principal;
+    let holds = principal.role_in(tenant);
+    let admin = principal.platform_admin && principal.token_tenant.is_none();
+    let creator_holds = |role: Role| admin || holds.is_some_and(|held| held.covers(role));
+    let created = tokens::create(
+        &mut tx,
+        tenant,
+        principal.user_id,
+        creator_holds,
+        new,
+        &ctx.actor(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created)
+}
+
+/// The tenant's API tokens, for those who may manage them.
+pub async fn list_tokens(ctx: &Ctx, tenant: &TenantId) -> Result<Vec<TokenInfo>> {
+    let mut tx = ctx.tenant_tx(Action::ManageTokens, tenant).await?;
+    let listed = tokens::list(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(listed)
+}
+
+/// Revokes one of the tenant's API tokens.
+pub async fn revoke_token(ctx: &Ctx, tenant: &TenantId, id: Uuid) -> Result<()> {
+    let mut tx = ctx.tenant_tx(Action::ManageTokens, tenant).await?;
+    tokens::revoke(&mut tx, tenant, id, &ctx.actor()).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -33,6 +33,13 @@ impl Role {
             Role::Auditor => "auditor",
         }
     }
+
+    /// Whether holding `self` includes everything `other` may do: an owner covers every role,
+    /// every role covers a viewer, and editors and auditors cover only themselves. An API token
+    /// works only while its creator's role covers the token's (see `auth::tokens`).
+    pub fn covers(self, other: Role) -> bool {
+        self == Role::Owner || self == other || other == Role::Viewer
+    }
 }
 
 impl fmt::Display for Role {

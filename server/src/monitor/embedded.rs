@@ -39,6 +39,10 @@ pub async fn follow(
             Ok(position) => position + 1,
             Err(error) => {
                 tracing::warn!(%error, environment, "cannot read the ingest cursor; retrying");
+                ingest.failing(
+                    &source,
+                    &format!("cannot read the ingest cursor: {error:#}"),
+                );
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     _ = stopped.changed() => return,
@@ -67,6 +71,7 @@ pub async fn follow(
             match apply(&pool, &ingest, &source, &batch).await {
                 Ok(outcome) => {
                     backoff = Duration::from_millis(100);
+                    ingest.healthy(&source);
                     tracing::debug!(
                         environment,
                         applied = outcome.applied,
@@ -79,6 +84,7 @@ pub async fn follow(
                         return;
                     }
                     tracing::warn!(%error, environment, "ingesting records failed; retrying from the stored position");
+                    ingest.failing(&source, &format!("ingesting records failed: {error:#}"));
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
                         _ = stopped.changed() => return,

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{
     hub::Hub,
-    ingest::Ingest,
+    ingest::{DeadLetter, Ingest},
     query::{IncidentView, InstanceDetail, InstancePage, StateFilter},
     service,
     trail::{self, ExecutionAuditEvent},
@@ -76,6 +76,10 @@ pub fn router() -> Router<AppState> {
             get(verify_execution_audit),
         )
         .route("/api/v1/tenants/{tenant}/audit/export", get(export_audit))
+        .route(
+            "/api/v1/platform/ingest/dead-letters",
+            get(list_dead_letters),
+        )
 }
 
 fn path_key(raw: &str, what: &'static str) -> Result<i64> {
@@ -106,6 +110,9 @@ pub struct IngestResult {
     pub duplicates: usize,
     /// Records that concern nothing the monitor keeps.
     pub ignored: usize,
+    /// Records the database refused even after their values were made storable: kept as dead
+    /// letters for platform administrators and skipped.
+    pub dead_lettered: usize,
     /// The stored position per partition after this batch.
     pub positions: BTreeMap<i32, i64>,
 }
@@ -144,6 +151,7 @@ pub(crate) async fn ingest_records(
         applied: outcome.applied,
         duplicates: outcome.duplicates,
         ignored: outcome.ignored,
+        dead_lettered: outcome.dead_lettered,
         positions: outcome.positions,
     }))
 }
@@ -686,4 +694,15 @@ mod tests {
         assert_eq!(lines[1], r#""a,""b""","{""x"":1}",,"1""#);
         assert_eq!(lines[2], r#""'=cmd()",,"n","2""#);
     }
+}
+
+// --- dead letters --------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/platform/ingest/dead-letters", tag = "monitor",
+    responses(
+        (status = 200, description = "The newest records ingest could not store, with the reason, across every tenant and engine", body = Vec<DeadLetter>),
+        (status = 403, description = "Only platform administrators may read them", body = ErrorBody),
+    ))]
+pub(crate) async fn list_dead_letters(ctx: Ctx) -> Result<Json<Vec<DeadLetter>>> {
+    Ok(Json(service::dead_letters(&ctx).await?))
 }

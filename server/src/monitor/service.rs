@@ -86,6 +86,18 @@ pub async fn ingest_records(
     Ok(outcome)
 }
 
+/// How many dead letters a platform administrator sees at once: the newest.
+const DEAD_LETTERS_SHOWN: i64 = 500;
+
+/// The newest records ingest could not store, for platform administrators.
+pub async fn dead_letters(ctx: &Ctx) -> Result<Vec<ingest::DeadLetter>> {
+    ctx.authorize(Action::ReadIngestDeadLetters, Resource::Platform)?;
+    let mut tx = ctx.platform_tx().await?;
+    let letters = ingest::dead_letters(&mut tx, DEAD_LETTERS_SHOWN).await?;
+    tx.commit().await?;
+    Ok(letters)
+}
+
 /// Exporter records from JSON, each of the environment's engine tenant.
 fn parse_records(values: Vec<Value>, engine_tenant: &str) -> Result<Vec<Record>> {
     let mut records = Vec::with_capacity(values.len());

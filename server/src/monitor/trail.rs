@@ -18,7 +18,10 @@ use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, Row};
 
 use crate::{
-    audit::chain::{ChainWalk, Chained, GENESIS, Verification, canonical_json, chain_hash},
+    audit::{
+        canonical::HashVersion,
+        chain::{ChainWalk, Chained, GENESIS, Verification, chain_hash, versioned},
+    },
     domain::{Result, TenantId},
 };
 
@@ -63,6 +66,8 @@ pub struct ExecutionAuditEvent {
     pub variables: Option<Value>,
     pub partition_id: i32,
     pub position: i64,
+    /// How the canonical JSON is written: 2 is RFC 8785, 1 the keys-sorted form of older events.
+    pub hash_version: i16,
     /// The previous event's `auditHash` (zeros for the first), hex.
     #[serde(serialize_with = "hex_bytes")]
     #[schema(value_type = String)]
@@ -78,9 +83,10 @@ fn hex_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok,
 }
 
 impl ExecutionAuditEvent {
-    /// The fields the hash covers, as canonical JSON: every field but the two hashes.
+    /// The fields the hash covers, as canonical JSON of its hash version: every field but the
+    /// two hashes.
     pub fn canonical_json(&self) -> String {
-        canonical_json(&json!({
+        let mut fields = json!({
             "tenantId": self.tenant_id,
             "seq": self.seq,
             "timestamp": self.timestamp.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -94,7 +100,8 @@ impl ExecutionAuditEvent {
             "variables": self.variables,
             "partitionId": self.partition_id,
             "position": self.position,
-        }))
+        });
+        versioned(&mut fields, "hashVersion", self.hash_version)
     }
 }
 
@@ -159,6 +166,7 @@ pub async fn append(
             variables: event.variables,
             partition_id: event.partition_id,
             position: event.position,
+            hash_version: HashVersion::CURRENT.number(),
             prev_hash: prev_hash.clone(),
             audit_hash: Vec::new(),
         };
@@ -169,8 +177,8 @@ pub async fn append(
     sqlx::query(
         "insert into execution_audit_events (tenant_id, seq, occurred_at, execution_id, \
          workflow_id, environment, event_type, task_id, task_name, execution_context, variables, \
-         partition_id, position, prev_hash, audit_hash) \
-         select $1, * from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], \
+         partition_id, position, prev_hash, audit_hash, hash_version) \
+         select $1, *, $16 from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], \
          $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], \
          $12::integer[], $13::bigint[], $14::bytea[], $15::bytea[])",
     )
@@ -239,6 +247,7 @@ pub async fn append(
             .map(|e| e.audit_hash.clone())
             .collect::<Vec<_>>(),
     )
+    .bind(HashVersion::CURRENT.number())
     .execute(&mut *conn)
     .await?;
     Ok(chained)
@@ -256,7 +265,7 @@ pub struct Filter {
 
 const SELECT_EVENTS: &str = "select tenant_id, seq, occurred_at, execution_id, workflow_id, \
     environment, event_type, task_id, task_name, execution_context, variables, partition_id, \
-    position, prev_hash, audit_hash from execution_audit_events";
+    position, hash_version, prev_hash, audit_hash from execution_audit_events";
 
 fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<ExecutionAuditEvent, sqlx::Error> {
     Ok(ExecutionAuditEvent {
@@ -273,6 +282,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<ExecutionAuditEvent, sq
         variables: row.try_get("variables")?,
         partition_id: row.try_get("partition_id")?,
         position: row.try_get("position")?,
+        hash_version: row.try_get("hash_version")?,
         prev_hash: row.try_get("prev_hash")?,
         audit_hash: row.try_get("audit_hash")?,
     })
@@ -539,6 +549,7 @@ mod tests {
             variables: None,
             partition_id: 1,
             position: 5,
+            hash_version: HashVersion::CURRENT.number(),
             prev_hash: GENESIS.to_vec(),
             audit_hash: Vec::new(),
         };

@@ -21,7 +21,6 @@ use axum::{
 };
 use tokio::sync::broadcast::error::RecvError;
 use tower_sessions::Session;
-use uuid::Uuid;
 
 use super::hub::{Feed, Hub};
 use crate::{
@@ -45,7 +44,7 @@ const MAX_MESSAGE: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 enum Credential {
     Token(String),
-    Session(Uuid),
+    Session(auth::SignedIn),
 }
 
 #[utoipa::path(get, path = "/api/v1/ws", tag = "monitor", operation_id = "open_monitor_socket",
@@ -116,7 +115,9 @@ fn same_origin(headers: &HeaderMap) -> Result<()> {
 async fn recheck(auth: &AuthState, credential: &Credential) -> Result<Principal> {
     match credential {
         Credential::Token(token) => tokens::authenticate(&auth.pool, token).await,
-        Credential::Session(user) => auth::load_user(&auth.pool, *user).await,
+        Credential::Session(signed_in) => {
+            auth::load(&auth.pool, signed_in.user_id, Some(signed_in.at)).await
+        }
     }
 }
 

@@ -105,14 +105,16 @@ impl ControlPlane for Backend {
     fn sign_in(&self, parts: Parts, email: String, password: String) -> BoxFuture<MeView> {
         let auth = self.auth.clone();
         boxed(async move {
+            let mut parts = parts;
             let session = parts
                 .extensions
                 .get::<Session>()
                 .cloned()
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no session layer")))?;
+            let Ok(meta) = RequestMeta::from_request_parts(&mut parts, &()).await;
             let credentials = login::Credentials { email, password };
             Ok(me_view(
-                auth::service::sign_in(&auth, &session, credentials).await?,
+                auth::service::sign_in(&auth, &session, &meta, credentials).await?,
             ))
         })
     }
@@ -134,12 +136,17 @@ impl ControlPlane for Backend {
     ) -> BoxFuture<()> {
         let backend = self.clone();
         boxed(async move {
+            let session = parts
+                .extensions
+                .get::<Session>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no session layer")))?;
             let ctx = backend.ctx(parts).await?;
             let change = login::PasswordChange {
                 current_password,
                 new_password,
             };
-            auth::service::change_own_password(&ctx, change).await
+            auth::service::change_own_password(&ctx, &session, change).await
         })
     }
 
@@ -159,6 +166,7 @@ impl ControlPlane for Backend {
                     TenantView {
                         can_audit: may(Action::ReadAudit),
                         can_manage: may(Action::ManageMembers),
+                        can_set_plan: ctx.may(Action::ChangeTenantStatus, Resource::Platform),
                         max_users: tenant.quotas.max_users,
                         max_workflows: tenant.quotas.max_workflows,
                         aws_account_id: tenant.cloud.aws_account_id,

@@ -162,17 +162,19 @@ pub(crate) fn validate_name(field: &str, name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Whether the caller may change a tenant's status (suspend, reactivate) — decided by the
-/// authorisation policy before the service is called.
+/// Whether the caller may change what the platform decides for a tenant — its status
+/// (suspend, reactivate), plan and quotas — decided by the authorisation policy before the
+/// service is called. An owner sets the rest of the configuration, never these: otherwise an
+/// owner could lift its own tenant's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
+pub enum PlatformSettings {
     Allowed,
     Refused,
 }
 
-impl StatusChange {
+impl PlatformSettings {
     pub(crate) fn allowed(self) -> bool {
-        self == StatusChange::Allowed
+        self == PlatformSettings::Allowed
     }
 }
 

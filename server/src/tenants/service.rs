@@ -9,7 +9,7 @@ use crate::{
     audit::Actor,
     auth::{
         password,
-        policy::{Action, Resource, status_change},
+        policy::{Action, Resource, platform_settings},
     },
     context::Ctx,
     domain::{FieldError, Role, TenantId},
@@ -80,7 +80,7 @@ pub async fn update_config(ctx: &Ctx, tenant: &TenantId, config: TenantConfig) -
         &mut tx,
         tenant,
         config,
-        status_change(&ctx.principal),
+        platform_settings(&ctx.principal),
         &ctx.actor(),
     )
     .await?;

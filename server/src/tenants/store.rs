@@ -6,8 +6,8 @@ use sqlx::{PgConnection, Row, postgres::PgRow};
 use uuid::Uuid;
 
 use super::{
-    Member, NewMember, NewTenant, Plan, Quotas, StatusChange, Tenant, TenantConfig, TenantStatus,
-    validate_email, validate_name,
+    Member, NewMember, NewTenant, Plan, PlatformSettings, Quotas, Tenant, TenantConfig,
+    TenantStatus, validate_email, validate_name,
 };
 use crate::{
     audit::{self, Actor, AuditAction, Change},
@@ -156,24 +156,29 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<Tenant>> {
 }
 
 /// Replaces the tenant's configuration and records before and after. Changing the status, and
-/// any change to a suspended tenant, needs [`StatusChange::Allowed`].
+/// any change to a suspended tenant, needs [`PlatformSettings::Allowed`].
 pub async fn update_config(
     conn: &mut PgConnection,
     tenant: &TenantId,
     config: TenantConfig,
-    status_change: StatusChange,
+    platform: PlatformSettings,
     actor: &Actor,
 ) -> Result<Tenant> {
     validate_name("name", &config.name)?;
     config.quotas.validate()?;
     config.cloud.validate()?;
     let before = lock(conn, tenant).await?;
-    if before.status != config.status && !status_change.allowed() {
+    if before.status != config.status && !platform.allowed() {
         return Err(DomainError::Forbidden(
             "only platform administrators may suspend or reactivate a tenant".to_owned(),
         ));
     }
-    if before.status == TenantStatus::Suspended && !status_change.allowed() {
+    if (before.plan != config.plan || before.quotas != config.quotas) && !platform.allowed() {
+        return Err(DomainError::Forbidden(
+            "only platform administrators may change a tenant's plan and quotas".to_owned(),
+        ));
+    }
+    if before.status == TenantStatus::Suspended && !platform.allowed() {
         return Err(DomainError::Conflict(format!(
             "tenant {:?} is suspended; a platform administrator must reactivate it first",
             tenant.as_str()

@@ -182,3 +182,103 @@ async fn concurrent_writers_keep_each_chain_linear() {
         assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
     }
 }
+
+#[tokio::test]
+async fn numbers_verify_in_whatever_notation_they_were_written() {
+    let pool = migrated_pool().await;
+    let tenant = tenant_with_events(&pool, "numbers", 1).await;
+    // jsonb keeps these as exact decimals in plain notation (10000000000000000, 0.00000015):
+    // the hash must not depend on the notation the event was written in.
+    let after: serde_json::Value =
+        serde_json::from_str(r#"{"amount": 1e16, "rate": 1.5e-7, "big": 1e300, "n": -0.0}"#)
+            .unwrap();
+    let mut tx = db::begin_tenant(&pool, &tenant, None).await.unwrap();
+    audit::append(
+        &mut tx,
+        &tenant,
+        &Actor::system(),
+        Change {
+            action: AuditAction::WorkflowUpdate,
+            target_id: "numbers",
+            before: None,
+            after: Some(after),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    append_one(&pool, &tenant, 2).await;
+
+    let verification = verify(&pool, &tenant).await;
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.events_checked, 3);
+}
+
+#[tokio::test]
+async fn a_chain_begun_under_the_first_hash_version_verifies_across_the_change() {
+    let pool = migrated_pool().await;
+    let tenant = tenant_with_events(&pool, "versions", 4).await;
+    // Turn the stored events into what the first version wrote: keys-sorted JSON hashes,
+    // relinked (an owner's connection with the immutability trigger off, as in the migration
+    // era such chains come from).
+    let mut events = {
+        let mut tx = db::begin_tenant(&pool, &tenant, None).await.unwrap();
+        audit::store::list(&mut tx, &tenant, 0, 100).await.unwrap()
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("alter table audit_events disable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let mut prev = audit::chain::GENESIS.to_vec();
+    for event in &mut events {
+        event.hash_version = 1;
+        event.prev_hash = prev.clone();
+        event.audit_hash = event.expected_hash().to_vec();
+        prev = event.audit_hash.clone();
+        sqlx::query(
+            "update audit_events set hash_version = 1, prev_hash = $1, audit_hash = $2 \
+             where tenant_id = 'versions' and seq = $3",
+        )
+        .bind(&event.prev_hash)
+        .bind(&event.audit_hash)
+        .bind(event.seq)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("alter table audit_events enable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    // New events are appended under the current version, linked to the old head.
+    append_one(&pool, &tenant, 10).await;
+    append_one(&pool, &tenant, 11).await;
+    let mut tx = db::begin_tenant(&pool, &tenant, None).await.unwrap();
+    let stored = audit::store::list(&mut tx, &tenant, 0, 100).await.unwrap();
+    let versions: Vec<i16> = stored.iter().map(|e| e.hash_version).collect();
+    assert_eq!(versions, [1, 1, 1, 1, 2, 2]);
+    let verification = audit::store::verify(&mut tx, &tenant).await.unwrap();
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.events_checked, 6);
+
+    // A version-1 event is still checked: an edit to one is found.
+    drop(tx);
+    sqlx::query("alter table audit_events disable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update audit_events set actor = 'forger' where tenant_id = 'versions' and seq = 2",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("alter table audit_events enable trigger audit_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let verification = verify(&pool, &tenant).await;
+    let broken = verification.first_broken.unwrap();
+    assert_eq!((broken.seq, broken.reason), (2, "hash_mismatch"));
+}

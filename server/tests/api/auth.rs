@@ -253,6 +253,296 @@ async fn api_tokens_are_shown_once_stored_hashed_and_scoped_to_their_tenant() {
 }
 
 #[tokio::test]
+async fn tokens_are_listed_revoked_and_never_outlive_their_creators_role() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let creator = app
+        .create_user("creator@example.com", PASSWORD, false)
+        .await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    for id in ["alpha", "beta"] {
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": id, "name": id }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let added = admin
+        .post(app.url("/api/v1/tenants/alpha/users"))
+        .json(&json!({ "email": "creator@example.com", "role": "owner" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let owner = app.sign_in("creator@example.com", PASSWORD).await;
+    let mut tokens = std::collections::BTreeMap::new();
+    for role in ["owner", "editor", "auditor", "viewer"] {
+        let created: Value = owner
+            .post(app.url("/api/v1/tenants/alpha/tokens"))
+            .json(&json!({ "name": role, "role": role, "expires_in_days": 1 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.insert(role, created);
+    }
+    let works = |role: &'static str| {
+        let secret = tokens[role]["token"].as_str().unwrap().to_owned();
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v1/tenants/alpha"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 200
+        }
+    };
+    let states = || async {
+        // The platform administrator: the creator may have lost the right to list them.
+        let listed: Value = admin
+            .get(app.url("/api/v1/tenants/alpha/tokens"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_owned(), t["state"].clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    for role in ["owner", "editor", "auditor", "viewer"] {
+        assert!(works(role).await, "{role}");
+    }
+
+    // Listed for owners without their secrets.
+    let listed: Value = owner
+        .get(app.url("/api/v1/tenants/alpha/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    for token in listed {
+        assert!(token.get("token").is_none(), "no secret: {token}");
+        assert!(token.get("token_hash").is_none(), "no hash: {token}");
+        assert_eq!(token["created_by"], "creator@example.com");
+        assert_eq!(token["state"], "active");
+    }
+
+    // The creator becomes an editor: the owner and auditor tokens stop, the others go on.
+    let demote = |role: &'static str| {
+        let admin = &admin;
+        let app = &app;
+        async move {
+            let changed = admin
+                .put(app.url(&format!("/api/v1/tenants/alpha/users/{creator}")))
+                .json(&json!({ "role": role }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(changed.status(), 200);
+        }
+    };
+    demote("editor").await;
+    assert!(!works("owner").await);
+    assert!(!works("auditor").await);
+    assert!(works("editor").await);
+    assert!(works("viewer").await);
+    let now = states().await;
+    assert_eq!(now["owner"], "creator_lacks_role");
+    assert_eq!(now["editor"], "active");
+    // A viewer: only the viewer token is left.
+    demote("viewer").await;
+    assert!(!works("editor").await);
+    assert!(works("viewer").await);
+    // Back to owner: they work again, as the role grants them again.
+    demote("owner").await;
+    assert!(works("owner").await);
+    // Removed from the tenant: nothing works.
+    let removed = admin
+        .delete(app.url(&format!("/api/v1/tenants/alpha/users/{creator}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    for role in ["owner", "editor", "auditor", "viewer"] {
+        assert!(!works(role).await, "{role} after removal");
+    }
+    assert!(states().await.values().all(|s| s == "creator_lacks_role"));
+
+    // Revoked by id: at once, recorded, once only, and only within its own tenant.
+    let created: Value = admin
+        .post(app.url("/api/v1/tenants/alpha/tokens"))
+        .json(&json!({ "name": "ci", "role": "viewer", "expires_in_days": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["token"].as_str().unwrap(),
+    );
+    let by_secret = || {
+        app.client
+            .get(app.url("/api/v1/tenants/alpha"))
+            .bearer_auth(secret)
+            .send()
+    };
+    assert_eq!(by_secret().await.unwrap().status(), 200);
+    let foreign = admin
+        .delete(app.url(&format!("/api/v1/tenants/beta/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(foreign, 404).await["code"], "not_found");
+    assert_eq!(
+        by_secret().await.unwrap().status(),
+        200,
+        "untouched by beta's path"
+    );
+    let revoke = || {
+        admin
+            .delete(app.url(&format!("/api/v1/tenants/alpha/tokens/{id}")))
+            .send()
+    };
+    assert_eq!(revoke().await.unwrap().status(), 204);
+    assert_eq!(by_secret().await.unwrap().status(), 401);
+    assert_eq!(
+        error_body(revoke().await.unwrap(), 409).await["code"],
+        "conflict"
+    );
+    let audit: Value = admin
+        .get(app.url("/api/v1/tenants/alpha/audit?action=token.revoke"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit[0]["target_id"], id);
+    assert_eq!(audit[0]["before"]["name"], "ci");
+    assert_eq!(audit[0]["actor"], "root@example.com");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions_and_renews_this_one() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("ada@example.com", PASSWORD, false).await;
+    // The same account on two devices, each with its own session cookie.
+    let login = || async {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", &app.address)
+            .json(&json!({ "email": "ada@example.com", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    };
+    let (laptop, phone) = (login().await, login().await);
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v1/me"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(laptop.clone()).await, 200);
+    assert_eq!(me(phone.clone()).await, 200);
+
+    let changed = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .header("origin", &app.address)
+        .header("cookie", &laptop)
+        .json(&json!({ "current_password": PASSWORD, "new_password": "a new and long passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let renewed = changed.headers()["set-cookie"].to_str().unwrap();
+    let renewed = renewed.split(';').next().unwrap().to_owned();
+    assert_ne!(renewed, laptop, "the session id changes");
+
+    assert_eq!(me(renewed).await, 200, "the changing session goes on");
+    assert_eq!(me(phone).await, 401, "the other session has ended");
+    assert_eq!(me(laptop).await, 401, "the old id is worthless");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_member_loses_the_tenant_in_sessions_already_open() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let member = app.create_user("member@example.com", PASSWORD, false).await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    let created = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "alpha", "name": "Alpha" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let added = admin
+        .post(app.url("/api/v1/tenants/alpha/users"))
+        .json(&json!({ "email": "member@example.com", "role": "editor" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let session = app.sign_in("member@example.com", PASSWORD).await;
+    let read = || session.get(app.url("/api/v1/tenants/alpha")).send();
+    assert_eq!(read().await.unwrap().status(), 200);
+
+    let removed = admin
+        .delete(app.url(&format!("/api/v1/tenants/alpha/users/{member}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    // The very next request of the open session: not found, as for any stranger.
+    assert_eq!(
+        error_body(read().await.unwrap(), 404).await["code"],
+        "not_found"
+    );
+    let me: Value = session
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["memberships"], json!([]), "{me}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn errors_are_json_with_the_request_id() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     let unknown = app.get("/api/v1/no-such-thing").await;
@@ -403,5 +693,67 @@ async fn callers_over_their_request_allowance_get_429_with_retry_after() {
             .status(),
         200
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address_and_per_account_before_any_check() {
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.auth.sign_ins_per_minute_per_address = 5;
+    config.auth.sign_ins_per_minute_per_account = 3;
+    let app = TestApp::spawn(config).await;
+    app.create_user("ada@example.com", PASSWORD, false).await;
+    let attempt = |email: &'static str, password: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", &app.address)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+    };
+    let failures = || async {
+        let pool = app.owner_pool().await;
+        let failures: i32 =
+            sqlx::query_scalar("select failed_logins from users where email = 'ada@example.com'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        failures
+    };
+
+    assert_eq!(
+        attempt("nobody@example.com", "wrong")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Three guesses for one account, then it is limited, whatever the spelling of its email.
+    for _ in 0..3 {
+        assert_eq!(
+            attempt("ada@example.com", "wrong").await.unwrap().status(),
+            401
+        );
+    }
+    let limited = attempt(" ADA@example.com", "wrong").await.unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_body(limited, 429).await["code"], "rate_limited");
+    // The address has spent its five attempts: an account never tried before is limited too,
+    // and so is the right password — refused before anything was looked up or hashed.
+    assert_eq!(
+        error_body(attempt("someone@example.com", "wrong").await.unwrap(), 429).await["code"],
+        "rate_limited"
+    );
+    assert_eq!(
+        attempt("ada@example.com", PASSWORD).await.unwrap().status(),
+        429
+    );
+    assert_eq!(failures().await, 3, "only the checked guesses were counted");
     app.stop().await;
 }

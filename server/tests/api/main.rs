@@ -8,6 +8,7 @@ mod embedded;
 mod engine_access;
 mod health;
 mod helpers;
+mod ingest;
 mod layout;
 mod matrix;
 mod monitor;

@@ -54,6 +54,8 @@ enum Endpoint {
     ChangeRole,
     RemoveUser,
     CreateToken,
+    ListTokens,
+    RevokeToken,
     ListAudit,
     VerifyAudit,
     ListWorkflows,
@@ -85,7 +87,7 @@ enum Endpoint {
     RevokeEngineClient,
 }
 
-const ENDPOINTS: [(Endpoint, Allowed, u16); 36] = [
+const ENDPOINTS: [(Endpoint, Allowed, u16); 38] = [
     (Endpoint::GetTenant, Allowed::AnyMember, 200),
     (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
     (Endpoint::ListUsers, Allowed::AnyMember, 200),
@@ -93,6 +95,8 @@ const ENDPOINTS: [(Endpoint, Allowed, u16); 36] = [
     (Endpoint::ChangeRole, Allowed::OwnerOnly, 200),
     (Endpoint::RemoveUser, Allowed::OwnerOnly, 204),
     (Endpoint::CreateToken, Allowed::OwnerOnly, 201),
+    (Endpoint::ListTokens, Allowed::OwnerOnly, 200),
+    (Endpoint::RevokeToken, Allowed::OwnerOnly, 204),
     (Endpoint::ListAudit, Allowed::OwnerOrAuditor, 200),
     (Endpoint::VerifyAudit, Allowed::OwnerOrAuditor, 200),
     (Endpoint::ListWorkflows, Allowed::AnyMember, 200),
@@ -213,6 +217,23 @@ impl World {
         client_id
     }
 
+    /// An API token of the tenant to revoke, made directly in the database (its secret's hash
+    /// is never used here).
+    async fn disposable_token(&self, tenant: &str) -> Uuid {
+        let pool = self.app.owner_pool().await;
+        let id = sqlx::query_scalar(
+            "insert into api_tokens (tenant_id, name, role, token_hash, expires_at) \
+             values ($1, 'matrix', 'viewer', $2, now() + interval '1 day') returning id",
+        )
+        .bind(tenant)
+        .bind(Uuid::new_v4().as_bytes().repeat(2))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        id
+    }
+
     /// A job type to remove, declared directly in the database.
     async fn disposable_job_type(&self, tenant: &str) -> String {
         let pool = self.app.owner_pool().await;
@@ -241,8 +262,10 @@ impl World {
                 .json(&json!({
                     "name": format!("Tenant {tenant}"),
                     "status": "active",
-                    "plan": "enterprise",
-                    "quotas": { "max_users": 500, "max_workflows": 100 },
+                    // The tenant's own plan and quotas: only platform administrators change
+                    // those (tested below), owners the rest.
+                    "plan": "standard",
+                    "quotas": { "max_users": 50, "max_workflows": 100 },
                     "cloud": { "aws_account_id": "123456789012", "aws_region": "eu-west-1" },
                 })),
             Endpoint::ListUsers => self.call(caller, Method::GET, &format!("{base}/users")),
@@ -262,6 +285,11 @@ impl World {
             Endpoint::CreateToken => self
                 .call(caller, Method::POST, &format!("{base}/tokens"))
                 .json(&json!({ "name": "matrix", "role": "viewer", "expires_in_days": 1 })),
+            Endpoint::ListTokens => self.call(caller, Method::GET, &format!("{base}/tokens")),
+            Endpoint::RevokeToken => {
+                let token = self.disposable_token(tenant).await;
+                self.call(caller, Method::DELETE, &format!("{base}/tokens/{token}"))
+            }
             Endpoint::ListAudit => self.call(caller, Method::GET, &format!("{base}/audit")),
             Endpoint::VerifyAudit => {
                 self.call(caller, Method::GET, &format!("{base}/audit/verify"))
@@ -691,5 +719,52 @@ async fn only_platform_admins_suspend_and_a_suspended_tenant_refuses_changes() {
         200
     );
     assert_eq!(add(&owner).await.unwrap().status(), 201);
+
+    // Plan and quotas are the platform's too: an owner cannot lift its own limits.
+    let raised = |plan: &str, max_users: i32| {
+        json!({
+            "name": "Paused",
+            "status": "active",
+            "plan": plan,
+            "quotas": { "max_users": max_users, "max_workflows": 100 },
+        })
+    };
+    for body in [raised("enterprise", 50), raised("standard", 100_000)] {
+        let refused = put(&owner, body).await.unwrap();
+        assert_eq!(refused.status(), 403);
+        let message = refused.json::<Value>().await.unwrap()["message"].clone();
+        assert!(
+            message.as_str().unwrap().contains("plan and quotas"),
+            "{message}"
+        );
+    }
+    let unchanged: Value = owner
+        .get(app.url("/api/v1/tenants/paused"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["plan"], "standard");
+    assert_eq!(unchanged["quotas"]["max_users"], 50);
+    assert_eq!(
+        put(&admin, raised("enterprise", 500))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let audit: Value = admin
+        .get(app.url("/api/v1/tenants/paused/audit?action=tenant.update_config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let latest = audit.as_array().unwrap().last().unwrap();
+    assert_eq!(latest["after"]["plan"], "enterprise", "{audit}");
+    assert_eq!(latest["actor"], "admin@example.com");
     app.stop().await;
 }

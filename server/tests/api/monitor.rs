@@ -22,13 +22,18 @@ use crate::{
 };
 
 /// How long a test waits for something the server does on its own.
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// An API token of `role` in acme, made by its owner.
-async fn token(app: &TestApp, owner: &reqwest::Client, tenant: &str, role: &str) -> String {
+pub(crate) async fn token(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    tenant: &str,
+    role: &str,
+) -> String {
     let created = owner
         .post(app.url(&format!("/api/v1/tenants/{tenant}/tokens")))
         .json(&json!({ "name": format!("ws {role}"), "role": role, "expires_in_days": 1 }))
@@ -107,7 +112,7 @@ fn instances_of(tenant: &str) -> Topic {
 }
 
 /// acme with `order` deployed to dev; returns the owner and the workflow id.
-async fn acme_with_order(app: &TestApp) -> (reqwest::Client, String) {
+pub(crate) async fn acme_with_order(app: &TestApp) -> (reqwest::Client, String) {
     let owner = owner_of_acme(app).await;
     declare_payments(app, &owner).await;
     let workflow = create_workflow(app, &owner, &order_bpmn("v1")).await;
@@ -123,7 +128,12 @@ async fn acme_with_order(app: &TestApp) -> (reqwest::Client, String) {
     (owner, id)
 }
 
-async fn start(app: &TestApp, client: &reqwest::Client, workflow: &str, variables: Value) -> i64 {
+pub(crate) async fn start(
+    app: &TestApp,
+    client: &reqwest::Client,
+    workflow: &str,
+    variables: Value,
+) -> i64 {
     let started = client
         .post(app.url(&format!("/api/v1/workflows/{workflow}/executions")))
         .json(&json!({ "environment": "dev", "variables": variables }))
@@ -135,7 +145,7 @@ async fn start(app: &TestApp, client: &reqwest::Client, workflow: &str, variable
         .unwrap()
 }
 
-async fn get_json(app: &TestApp, client: &reqwest::Client, path: &str) -> Value {
+pub(crate) async fn get_json(app: &TestApp, client: &reqwest::Client, path: &str) -> Value {
     json_of(client.get(app.url(path)).send().await.unwrap(), 200).await
 }
 
@@ -385,7 +395,11 @@ async fn ingest_resumes_after_a_restart_without_gap_or_duplicate() {
 
 /// Records an exporter would send, taken from a real engine: run `order` on the dev engine and
 /// collect its stream as JSON.
-async fn exported_records(app: &TestApp, owner: &reqwest::Client, workflow: &str) -> Vec<Value> {
+pub(crate) async fn exported_records(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    workflow: &str,
+) -> Vec<Value> {
     let engine = app.engines.embedded_engine("dev").await.unwrap();
     let instance = start(app, owner, workflow, json!({ "amount": 7 })).await;
     let mut worker = gateway(app, "dev").await;
@@ -404,6 +418,33 @@ async fn exported_records(app: &TestApp, owner: &reqwest::Client, workflow: &str
             return records;
         }
     }
+}
+
+/// Makes acme's `staging` an external engine and returns the ingest token of its exporter.
+pub(crate) async fn external_staging(app: &TestApp, owner: &reqwest::Client) -> String {
+    let external = owner
+        .put(app.url("/api/v1/tenants/acme/environments/staging"))
+        .json(&json!({
+            "approvals_required": 0,
+            "approver_roles": ["owner"],
+            "require_owner_approval": false,
+            "engine_kind": "external",
+            "engine_address": "http://127.0.0.1:9",
+            "engine_tenant_id": "acme",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(external.status(), 200);
+    let created = owner
+        .post(app.url("/api/v1/tenants/acme/environments/staging/ingest-token"))
+        .send()
+        .await
+        .unwrap();
+    json_of(created, 201).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -432,30 +473,7 @@ async fn exporters_post_records_once_with_their_environments_token() {
         .await
         .unwrap();
     assert_eq!(json_of(embedded, 409).await["code"], "conflict");
-    // `staging` becomes an external engine whose exporter posts acme's records.
-    let external = owner
-        .put(app.url("/api/v1/tenants/acme/environments/staging"))
-        .json(&json!({
-            "approvals_required": 0,
-            "approver_roles": ["owner"],
-            "require_owner_approval": false,
-            "engine_kind": "external",
-            "engine_address": "http://127.0.0.1:9",
-            "engine_tenant_id": "acme",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(external.status(), 200);
-    let created = owner
-        .post(app.url("/api/v1/tenants/acme/environments/staging/ingest-token"))
-        .send()
-        .await
-        .unwrap();
-    let ingest_token = json_of(created, 201).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ingest_token = external_staging(&app, &owner).await;
     assert!(ingest_token.starts_with("astfi_"));
     let post = |body: Value| {
         anonymous

@@ -16,22 +16,36 @@
 //!    when — and only if — the transaction commits (`notify`, [`super::hub`]).
 //!
 //! Only events change projections; commands and rejections only move the cursor.
+//!
+//! Every value is made storable before it is written (`storable`). Should the database still
+//! refuse a batch for its data, the batch is applied again one record at a time, and a record
+//! it refuses on its own is kept in `ingest_dead_letters` with the reason while the cursor
+//! moves past it (`dead_letter`): one bad record never stops everyone else's.
 
+mod dead_letter;
 mod fold;
+mod health;
 mod notify;
 mod rows;
 mod source;
+mod storable;
 mod write;
 
 use std::collections::BTreeMap;
 
 use app::api::monitor_protocol::Delta;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use zeebe::record::Record;
 
 pub use self::source::{Source, SourceKind};
-use self::{fold::Fold, write::NameCache};
-pub use self::{fold::record_tenant, notify::notify, write::position};
+pub use self::{
+    dead_letter::{DeadLetter, dead_letters},
+    fold::record_tenant,
+    health::SourceHealth,
+    notify::notify,
+    write::position,
+};
+use self::{fold::Fold, health::Health, write::NameCache};
 use super::trail::Sanitizer;
 use crate::domain::Result;
 
@@ -45,17 +59,21 @@ pub struct Outcome {
     /// Records of no known tenant environment (an embedded engine used around the control
     /// plane), or that concern nothing projected.
     pub ignored: usize,
+    /// Records the database refused even on their own, kept as dead letters.
+    pub dead_lettered: usize,
     /// The stored position per partition after the batch.
     pub positions: BTreeMap<i32, i64>,
     /// What changed, as pushed to WebSocket subscribers.
     pub deltas: Vec<Delta>,
 }
 
-/// The ingest service: the audit sanitizer and a cache of element names per definition.
+/// The ingest service: the audit sanitizer, a cache of element names per definition, and how
+/// each followed source is doing.
 #[derive(Debug)]
 pub struct Ingest {
     sanitizer: Sanitizer,
     names: NameCache,
+    health: Health,
 }
 
 impl Ingest {
@@ -63,6 +81,7 @@ impl Ingest {
         Self {
             sanitizer,
             names: NameCache::default(),
+            health: Health::default(),
         }
     }
 
@@ -75,6 +94,51 @@ impl Ingest {
         source: &Source,
         records: &[Record],
     ) -> Result<Outcome> {
+        // A savepoint: a refused batch leaves the caller's transaction usable.
+        let mut attempt = conn.begin().await?;
+        match self.apply_batch(&mut attempt, source, records).await {
+            Ok(outcome) => {
+                attempt.commit().await?;
+                return Ok(outcome);
+            }
+            Err(error) if dead_letter::refused_for_its_data(&error) => {
+                attempt.rollback().await?;
+                tracing::warn!(%error, source = source.key, records = records.len(),
+                    "the database refused a batch; applying its records one by one");
+            }
+            Err(error) => return Err(error),
+        }
+        let mut ordered: Vec<&Record> = records.iter().collect();
+        ordered.sort_by_key(|r| (r.partition_id, r.position));
+        let mut outcome = Outcome::default();
+        for record in ordered {
+            let mut attempt = conn.begin().await?;
+            match self
+                .apply_batch(&mut attempt, source, std::slice::from_ref(record))
+                .await
+            {
+                Ok(one) => {
+                    attempt.commit().await?;
+                    outcome.absorb(one);
+                }
+                Err(error) if dead_letter::refused_for_its_data(&error) => {
+                    attempt.rollback().await?;
+                    let stored = dead_letter::keep(conn, source, record, &error).await?;
+                    outcome.dead_lettered += 1;
+                    outcome.positions.insert(record.partition_id, stored);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        source: &Source,
+        records: &[Record],
+    ) -> Result<Outcome> {
         let mut outcome = Outcome::default();
         let fresh = claim(conn, source, records, &mut outcome).await?;
         if fresh.is_empty() {
@@ -82,12 +146,39 @@ impl Ingest {
         }
         outcome.applied = fresh.len();
         let targets = write::resolve_targets(conn, source, &fresh).await?;
-        let fold = Fold::of(&self.sanitizer, &source.kind, &targets, &fresh);
+        let fold = Fold::of(&self.sanitizer, &source.kind, &targets, &fresh).into_storable();
         outcome.ignored = fold.ignored;
         outcome.deltas = write::write(conn, &self.names, fold).await?;
         write::advance_cursors(conn, source, &outcome.positions).await?;
         notify(conn, &outcome.deltas).await?;
         Ok(outcome)
+    }
+
+    /// Notes that following `source` works (again).
+    pub fn healthy(&self, source: &Source) {
+        self.health.ok(source);
+    }
+
+    /// Notes that following `source` fails with `error`; it is retried.
+    pub fn failing(&self, source: &Source, error: &dyn std::fmt::Display) {
+        self.health.failing(source, error);
+    }
+
+    /// The sources whose ingest is failing now, for `/readyz`.
+    pub fn failing_sources(&self) -> Vec<SourceHealth> {
+        self.health.failing_sources()
+    }
+}
+
+impl Outcome {
+    /// Adds what another batch of the same call did.
+    fn absorb(&mut self, other: Outcome) {
+        self.applied += other.applied;
+        self.duplicates += other.duplicates;
+        self.ignored += other.ignored;
+        self.dead_lettered += other.dead_lettered;
+        self.positions.extend(other.positions);
+        self.deltas.extend(other.deltas);
     }
 }
 

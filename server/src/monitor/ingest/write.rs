@@ -79,17 +79,19 @@ async fn append_audit(
     for pending in fold.events {
         let mut event = pending.event;
         if let Some((environment_id, key, is_process)) = pending.duration_of {
-            let start = if is_process {
+            // A start stored by an earlier batch wins: when only the end is in this batch,
+            // the fold's row starts at the end (`earlier_starts` looked it up for that case).
+            let stored = starts.get(&(environment_id, key, is_process)).copied();
+            let folded = if is_process {
                 fold.instances
                     .get(&(environment_id, key))
                     .map(|row| row.start)
-                    .or_else(|| starts.get(&(environment_id, key, true)).copied())
             } else {
                 fold.elements
                     .get(&(environment_id, key))
                     .map(|row| row.start)
-                    .or_else(|| starts.get(&(environment_id, key, false)).copied())
             };
+            let start = stored.or(folded);
             if let Some(start) = start {
                 event.execution_context["durationMs"] =
                     json!((event.occurred_at - start).num_milliseconds());
