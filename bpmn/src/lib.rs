@@ -131,9 +131,10 @@
 //!
 //! # Tools
 //!
-//! - `cargo run -p bpmn --bin bpmn-roundtrip -- FILE...` parses, writes,
-//!   re-parses and compares each file, prints one line per file and
-//!   `N passed, M failed`, and exits non-zero if any failed.
+//! - `cargo run -p bpmn --bin bpmn-roundtrip -- [--out DIR] FILE...` parses,
+//!   writes, re-parses and compares each file, prints one line per file and
+//!   `N passed, M failed`, and exits non-zero if any failed; `--out` saves what
+//!   it wrote as `DIR/<file name>`.
 //! - `cargo run -p bpmn --example canon -- FILE` prints a file's canonical form.
 //! - `cargo bench -p bpmn` times parse, validate and serialise of a generated
 //!   model of 1,000 flow elements (plain `harness = false` benchmark).
