@@ -143,7 +143,9 @@
 //! - `cargo run -p bpmn --bin bpmn-roundtrip -- [--out DIR] FILE...` parses,
 //!   writes, re-parses and compares each file, prints one line per file and
 //!   `N passed, M failed`, and exits non-zero if any failed; `--out` saves what
-//!   it wrote as `DIR/<file name>`.
+//!   it wrote as `DIR/<file name>`. `end2end/bpmn-moddle/` opens those files with
+//!   bpmn-moddle (the reader of bpmn-js) and fails on any warning the original
+//!   did not have.
 //! - `cargo run -p bpmn --example canon -- FILE` prints a file's canonical form.
 //! - `cargo bench -p bpmn` times parse, validate and serialise of a generated
 //!   model of 1,000 flow elements (plain `harness = false` benchmark).
