@@ -60,7 +60,13 @@ step "REST API against its OpenAPI document (schemathesis)"
 SERVER_BIN="$server_bin" server/schemathesis/run.sh
 
 step "BPMN interchange models round-trip (bpmn-roundtrip)"
-cargo run -q -p bpmn --bin bpmn-roundtrip -- testdata/miwg/*.bpmn
+cargo run -q -p bpmn --bin bpmn-roundtrip -- testdata/miwg/*.bpmn bpmn/tests/fixtures/*.bpmn
+
+# bpmn-moddle is the reader of bpmn-js and Camunda Modeler: what we write must open there with
+# no warning the original file did not have.
+step "Written BPMN opens in bpmn-moddle as cleanly as the original (node --test)"
+roundtrip_bin=$(realpath "$(cargo_target_dir)/debug/bpmn-roundtrip")
+(cd end2end && BPMN_ROUNDTRIP_BIN="$roundtrip_bin" node --test bpmn-moddle/)
 
 step "FEEL parser tests on wasm32 (wasm-bindgen-test in Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

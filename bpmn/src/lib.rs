@@ -81,15 +81,24 @@
 //! that no element, attribute or text of those files is lost.
 //!
 //! Writing normalises what carries no meaning: indentation and whitespace
-//! between elements, attribute order, namespace prefixes (QName-valued attributes
-//! such as `xsi:type="semantic:tFormalExpression"` are re-prefixed to match),
-//! booleans (`1` → `true`), numbers (shortest form that reads back exactly),
-//! comments and processing instructions (dropped), empty `extensionElements`
-//! (dropped), several `extensionElements` of one element (merged). Also not
+//! between elements, attribute order, namespace prefixes, booleans (`1` →
+//! `true`), numbers (shortest form that reads back exactly), comments and
+//! processing instructions (dropped), empty `extensionElements` (dropped),
+//! several `extensionElements` of one element (merged). Also not
 //! kept: attributes of `dc:Bounds` and `di:waypoint` other than coordinates
 //! (tools add `xsi:type="dc:Point"`, which restates the schema), stray text
 //! inside typed BPMN elements, and a default namespace declaration that no
 //! element uses.
+//!
+//! QName values keep their meaning under the new prefixes. Each is resolved
+//! against the namespace declarations in scope where it is written and given the
+//! prefix its namespace has in the written document: `xsi:type` values
+//! (`semantic:tFormalExpression`, or `tFormalExpression` under a default BPMN
+//! namespace, both become `bpmn:tFormalExpression`), and prefixed values of the
+//! attributes the BPMN and BPMNDI schemas type as QNames (`structureRef`,
+//! `itemSubjectRef`, `messageRef`, `bpmnElement`, …). An unprefixed reference
+//! stays as it is: every tool reads it as an id of the document, whatever the
+//! default namespace. Other attributes keep their text, colons and all.
 //!
 //! # Canonical serialisation
 //!
@@ -131,9 +140,12 @@
 //!
 //! # Tools
 //!
-//! - `cargo run -p bpmn --bin bpmn-roundtrip -- FILE...` parses, writes,
-//!   re-parses and compares each file, prints one line per file and
-//!   `N passed, M failed`, and exits non-zero if any failed.
+//! - `cargo run -p bpmn --bin bpmn-roundtrip -- [--out DIR] FILE...` parses,
+//!   writes, re-parses and compares each file, prints one line per file and
+//!   `N passed, M failed`, and exits non-zero if any failed; `--out` saves what
+//!   it wrote as `DIR/<file name>`. `end2end/bpmn-moddle/` opens those files with
+//!   bpmn-moddle (the reader of bpmn-js) and fails on any warning the original
+//!   did not have.
 //! - `cargo run -p bpmn --example canon -- FILE` prints a file's canonical form.
 //! - `cargo bench -p bpmn` times parse, validate and serialise of a generated
 //!   model of 1,000 flow elements (plain `harness = false` benchmark).

@@ -12,6 +12,10 @@ pub(crate) struct RawAttr {
     pub ns: Option<String>,
     pub name: String,
     pub value: String,
+    /// For a QName value: the namespace URI and local name it resolved to where it
+    /// was written. The reader rewrites `value` with the prefix the namespace gets
+    /// in the written document once every declaration of the source is known.
+    pub qname: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

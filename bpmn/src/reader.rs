@@ -10,7 +10,7 @@ use quick_xml::reader::NsReader;
 
 use crate::error::{ParseError, line_col};
 use crate::raw::{RawAttr, RawDocument, RawElement, RawNode};
-use crate::xml::{is_reserved_prefix, well_known_prefix};
+use crate::xml::{BPMN_NS, BPMNDI_NS, XSI_NS, is_reserved_prefix, well_known_prefix};
 
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
@@ -154,6 +154,7 @@ pub(crate) fn read(src: &str, opts: &ParseOptions) -> Result<RawDocument, ParseE
     };
     let mut doc = RawDocument { root, namespaces };
     name_unprefixed_namespaces(&mut doc);
+    prefix_qname_values(&mut doc);
     Ok(doc)
 }
 
@@ -270,11 +271,14 @@ fn open_element<'a>(
         if attrs.iter().any(|a| a.ns == ans && a.name == aname) {
             return Err(syntax(src, pos, format!("duplicate attribute {aname}")));
         }
-        let value = canonical_qname_value(reader, value.into_owned());
+        let value = value.into_owned();
+        let qname = qname_kind(ns.as_deref(), &name, ans.as_deref(), &aname)
+            .and_then(|kind| resolve_qname(reader, &value, kind));
         attrs.push(RawAttr {
             ns: ans,
             name: aname,
             value,
+            qname,
         });
     }
     Ok(RawElement {
@@ -286,33 +290,152 @@ fn open_element<'a>(
     })
 }
 
-/// A value written as `prefix:local` whose prefix is bound to a well-known
-/// namespace is rewritten to the fixed prefix, so that QName-valued attributes
-/// (`xsi:type="semantic:tFormalExpression"`) keep their meaning when the
-/// namespace declarations are rewritten.
-fn canonical_qname_value(reader: &NsReader<&[u8]>, value: String) -> String {
-    let Some((prefix, local)) = value.split_once(':') else {
-        return value;
-    };
-    let is_name = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
-            && s.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    };
-    if !is_name(prefix) || !is_name(local) {
-        return value;
+/// How an attribute's value names something by QName.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QNameKind {
+    /// `xsi:type`: an unprefixed value is in the default namespace, as the XSD says.
+    Type,
+    /// A reference typed `xsd:QName` in the BPMN and BPMNDI schemas. Every tool,
+    /// bpmn-moddle among them, reads an unprefixed reference as an id of this
+    /// document whatever the default namespace is, so only a prefixed one is
+    /// resolved; giving an unprefixed one a prefix would break it.
+    Reference,
+}
+
+/// Which attributes hold QNames: `xsi:type` anywhere, and the attributes the
+/// BPMN 2.0 and BPMNDI schemas type as `xsd:QName`. Other attributes keep their
+/// value as written even when it looks like `prefix:local`, since it may be
+/// text (a name, a job type, an expression) that only happens to contain a colon.
+fn qname_kind(
+    el_ns: Option<&str>,
+    el_name: &str,
+    attr_ns: Option<&str>,
+    attr_name: &str,
+) -> Option<QNameKind> {
+    match (el_ns, attr_ns) {
+        (_, Some(XSI_NS)) if attr_name == "type" => Some(QNameKind::Type),
+        (Some(BPMN_NS), None) => {
+            let is_qname = match attr_name {
+                "activityRef"
+                | "attachedToRef"
+                | "calledChoreographyRef"
+                | "calledCollaborationRef"
+                | "calledElement"
+                | "correlationKeyRef"
+                | "correlationPropertyRef"
+                | "dataStoreRef"
+                | "definition"
+                | "definitionalCollaborationRef"
+                | "errorRef"
+                | "escalationRef"
+                | "evaluatesToTypeRef"
+                | "implementationRef"
+                | "initiatingParticipantRef"
+                | "innerConversationNodeRef"
+                | "innerMessageFlowRef"
+                | "itemRef"
+                | "itemSubjectRef"
+                | "messageRef"
+                | "noneBehaviorEventRef"
+                | "oneBehaviorEventRef"
+                | "operationRef"
+                | "outerConversationNodeRef"
+                | "outerMessageFlowRef"
+                | "parameterRef"
+                | "partitionElementRef"
+                | "processRef"
+                | "signalRef"
+                | "structureRef" => true,
+                // IDREFs on sequence flows, QNames on associations, message flows
+                // and conversation links.
+                "sourceRef" | "targetRef" => el_name != "sequenceFlow",
+                // A string on `relationship`.
+                "type" => matches!(el_name, "correlationProperty" | "resourceParameter"),
+                _ => false,
+            };
+            is_qname.then_some(QNameKind::Reference)
+        }
+        (Some(BPMNDI_NS), None) => matches!(
+            attr_name,
+            "bpmnElement"
+                | "sourceElement"
+                | "targetElement"
+                | "choreographyActivityShape"
+                | "labelStyle"
+        )
+        .then_some(QNameKind::Reference),
+        _ => None,
     }
-    let (res, _) = reader.resolver().resolve_element(QName(value.as_str()));
-    if let ResolveResult::Bound(ns) = res
-        && let Some(fixed) = well_known_prefix(ns.as_ref())
-        && fixed != prefix
-    {
-        return format!("{fixed}:{local}");
+}
+
+/// Resolves a QName value against the declarations in scope where it is
+/// written. `None` leaves the value as written: not a QName, in no namespace, an
+/// unprefixed reference, or a prefix that is not declared.
+fn resolve_qname(
+    reader: &NsReader<&[u8]>,
+    value: &str,
+    kind: QNameKind,
+) -> Option<(String, String)> {
+    let is_ncname = crate::model::Id::is_valid_ncname;
+    let qname = value.trim();
+    let local = match qname.split_once(':') {
+        Some((prefix, local)) if is_ncname(prefix) && is_ncname(local) => local,
+        None if kind == QNameKind::Type && is_ncname(qname) => qname,
+        _ => return None,
+    };
+    let (res, _) = reader.resolver().resolve_element(QName(qname));
+    let ResolveResult::Bound(ns) = res else {
+        return None;
+    };
+    let uri: &str = ns.as_ref();
+    if uri.is_empty() || uri == XMLNS_NS {
+        return None;
     }
-    value
+    Some((uri.to_owned(), local.to_owned()))
+}
+
+/// Writes every resolved QName value with the prefix its namespace has in the
+/// written document: the fixed prefix of a well-known namespace, else the first
+/// recorded prefix for it (the one the writer gives its elements too), else a
+/// new `nsN` prefix recorded for it. Done once all declarations are recorded, so
+/// that reading the written document again chooses the same prefixes.
+fn prefix_qname_values(doc: &mut RawDocument) {
+    fn walk(el: &mut RawElement, namespaces: &mut BTreeMap<String, String>, n: &mut usize) {
+        for a in &mut el.attrs {
+            let Some((uri, local)) = a.qname.take() else {
+                continue;
+            };
+            let prefix = match well_known_prefix(&uri) {
+                Some(fixed) => fixed.to_owned(),
+                None => match namespaces.iter().find(|(_, u)| **u == uri) {
+                    Some((p, _)) => p.clone(),
+                    None => {
+                        let p = free_prefix(namespaces, n);
+                        namespaces.insert(p.clone(), uri);
+                        p
+                    }
+                },
+            };
+            a.value = format!("{prefix}:{local}");
+        }
+        for c in &mut el.children {
+            if let RawNode::Element(e) = c {
+                walk(e, namespaces, n);
+            }
+        }
+    }
+    walk(&mut doc.root, &mut doc.namespaces, &mut 1);
+}
+
+/// The first `nsN` prefix from `n` on that is neither recorded nor reserved.
+fn free_prefix(namespaces: &BTreeMap<String, String>, n: &mut usize) -> String {
+    loop {
+        let p = format!("ns{n}");
+        *n += 1;
+        if !namespaces.contains_key(&p) && !is_reserved_prefix(&p) {
+            return p;
+        }
+    }
 }
 
 fn resolved(src: &str, pos: usize, r: ResolveResult<'_>) -> Result<Option<String>, ParseError> {
@@ -367,13 +490,7 @@ fn name_unprefixed_namespaces(doc: &mut RawDocument) {
         if doc.namespaces.values().any(|u| *u == uri) {
             continue;
         }
-        let prefix = loop {
-            let p = format!("ns{n}");
-            n += 1;
-            if !doc.namespaces.contains_key(&p) && !is_reserved_prefix(&p) {
-                break p;
-            }
-        };
+        let prefix = free_prefix(&doc.namespaces, &mut n);
         doc.namespaces.insert(prefix, uri);
     }
 }

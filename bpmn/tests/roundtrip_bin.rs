@@ -45,3 +45,45 @@ fn unreadable_and_malformed_input_fail_without_panicking() {
     );
     assert_eq!(stdout.lines().last(), Some("0 passed, 2 failed"));
 }
+
+#[test]
+fn out_writes_what_we_write_under_the_input_file_name() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let input = format!("{fixtures}/default-namespace-camunda.bpmn");
+    let out = std::env::temp_dir().join(format!("bpmn-roundtrip-out-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let (ok, stdout) = run(&["--out", &out.display().to_string(), &input]);
+    let written = std::fs::read_to_string(out.join("default-namespace-camunda.bpmn"));
+    std::fs::remove_dir_all(&out).ok();
+    assert!(ok, "{stdout}");
+    let defs = bpmn::parse_bytes(
+        &std::fs::read(&input).expect("fixture"),
+        &bpmn::ParseOptions::default(),
+    )
+    .expect("parses");
+    assert_eq!(written.expect("written file"), bpmn::to_xml(&defs));
+}
+
+#[test]
+fn out_refuses_two_inputs_of_one_name() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/miwg");
+    let out = std::env::temp_dir().join(format!("bpmn-roundtrip-dup-{}", std::process::id()));
+    let a = format!("{dir}/A.1.0.bpmn");
+    let b = format!("{dir}/../miwg/A.1.0.bpmn");
+    let status = Command::new(env!("CARGO_BIN_EXE_bpmn-roundtrip"))
+        .args(["--out", &out.display().to_string(), &a, &b])
+        .output()
+        .expect("the tool runs");
+    let created = out.exists();
+    std::fs::remove_dir_all(&out).ok();
+    assert_eq!(status.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("two inputs are named A.1.0.bpmn"),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        !created,
+        "nothing is written when the arguments are refused"
+    );
+}
