@@ -417,6 +417,20 @@ fn large_but_reasonable_expressions_still_work() {
     }
 }
 
+/// A function shares the variables it closed over with its calls: recursion over a large
+/// closure holds it once, not once per level.
+#[test]
+fn calls_share_their_closure() {
+    let rows: Vec<Json> = (0..20_000).map(|i| json!({"id": i})).collect();
+    let vars = json!({"rows": rows});
+    let src = "{data: rows, f: function(n) if n = 0 then count(data) else f(n - 1), r: f(20)}.r";
+    let r = run(src, &vars, Limits::default());
+    assert!(r.out.error.is_none(), "{:?}", r.out.error);
+    assert_eq!(r.out.value.to_json(), json!(20_000));
+    // `data` takes about 3 MiB as FEEL values; twenty copies would take 60.
+    assert!(r.peak < 16 * MIB, "held {} MiB", r.peak / MIB);
+}
+
 #[test]
 fn warnings_quote_at_most_a_kilobyte() {
     let vars = json!({"s": "1".repeat(100_000) + "x"});
