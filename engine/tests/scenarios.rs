@@ -138,6 +138,35 @@ fn service_task_job_with_mappings_runs_to_completion_and_replays() {
     assert!(h.state.elements.is_empty());
 }
 
+/// An input mapping whose expression doubles a string at every context entry stops at
+/// FEEL's limit on the bytes an evaluation may build: the element gets an incident that
+/// names the limit, no job, and the engine keeps its memory.
+#[test]
+fn input_mapping_past_the_feel_size_limit_raises_an_incident() {
+    let names: Vec<String> = (0..32).map(|i| format!("e{i}")).collect();
+    let mut entries = vec![r#"e0: "xxxxxxxxxxxxxxxx""#.to_string()];
+    for pair in names.windows(2) {
+        entries.push(format!("{}: {} + {}", pair[1], pair[0], pair[0]));
+    }
+    let doubling = format!("={{{}}}.e31", entries.join(", "));
+    let xml = service_task_process().replace("=amount * 2", &doubling.replace('"', "&quot;"));
+    let mut h = Harness::new();
+    h.deploy(&xml);
+    let pi = h.create("p", json!({"amount": 21}));
+    assert!(!h.instance_completed(pi));
+    assert!(h.activate("pay").is_empty(), "no job for a failed mapping");
+    let incidents = h.open_incidents();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].value.error_type, "IO_MAPPING_ERROR");
+    assert_eq!(incidents[0].value.element_instance_key, h.active("task"));
+    let message = &incidents[0].value.error_message;
+    assert!(
+        message.contains("max_bytes") && message.contains("feel.limit.bytes"),
+        "{message}"
+    );
+    h.assert_replays();
+}
+
 #[test]
 fn exclusive_gateway_takes_condition_or_default_and_raises_incident_without_match() {
     let xml = bpmn(

@@ -103,4 +103,18 @@ pub enum EvalError {
     /// The expression does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// Evaluating the expression reached a resource limit.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitExceeded),
+}
+
+impl EvalError {
+    /// A stable machine-readable code: `feel.parse`, or the limit's (`feel.limit.bytes`, …).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Parse(_) => "feel.parse",
+            Self::Limit(e) => e.code(),
+        }
+    }
 }

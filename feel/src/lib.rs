@@ -52,11 +52,24 @@
 //! # Errors and warnings
 //!
 //! Parsing fails with a [`ParseError`] (message and [`Span`]: byte offset, line, column,
-//! length). Evaluation never fails and never panics: anything that cannot be computed is
-//! `null`, and [`Evaluation::warnings`] says what and where. The engine decides which of
-//! these become incidents (for example, a `null` sequence-flow condition).
-//! Work is bounded: tree depth ([`parser::MAX_DEPTH`]), an evaluation step budget and a cap
-//! of 100 000 items per list, so hostile input ends with `null` and a warning.
+//! length). Evaluation never panics, and fails only by reaching a resource limit (below):
+//! anything else that cannot be computed is `null`, and [`Evaluation::warnings`] says what
+//! and where. The engine decides which of these become incidents (for example, a `null`
+//! sequence-flow condition).
+//!
+//! # Resource limits
+//!
+//! Expressions come from process models, so every evaluation is bounded, whatever it is
+//! asked to do: parse-tree depth ([`parser::MAX_DEPTH`]), evaluation depth, steps, and the
+//! size of the values it builds. By default an evaluation may build 64 MiB of strings,
+//! lists and contexts in total (every copy of a variable or of an intermediate value
+//! counts), no string longer than 16 MiB, no list or context of more than 100 000 items or
+//! entries, nothing nested more than 256 levels deep; [`Limits`] in [`EvalOptions`] changes
+//! the sizes and the steps. An evaluation that reaches a limit stops at once: its value is
+//! `null`, and [`Evaluation::error`] is a [`LimitExceeded`] that names the limit (with a code
+//! such as `feel.limit.bytes`) and is also the last warning. The engine raises an incident
+//! with its message. Patterns of `matches`, `replace` and `split` may be at most 1 000
+//! bytes long, because compiling one takes far more memory than its text.
 //!
 //! # Language supported
 //!
@@ -130,6 +143,7 @@ mod builtins;
 mod error;
 mod eval;
 mod lexer;
+pub mod limits;
 pub mod parser;
 pub mod temporal;
 mod value;
@@ -142,6 +156,7 @@ pub use eval::{
     Clock, EvalOptions, Evaluation, FixedClock, Warning, evaluate, evaluate_in,
     evaluate_unary_tests,
 };
+pub use limits::{Limit, LimitExceeded, Limits};
 pub use parser::{parse, parse_unary_tests};
 pub use value::{Bound, Context, Function, Range, Value};
 
@@ -179,10 +194,15 @@ pub fn check_unary_tests(src: &str) -> Vec<Diagnostic> {
 /// are dropped. Natively `now()` reads the system clock; on wasm32 there is none.
 ///
 /// # Errors
-/// [`EvalError::Parse`] when `src` does not parse.
+/// [`EvalError::Parse`] when `src` does not parse, [`EvalError::Limit`] when evaluating it
+/// reaches one of the default [`Limits`].
 pub fn eval_str(src: &str, vars: &serde_json::Value) -> Result<serde_json::Value, EvalError> {
     let expr = parse(src)?;
-    Ok(evaluate(&expr, vars, &default_options()).value.to_json())
+    let out = evaluate(&expr, vars, &default_options());
+    match out.error {
+        Some(e) => Err(e.into()),
+        None => Ok(out.value.to_json()),
+    }
 }
 
 /// Options with the system clock natively and no clock on wasm32.

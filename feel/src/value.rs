@@ -59,6 +59,14 @@ impl Context {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The value stored under `key`, to change in place.
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
     /// Sets `key`, replacing an existing entry in place.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
         let key = key.into();

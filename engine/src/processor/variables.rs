@@ -13,19 +13,13 @@ use crate::{clock::FeelClock, state::ApplyError};
 
 /// Evaluates a FEEL expression (without the leading `=`) against `vars`.
 ///
-/// FEEL itself never fails; a result of `null` that came with warnings is treated as a
-/// failure, because that is how a missing variable or a type error shows.
+/// A result of `null` that came with warnings is treated as a failure, because that is how
+/// a missing variable or a type error shows.
 pub(crate) fn eval(now: i64, src: &str, vars: &Map<String, Value>) -> Result<Value, String> {
-    let expr = feel::parse(src).map_err(|e| format!("failed to parse expression '{src}': {e}"))?;
-    let options = feel::EvalOptions::with_clock(FeelClock(now));
-    let out = feel::evaluate(&expr, &Value::Object(vars.clone()), &options);
+    let out = evaluate(now, src, vars)?;
     let value = out.value.to_json();
     if value.is_null() && !out.warnings.is_empty() {
-        let why: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
-        return Err(format!(
-            "failed to evaluate expression '{src}': {}",
-            why.join("; ")
-        ));
+        return Err(failure(src, &out.warnings));
     }
     Ok(value)
 }
@@ -37,17 +31,29 @@ pub(crate) fn eval_feel(
     src: &str,
     vars: &Map<String, Value>,
 ) -> Result<feel::Value, String> {
+    let out = evaluate(now, src, vars)?;
+    if matches!(out.value, feel::Value::Null) && !out.warnings.is_empty() {
+        return Err(failure(src, &out.warnings));
+    }
+    Ok(out.value)
+}
+
+/// Parses and evaluates `src`; an evaluation stopped by one of FEEL's resource limits
+/// (the size of the values it builds, its steps, its depth) fails with that limit alone,
+/// whatever else it warned about on the way.
+fn evaluate(now: i64, src: &str, vars: &Map<String, Value>) -> Result<feel::Evaluation, String> {
     let expr = feel::parse(src).map_err(|e| format!("failed to parse expression '{src}': {e}"))?;
     let options = feel::EvalOptions::with_clock(FeelClock(now));
     let out = feel::evaluate(&expr, &Value::Object(vars.clone()), &options);
-    if matches!(out.value, feel::Value::Null) && !out.warnings.is_empty() {
-        let why: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
-        return Err(format!(
-            "failed to evaluate expression '{src}': {}",
-            why.join("; ")
-        ));
+    match out.error {
+        Some(limit) => Err(format!("failed to evaluate expression '{src}': {limit}")),
+        None => Ok(out),
     }
-    Ok(out.value)
+}
+
+fn failure(src: &str, warnings: &[feel::Warning]) -> String {
+    let why: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    format!("failed to evaluate expression '{src}': {}", why.join("; "))
 }
 
 /// An attribute that is either a FEEL expression (`=…`) or a static string.
@@ -250,5 +256,16 @@ mod tests {
         assert!(eval(0, "missing + 1", &vars).is_err());
         assert_eq!(eval_attribute(0, "plain", &vars).unwrap(), json!("plain"));
         assert_eq!(eval_attribute(0, "=1 + 2", &vars).unwrap(), json!(3));
+    }
+
+    #[test]
+    fn a_feel_limit_fails_the_evaluation_even_inside_is_defined() {
+        let vars = Map::new();
+        let tight = "is defined(for a in 1..1000, b in 1..1000 return a)";
+        let err = eval(0, tight, &vars).unwrap_err();
+        assert!(
+            err.contains("max_list_items") && err.contains("feel.limit.list_items"),
+            "{err}"
+        );
     }
 }

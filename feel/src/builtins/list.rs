@@ -1,7 +1,7 @@
 //! List functions: membership, aggregates (`min`, `sum`, `median`, …), slicing and
 //! editing, set operations, `flatten` and `sort`.
 
-use super::{R, Table, arity, cap, int_arg, list_arg, list_or_varargs, n, slice_bounds, type_err};
+use super::{R, Table, arity, int_arg, list_arg, list_or_varargs, n, slice_bounds, type_err};
 use crate::error::Span;
 use crate::eval::{Evaluator, compare, values_equal};
 use crate::value::Value;
@@ -149,7 +149,6 @@ pub(super) fn call(ev: &mut Evaluator<'_>, name: &str, args: Vec<Value>, span: S
                 return Err("expected a list as first argument".into());
             };
             xs.extend(it);
-            cap(xs.len())?;
             Ok(Value::List(xs))
         }
         "concatenate" | "union" => {
@@ -165,7 +164,6 @@ pub(super) fn call(ev: &mut Evaluator<'_>, name: &str, args: Vec<Value>, span: S
                             }
                             out.push(x);
                         }
-                        cap(out.len())?;
                     }
                     other => return Err(type_err("lists", &other)),
                 }
@@ -313,7 +311,6 @@ fn flatten_into(xs: &[Value], out: &mut Vec<Value>, depth: usize) -> Result<(), 
             Value::List(inner) => flatten_into(inner, out, depth + 1)?,
             other => out.push(other.clone()),
         }
-        cap(out.len())?;
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Built-in functions and properties of temporal values.
 //!
 //! Each function takes evaluated arguments and returns a value or a message; the evaluator
-//! turns a message into `null` plus a warning naming the function. The functions live in one
+//! turns a message into `null` plus a warning naming the function, and checks and charges
+//! the value against the evaluation's limits (so a function whose result is at most a few
+//! times its arguments' size needs no check of its own; those that can multiply their input
+//! check before they build). The functions live in one
 //! module per family (conversion, boolean, string, list, numeric, context, temporal), each
 //! with its table of names and parameter names; [`FAMILIES`] joins them.
 
@@ -15,7 +18,7 @@ mod string;
 mod temporal;
 
 use crate::error::Span;
-use crate::eval::{Evaluator, MAX_LIST};
+use crate::eval::Evaluator;
 use crate::value::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -40,8 +43,8 @@ const FAMILIES: &[(Table, Call)] = &[
     (boolean::FUNCTIONS, |_, name, args, _| {
         boolean::call(name, args)
     }),
-    (string::FUNCTIONS, |_, name, args, _| {
-        string::call(name, &args)
+    (string::FUNCTIONS, |ev, name, args, span| {
+        string::call(ev, name, &args, span)
     }),
     (list::FUNCTIONS, list::call),
     (numeric::FUNCTIONS, |_, name, args, _| {
@@ -150,14 +153,6 @@ fn n(d: Decimal) -> Value {
 
 fn s(x: impl Into<String>) -> Value {
     Value::String(x.into())
-}
-
-fn cap(len: usize) -> Result<(), String> {
-    if len > MAX_LIST {
-        Err(format!("a list may hold at most {MAX_LIST} items"))
-    } else {
-        Ok(())
-    }
 }
 
 /// Converts 1-based `start position` (negative counts from the end) and optional `length`

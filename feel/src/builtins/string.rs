@@ -1,8 +1,9 @@
 //! String functions, with XPath-style regular expressions for `matches`, `replace`
 //! and `split`.
 
-use super::{R, Table, arity, cap, list_arg, s, slice_bounds, str_arg, type_err};
-use crate::eval::MAX_LIST;
+use super::{R, Table, arity, list_arg, s, slice_bounds, str_arg, type_err};
+use crate::error::Span;
+use crate::eval::Evaluator;
 use crate::value::Value;
 
 pub(super) const FUNCTIONS: Table = &[
@@ -22,7 +23,7 @@ pub(super) const FUNCTIONS: Table = &[
     ("trim", &["string"]),
 ];
 
-pub(super) fn call(name: &str, args: &[Value]) -> R {
+pub(super) fn call(ev: &mut Evaluator<'_>, name: &str, args: &[Value], span: Span) -> R {
     match name {
         "string length" => {
             arity(args, 1, 1)?;
@@ -74,20 +75,15 @@ pub(super) fn call(name: &str, args: &[Value]) -> R {
         "replace" => {
             arity(args, 3, 4)?;
             let re = regex(str_arg(args, 1)?, args.get(3))?;
-            let rep = replacement(str_arg(args, 2)?);
-            Ok(s(re
-                .replace_all(str_arg(args, 0)?, rep.as_str())
-                .into_owned()))
+            let template = replacement(str_arg(args, 2)?);
+            replace(ev, &re, str_arg(args, 0)?, &template, span).map(Value::String)
         }
         "split" => {
             arity(args, 2, 2)?;
             let re = regex(str_arg(args, 1)?, None)?;
-            let parts: Vec<Value> = re
-                .split(str_arg(args, 0)?)
-                .map(s)
-                .take(MAX_LIST + 1)
-                .collect();
-            cap(parts.len())?;
+            // One part past the cap is enough for the result to be refused.
+            let most = ev.opts.limits.max_list_items.saturating_add(1);
+            let parts: Vec<Value> = re.split(str_arg(args, 0)?).map(s).take(most).collect();
             Ok(Value::List(parts))
         }
         "string join" => {
@@ -109,15 +105,38 @@ pub(super) fn call(name: &str, args: &[Value]) -> R {
                     other => return Err(type_err("a list of strings", other)),
                 }
             }
+            // The delimiter is repeated once per part: a long one multiplies the input.
+            let len = parts
+                .iter()
+                .fold(prefix.len().saturating_add(suffix.len()), |n, p| {
+                    n.saturating_add(p.len())
+                })
+                .saturating_add(delim.len().saturating_mul(parts.len().saturating_sub(1)));
+            ev.string_fits(len, span)?;
             Ok(s(format!("{prefix}{}{suffix}", parts.join(delim))))
         }
         _ => Err("unknown function".into()),
     }
 }
 
+/// Longest pattern, in bytes. Compiling a pattern takes far more memory than its text, before
+/// the compiled size limit is checked: about a hundred bytes per byte of plain text, and up
+/// to 15 KiB per byte for Unicode classes such as `\W`. At this length the worst case stays
+/// around 15 MiB; real patterns (an e-mail address, a date, a list of keywords) are far
+/// shorter.
+const MAX_PATTERN_BYTES: usize = 1_000;
+
 fn regex(pattern: &str, flags: Option<&Value>) -> Result<regex::Regex, String> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(format!(
+            "a pattern may be at most {MAX_PATTERN_BYTES} bytes long"
+        ));
+    }
+    let limited = |b: &mut regex::RegexBuilder| {
+        b.size_limit(1 << 20).nest_limit(64);
+    };
     let mut b = regex::RegexBuilder::new(pattern);
-    b.size_limit(1 << 20).nest_limit(64);
+    limited(&mut b);
     match flags {
         None | Some(Value::Null) => {}
         Some(Value::String(f)) => {
@@ -128,8 +147,9 @@ fn regex(pattern: &str, flags: Option<&Value>) -> Result<regex::Regex, String> {
                     'm' => b.multi_line(true),
                     'x' => b.ignore_whitespace(true),
                     'q' => {
-                        return regex::Regex::new(&regex::escape(pattern))
-                            .map_err(|e| e.to_string());
+                        let mut q = regex::RegexBuilder::new(&regex::escape(pattern));
+                        limited(&mut q);
+                        return q.build().map_err(|e| e.to_string());
                     }
                     other => return Err(format!("unknown regex flag '{other}'")),
                 };
@@ -140,17 +160,22 @@ fn regex(pattern: &str, flags: Option<&Value>) -> Result<regex::Regex, String> {
     b.build().map_err(|e| format!("invalid pattern: {e}"))
 }
 
-/// XPath replacement (`$1`, `\$`) to the regex crate's syntax (`${1}`, `$$`).
-fn replacement(rep: &str) -> String {
-    let mut out = String::new();
+/// A piece of a replacement: text, or the text of a group of the match (`None` for a group
+/// number too large to exist, which gives nothing).
+enum Piece {
+    Text(String),
+    Group(Option<usize>),
+}
+
+/// Parses an XPath replacement: `$1` is the first group, `\$` a dollar sign, `\x` the
+/// character `x`.
+fn replacement(rep: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut text = String::new();
     let mut chars = rep.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(x) => out.push(x),
-                None => out.push('\\'),
-            },
+            '\\' => text.push(chars.next().unwrap_or('\\')),
             '$' => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
@@ -158,13 +183,52 @@ fn replacement(rep: &str) -> String {
                     chars.next();
                 }
                 if digits.is_empty() {
-                    out.push_str("$$");
+                    text.push('$');
                 } else {
-                    out.push_str(&format!("${{{digits}}}"));
+                    out.push(Piece::Text(std::mem::take(&mut text)));
+                    out.push(Piece::Group(digits.parse().ok()));
                 }
             }
-            c => out.push(c),
+            c => text.push(c),
         }
     }
+    out.push(Piece::Text(text));
     out
+}
+
+/// Replaces every match of `re` in `input` by `template`. Each match can add the whole
+/// replacement, and a group can repeat the whole input: the result is checked against the
+/// limits as it grows, before anything past them is allocated.
+fn replace(
+    ev: &mut Evaluator<'_>,
+    re: &regex::Regex,
+    input: &str,
+    template: &[Piece],
+    span: Span,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let push = |ev: &mut Evaluator<'_>, out: &mut String, text: &str| {
+        ev.string_fits(out.len().saturating_add(text.len()), span)?;
+        out.push_str(text);
+        Ok::<(), String>(())
+    };
+    let mut last = 0;
+    for caps in re.captures_iter(input) {
+        let Some(m) = caps.get(0) else { continue };
+        push(ev, &mut out, &input[last..m.start()])?;
+        for piece in template {
+            match piece {
+                Piece::Text(t) => push(ev, &mut out, t)?,
+                Piece::Group(Some(i)) => {
+                    if let Some(g) = caps.get(*i) {
+                        push(ev, &mut out, g.as_str())?;
+                    }
+                }
+                Piece::Group(None) => {}
+            }
+        }
+        last = m.end();
+    }
+    push(ev, &mut out, &input[last..])?;
+    Ok(out)
 }

@@ -1,7 +1,8 @@
 //! Function calls: user-defined functions (with their closure and, called by name,
 //! themselves for recursion) and built-ins, with positional or named arguments.
 
-use super::{CALL_DEPTH, Evaluator};
+use super::budget::Charge;
+use super::{CALL_DEPTH, Evaluator, Frame};
 use crate::ast::{Args, Expr, ExprKind};
 use crate::builtins;
 use crate::error::Span;
@@ -73,13 +74,18 @@ impl Evaluator<'_> {
         self.call_with(&func, bound, own, span)
     }
 
-    pub(crate) fn call_function(&mut self, func: &Function, args: Vec<Value>, span: Span) -> Value {
+    pub(crate) fn call_function(
+        &mut self,
+        func: &Arc<Function>,
+        args: Vec<Value>,
+        span: Span,
+    ) -> Value {
         self.call_with(func, args, None, span)
     }
 
     fn call_with(
         &mut self,
-        func: &Function,
+        func: &Arc<Function>,
         args: Vec<Value>,
         own: Option<(&str, Arc<Function>)>,
         span: Span,
@@ -96,7 +102,10 @@ impl Evaluator<'_> {
         }
         // A call costs more stack than a plain sub-expression: count it as several levels.
         self.depth += CALL_DEPTH;
-        let saved = std::mem::replace(&mut self.frames, vec![func.closure.clone(), frame]);
+        let saved = std::mem::replace(
+            &mut self.frames,
+            vec![Frame::Closure(Arc::clone(func)), Frame::Local(frame)],
+        );
         let v = self.eval(&func.body);
         self.frames = saved;
         self.depth -= CALL_DEPTH;
@@ -136,7 +145,9 @@ impl Evaluator<'_> {
             self.warnings.truncate(mark);
         }
         match builtins::call(self, name, vals, span) {
-            Ok(v) => v,
+            Ok(v) => self.admit(v, Charge::Whole, span),
+            // A limit the built-in reached has stopped the evaluation and is reported as such.
+            Err(_) if self.stopped() => Value::Null,
             Err(msg) => {
                 self.warn(span, format!("{name}(): {msg}"));
                 Value::Null

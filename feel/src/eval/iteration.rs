@@ -1,11 +1,12 @@
 //! Iteration for `for`, `some` and `every`: over lists, integer ranges and `a..b`, with
 //! every combination of several iteration variables.
 
-use super::{Evaluator, MAX_LIST};
+use super::Evaluator;
 use crate::ast::IterSource;
 use crate::error::Span;
 use crate::value::{Range, Value};
 use rust_decimal::prelude::ToPrimitive;
+
 impl Evaluator<'_> {
     /// Runs `body` for each combination of iteration variables (bound in the top frame).
     /// Returns false if iteration was cut short by an error or by `body`.
@@ -38,8 +39,7 @@ impl Evaluator<'_> {
                     return false;
                 };
                 let n = from.abs_diff(to);
-                if n >= MAX_LIST as u64 {
-                    self.warn(span, format!("a list may hold at most {MAX_LIST} items"));
+                if !self.range_fits(n, span) {
                     return false;
                 }
                 let step = if to >= from { 1 } else { -1 };
@@ -52,18 +52,19 @@ impl Evaluator<'_> {
             if !self.tick(span) {
                 return false;
             }
-            if let Some(top) = self.frames.last_mut() {
-                top.insert(name.clone(), item);
-            }
+            self.bind(name.clone(), item);
             if !self.iterate(rest, span, body) {
-                return self.exhausted_or(false);
+                return false;
             }
         }
         true
     }
 
-    fn exhausted_or(&self, v: bool) -> bool {
-        if self.exhausted { false } else { v }
+    /// Whether the items of a range `n` apart (so `n + 1` of them) may be built.
+    fn range_fits(&mut self, n: u64, span: Span) -> bool {
+        let len = usize::try_from(n).unwrap_or(usize::MAX).saturating_add(1);
+        self.list_fits(len, span).is_ok()
+            && self.charge(len.saturating_mul(super::budget::SLOT), span)
     }
 
     fn range_items(&mut self, r: &Range, span: Span) -> Option<Vec<Value>> {
@@ -80,8 +81,7 @@ impl Evaluator<'_> {
         if b < a {
             return Some(Vec::new());
         }
-        if a.abs_diff(b) >= MAX_LIST as u64 {
-            self.warn(span, format!("a list may hold at most {MAX_LIST} items"));
+        if !self.range_fits(a.abs_diff(b), span) {
             return None;
         }
         Some((a..=b).map(Value::int).collect())

@@ -1,12 +1,14 @@
 //! The evaluator: walks a parsed [`Expr`] against variables and produces a value plus
-//! warnings. It never fails: whatever cannot be computed becomes `null` with a warning that
-//! says why, as Camunda's FEEL does. Resource use is bounded (nesting depth, a step budget
-//! and a cap on list sizes), so hostile expressions end with `null` rather than hanging.
+//! warnings. Whatever cannot be computed becomes `null` with a warning that says why, as
+//! Camunda's FEEL does. Resource use is bounded (nesting depth, steps, and the size of the
+//! values built; see [`crate::limits`]): an expression that reaches a limit stops with a
+//! [`LimitExceeded`] error rather than hanging or exhausting memory.
 //!
 //! This module holds the entry points, the [`Evaluator`]'s state and its match over the
-//! expression kinds; operators, ranges and unary tests, iteration, paths and filters, and
-//! function calls each have a module of their own.
+//! expression kinds; the budget, operators, ranges and unary tests, iteration, paths and
+//! filters, and function calls each have a module of their own.
 
+mod budget;
 mod calls;
 mod clock;
 mod iteration;
@@ -17,8 +19,10 @@ mod ranges;
 use crate::ast::{BinOp, CmpOp, Expr, ExprKind, Quantifier, TypeRef, UnaryTests};
 use crate::builtins;
 use crate::error::Span;
+use crate::limits::{Limit, LimitExceeded, Limits, MAX_EVAL_DEPTH};
 use crate::temporal::{DateTime, Time};
 use crate::value::{Bound, Context, Function, Range, Value};
+use budget::Charge;
 use serde_json::Value as Json;
 use std::fmt;
 use std::sync::Arc;
@@ -28,14 +32,11 @@ pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub(crate) use operators::{compare, values_equal};
 
-/// Deepest evaluation nesting (sub-expressions plus function calls) before giving up.
-const MAX_EVAL_DEPTH: usize = 200;
 /// Depth charged for entering a function body.
 const CALL_DEPTH: usize = 4;
-/// Evaluation steps before giving up.
-const MAX_STEPS: u64 = 2_000_000;
-/// Largest list an evaluation may build.
-pub(crate) const MAX_LIST: usize = 100_000;
+/// Longest warning message, in bytes: messages quote the values they are about, and a
+/// quoted value must not multiply the memory a runaway expression holds.
+const MAX_WARNING_BYTES: usize = 1024;
 
 /// Options for an evaluation.
 #[derive(Debug, Clone, Default)]
@@ -43,15 +44,24 @@ pub struct EvalOptions {
     /// Where `now()` and `today()` take the time from; without one they return `null`
     /// with a warning.
     pub clock: Option<Arc<dyn Clock>>,
+    /// How much the evaluation may build and do.
+    pub limits: Limits,
 }
 
 impl EvalOptions {
-    /// Options with the given clock.
+    /// Options with the given clock and the default limits.
     #[must_use]
     pub fn with_clock(clock: impl Clock + 'static) -> Self {
         Self {
             clock: Some(Arc::new(clock)),
+            limits: Limits::default(),
         }
+    }
+
+    /// These options with other limits.
+    #[must_use]
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 }
 
@@ -75,8 +85,11 @@ impl fmt::Display for Warning {
 pub struct Evaluation {
     /// The result (`null` if it could not be computed).
     pub value: Value,
-    /// What went wrong along the way, in order.
+    /// What went wrong along the way, in order; the last one repeats `error` when there is
+    /// one.
     pub warnings: Vec<Warning>,
+    /// The limit that stopped the evaluation, if one did; `value` is then `null`.
+    pub error: Option<LimitExceeded>,
 }
 
 enum Root<'a> {
@@ -84,14 +97,36 @@ enum Root<'a> {
     Ctx(&'a Context),
 }
 
+/// A scope of local variables.
+enum Frame {
+    /// Variables the expression binds: iteration variables, context entries, parameters,
+    /// a filter's `item`.
+    Local(Context),
+    /// The variables a called function closed over, shared with the function value rather
+    /// than copied for every call.
+    Closure(Arc<Function>),
+}
+
+impl Frame {
+    fn vars(&self) -> &Context {
+        match self {
+            Self::Local(c) => c,
+            Self::Closure(f) => &f.closure,
+        }
+    }
+}
+
 pub(crate) struct Evaluator<'a> {
     root: Root<'a>,
-    frames: Vec<Context>,
+    frames: Vec<Frame>,
     pub(crate) opts: &'a EvalOptions,
     warnings: Vec<Warning>,
     depth: usize,
     steps: u64,
-    exhausted: bool,
+    /// Bytes of values built so far (see `budget`).
+    bytes: usize,
+    /// The limit that stopped the evaluation.
+    stopped: Option<LimitExceeded>,
 }
 
 /// Evaluates `expr` with JSON variables (an object; other JSON means no variables).
@@ -140,58 +175,97 @@ impl<'a> Evaluator<'a> {
             warnings: Vec::new(),
             depth: 0,
             steps: 0,
-            exhausted: false,
+            bytes: 0,
+            stopped: None,
         }
     }
 
-    fn finish(self, value: Value) -> Evaluation {
-        Evaluation {
-            value,
-            warnings: self.warnings,
+    fn finish(mut self, value: Value) -> Evaluation {
+        match self.stopped.take() {
+            Some(error) => {
+                // Pushed here rather than when stopping, so that no built-in that drops its
+                // arguments' warnings can drop this one.
+                self.warnings.push(Warning {
+                    message: error.message(),
+                    span: error.span,
+                });
+                Evaluation {
+                    value: Value::Null,
+                    warnings: self.warnings,
+                    error: Some(error),
+                }
+            }
+            None => Evaluation {
+                value,
+                warnings: self.warnings,
+                error: None,
+            },
         }
     }
 
     pub(crate) fn warn(&mut self, span: Span, message: impl Into<String>) {
         // A runaway expression could produce millions of identical warnings.
         if self.warnings.len() < 100 {
-            self.warnings.push(Warning {
-                message: message.into(),
-                span,
-            });
+            let mut message = message.into();
+            if message.len() > MAX_WARNING_BYTES {
+                let mut end = MAX_WARNING_BYTES;
+                while !message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                message.truncate(end);
+                message.push('…');
+                message.shrink_to_fit();
+            }
+            self.warnings.push(Warning { message, span });
         }
     }
 
-    /// Counts one unit of work; false once the budget is used up.
-    pub(crate) fn tick(&mut self, span: Span) -> bool {
-        if self.exhausted {
-            return false;
+    /// Binds `name` in the innermost scope of local variables.
+    fn bind(&mut self, name: impl Into<String>, value: Value) {
+        if let Some(Frame::Local(top)) = self.frames.last_mut() {
+            top.insert(name, value);
         }
-        self.steps += 1;
-        if self.steps > MAX_STEPS {
-            self.exhausted = true;
-            self.warn(
-                span,
-                "evaluation stopped: the expression does too much work",
-            );
-            return false;
-        }
-        true
     }
 
-    fn lookup(&self, name: &str) -> Option<Value> {
+    /// The value of a variable, borrowed; `None` for a JSON variable, which has no FEEL
+    /// value until it is converted.
+    fn find(&self, name: &str) -> Option<&Value> {
         for f in self.frames.iter().rev() {
-            if let Some(v) = f.get(name) {
-                return Some(v.clone());
+            if let Some(v) = f.vars().get(name) {
+                return Some(v);
             }
         }
         match &self.root {
+            Root::Json(_) => None,
+            Root::Ctx(c) => c.get(name),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.find(name) {
+            return Some(v.clone());
+        }
+        match &self.root {
             Root::Json(m) => m.and_then(|m| m.get(name)).map(Value::from_json),
-            Root::Ctx(c) => c.get(name).cloned(),
+            Root::Ctx(_) => None,
         }
     }
 
     fn is_local(&self, name: &str) -> bool {
-        self.frames.iter().any(|f| f.get(name).is_some())
+        self.frames.iter().any(|f| f.vars().get(name).is_some())
+    }
+
+    /// Resolves `a.b.c` over contexts without copying `a` and `a.b`: only the value at the
+    /// end of the path is copied (and charged).
+    fn local_path(&self, e: &Expr) -> Option<&Value> {
+        match &e.kind {
+            ExprKind::Name(n) => self.find(n),
+            ExprKind::Path(base, key) => match self.local_path(base)? {
+                Value::Context(c) => c.get(key),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Resolves `a.b.c` straight from the JSON variables without converting the whole of `a`.
@@ -211,14 +285,16 @@ impl<'a> Evaluator<'a> {
             return Value::Null;
         }
         if self.depth >= MAX_EVAL_DEPTH {
-            self.warn(e.span, "evaluation nested too deeply");
-            self.exhausted = true;
+            self.stop(Limit::EvalDepth, e.span);
             return Value::Null;
         }
         self.depth += 1;
         let v = self.eval_inner(e);
         self.depth -= 1;
-        v
+        match charge_of(&e.kind) {
+            Some(charge) => self.admit(v, charge, e.span),
+            None => v,
+        }
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Value {
@@ -299,6 +375,9 @@ impl<'a> Evaluator<'a> {
                 Value::Bool(instance_of(&v, ty))
             }
             ExprKind::Path(base, key) => {
+                if let Some(v) = self.local_path(e) {
+                    return v.clone();
+                }
                 if let Root::Json(Some(m)) = self.root
                     && matches!(base.kind, ExprKind::Name(_) | ExprKind::Path(..))
                     && let Some(Json::Object(o)) = self.json_path(base, m)
@@ -315,6 +394,12 @@ impl<'a> Evaluator<'a> {
                 self.path(b, key, e.span)
             }
             ExprKind::Filter(base, f) => {
+                // `xs[1]`, `partial[-1]`: copy the one item, not the whole list.
+                if let ExprKind::Number(n) = f.kind
+                    && let Some(Value::List(xs)) = self.local_path(base)
+                {
+                    return paths::index(xs, n).unwrap_or(Value::Null);
+                }
                 let b = self.eval(base);
                 self.filter(b, f, e.span)
             }
@@ -344,16 +429,25 @@ impl<'a> Evaluator<'a> {
                     found
                 };
                 let mut out = Vec::new();
-                self.frames.push(Context::new());
+                self.frames.push(Frame::Local(Context::new()));
                 let ok = self.iterate(its, e.span, &mut |ev| {
-                    if uses_partial && let Some(top) = ev.frames.last_mut() {
-                        top.insert("partial", Value::List(out.clone()));
-                    }
-                    let v = ev.eval(body);
-                    if out.len() >= MAX_LIST {
-                        ev.warn(e.span, format!("a list may hold at most {MAX_LIST} items"));
+                    if out.len() >= ev.opts.limits.max_list_items {
+                        ev.stop(Limit::ListItems, e.span);
                         return false;
                     }
+                    let v = if uses_partial {
+                        // Lent to the body rather than copied for every item.
+                        ev.bind("partial", Value::List(std::mem::take(&mut out)));
+                        let v = ev.eval(body);
+                        if let Some(Frame::Local(top)) = ev.frames.last_mut()
+                            && let Some(Value::List(xs)) = top.get_mut("partial")
+                        {
+                            out = std::mem::take(xs);
+                        }
+                        v
+                    } else {
+                        ev.eval(body)
+                    };
                     out.push(v);
                     true
                 });
@@ -363,7 +457,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Quantified(q, its, body) => {
                 let q = *q;
                 let mut result = q == Quantifier::Every;
-                self.frames.push(Context::new());
+                self.frames.push(Frame::Local(Context::new()));
                 let ok = self.iterate(its, e.span, &mut |ev| {
                     let v = ev.eval(body) == Value::Bool(true);
                     match q {
@@ -380,7 +474,7 @@ impl<'a> Evaluator<'a> {
                 });
                 self.frames.pop();
                 let _ = ok;
-                if self.exhausted {
+                if self.stopped() {
                     Value::Null
                 } else {
                     Value::Bool(result)
@@ -394,14 +488,15 @@ impl<'a> Evaluator<'a> {
                 Value::List(out)
             }
             ExprKind::Context(entries) => {
-                self.frames.push(Context::new());
+                self.frames.push(Frame::Local(Context::new()));
                 for (k, x) in entries {
                     let v = self.eval(x);
-                    if let Some(top) = self.frames.last_mut() {
-                        top.insert(k.clone(), v);
-                    }
+                    self.bind(k.clone(), v);
                 }
-                Value::Context(self.frames.pop().unwrap_or_default())
+                match self.frames.pop() {
+                    Some(Frame::Local(c)) => Value::Context(c),
+                    _ => Value::Null,
+                }
             }
             ExprKind::Interval {
                 start,
@@ -440,9 +535,20 @@ impl<'a> Evaluator<'a> {
             ExprKind::Function(params, body) => {
                 let mut closure = Context::new();
                 for f in &self.frames {
-                    for (k, v) in f.iter() {
+                    for (k, v) in f.vars().iter() {
                         closure.insert(k.clone(), v.clone());
                     }
+                }
+                // A function value is shared, not copied, so its closure is paid for once.
+                let fits = match budget::closure_bytes(&closure, self) {
+                    Ok(bytes) => self.charge(bytes, e.span),
+                    Err(limit) => {
+                        self.stop(limit, e.span);
+                        false
+                    }
+                };
+                if !fits {
+                    return Value::Null;
                 }
                 Value::Function(Arc::new(Function {
                     params: params.clone(),
@@ -451,6 +557,22 @@ impl<'a> Evaluator<'a> {
                 }))
             }
         }
+    }
+}
+
+/// How the value of an expression of this kind is charged: expressions that build or copy
+/// a string, list or context are; those that pass on a value of a sub-expression, or give a
+/// number, boolean or temporal value, are not. Built-ins charge their results in
+/// `call_builtin`, functions their closures where they are defined.
+fn charge_of(kind: &ExprKind) -> Option<Charge> {
+    match kind {
+        ExprKind::Str(_)
+        | ExprKind::Name(_)
+        | ExprKind::Path(..)
+        | ExprKind::Filter(..)
+        | ExprKind::Binary(..) => Some(Charge::Whole),
+        ExprKind::List(_) | ExprKind::Context(_) | ExprKind::For(..) => Some(Charge::Shell),
+        _ => None,
     }
 }
 

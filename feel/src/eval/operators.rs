@@ -41,6 +41,15 @@ impl Evaluator<'_> {
         if l.is_null() || r.is_null() {
             return Value::Null;
         }
+        // Concatenation is the one operator that can double its input: check the length
+        // before building the string.
+        if let (BinOp::Add, Value::String(a), Value::String(b)) = (op, l, r)
+            && self
+                .string_fits(a.len().saturating_add(b.len()), span)
+                .is_err()
+        {
+            return Value::Null;
+        }
         let result = match op {
             BinOp::Add => add(l, r),
             BinOp::Sub => sub(l, r),

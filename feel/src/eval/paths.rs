@@ -1,7 +1,7 @@
 //! Paths and filters: `a.b` on contexts, lists of contexts and properties of other values;
 //! `xs[condition]` and `xs[index]`.
 
-use super::Evaluator;
+use super::{Evaluator, Frame};
 use crate::ast::Expr;
 use crate::builtins;
 use crate::error::Span;
@@ -64,7 +64,7 @@ impl Evaluator<'_> {
                     frame.insert(k.clone(), v.clone());
                 }
             }
-            self.frames.push(frame);
+            self.frames.push(Frame::Local(frame));
             let warn_mark = self.warnings.len();
             let v = self.eval(f);
             self.frames.pop();
@@ -87,7 +87,7 @@ impl Evaluator<'_> {
                     return Value::Null;
                 }
             }
-            if self.exhausted {
+            if self.stopped() {
                 return Value::Null;
             }
         }
@@ -95,7 +95,7 @@ impl Evaluator<'_> {
     }
 }
 
-fn index(items: &[Value], n: Decimal) -> Option<Value> {
+pub(super) fn index(items: &[Value], n: Decimal) -> Option<Value> {
     if !n.is_integer() {
         return None;
     }

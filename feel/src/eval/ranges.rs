@@ -1,7 +1,7 @@
 //! Ranges and unary tests: building intervals, whether a range contains a value, and the
 //! tests of `x in ...` and of decision-table cells.
 
-use super::{Evaluator, values_equal};
+use super::{Evaluator, Frame, values_equal};
 use crate::ast::{CmpOp, UnaryTest};
 use crate::error::Span;
 use crate::value::{Bound, Context, Range, Value};
@@ -93,7 +93,7 @@ impl Evaluator<'_> {
                 if e.mentions_input() {
                     let mut frame = Context::new();
                     frame.insert("?", input.clone());
-                    self.frames.push(frame);
+                    self.frames.push(Frame::Local(frame));
                     let v = self.eval(e);
                     self.frames.pop();
                     return match v {
