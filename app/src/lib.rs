@@ -32,6 +32,23 @@ use crate::routes::{
 /// Name of the generated JS/WASM bundle and stylesheet under `/pkg`.
 pub const BUNDLE_NAME: &str = "astraflow";
 
+/// What this page may load and run, named in the page itself so that the script rule can carry
+/// this response's nonce: the hydration and streaming scripts the server wrote (which carry it),
+/// our bundle and its WebAssembly, and nothing else. Styles may be inline (the designer sets
+/// element styles); connections go to this origin only (the REST API, server functions and the
+/// monitor's WebSocket). The framing rules are a header (`server::security_headers`): a
+/// `<meta>` policy cannot hold them.
+fn content_security_policy() -> String {
+    let nonce = use_nonce()
+        .map(|nonce| format!(" 'nonce-{nonce}'"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'"
+    )
+}
+
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -40,6 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta http-equiv="Content-Security-Policy" content=content_security_policy() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>

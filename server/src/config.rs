@@ -81,6 +81,10 @@ pub struct HttpConfig {
     /// base of the token URL given to engine clients. Default: `http://<host>:<port>` of the
     /// listener (loopback when it listens on every interface).
     pub public_url: Option<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-Proto: https` is believed: a request
+    /// they forward over TLS gets `Secure` cookies and HSTS, as a request made over TLS does.
+    /// A header from any other address is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -90,6 +94,7 @@ impl Default for HttpConfig {
             port: 3000,
             body_limit: 10 * 1024 * 1024,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -318,6 +323,10 @@ pub struct MonitorConfig {
     /// How many committed batches of changes a WebSocket client may fall behind before it is
     /// told to resync instead.
     pub feed_capacity: usize,
+    /// Monitor WebSocket connections open at once, in total.
+    pub websocket_connections: usize,
+    /// Monitor WebSocket connections one user or API token may have open at once.
+    pub websocket_connections_per_caller: usize,
 }
 
 impl Default for MonitorConfig {
@@ -341,6 +350,8 @@ impl Default for MonitorConfig {
             .to_vec(),
             audit_max_value_chars: 1024,
             feed_capacity: 1024,
+            websocket_connections: 10_000,
+            websocket_connections_per_caller: 32,
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum ApiError {
     /// 429: the caller's request allowance is used up.
     #[error("too many requests; retry in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// 429 with code `too_many_connections`: the caller, or the server, has as many monitor
+    /// connections open as it may.
+    #[error("{0}")]
+    TooManyConnections(String),
     /// 404
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -84,7 +88,9 @@ impl ApiError {
             ApiError::EngineUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyConnections(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => StatusCode::CONFLICT,
@@ -101,6 +107,7 @@ impl ApiError {
             ApiError::BadCredentials => "bad_credentials",
             ApiError::Locked { .. } => "locked",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyConnections(_) => "too_many_connections",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CrossSite => "cross_site_request",
             ApiError::NotFound(_) => "not_found",

@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod pages;
 pub mod pipeline;
+pub mod security_headers;
 pub mod seed;
 pub mod startup;
 pub mod state;

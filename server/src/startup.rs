@@ -33,10 +33,10 @@ use crate::{
     engine_access::Authority,
     engines::Engines,
     error,
-    monitor::{self, hub::Hub, ingest::Ingest, trail::Sanitizer},
+    monitor::{self, hub::Hub, ingest::Ingest, slots::Slots, trail::Sanitizer},
     pages,
     pipeline::Pipeline,
-    seed,
+    security_headers, seed,
     state::AppState,
 };
 
@@ -177,7 +177,14 @@ impl Application {
             &config.monitor.audit_redact,
             config.monitor.audit_max_value_chars,
         )));
-        let hub = Hub::start(pool.clone(), config.monitor.feed_capacity);
+        let hub = Hub::start(
+            pool.clone(),
+            config.monitor.feed_capacity,
+            Slots::new(
+                config.monitor.websocket_connections,
+                config.monitor.websocket_connections_per_caller,
+            ),
+        );
         Hub::forward_deployments(pool.clone(), &pipeline);
         {
             let (pool, ingest, stopped) = (pool.clone(), ingest.clone(), engines.stopped());
@@ -234,7 +241,15 @@ impl Application {
             .with_expiry(Expiry::OnInactivity(
                 tower_sessions::cookie::time::Duration::minutes(config.auth.session_idle_minutes),
             ));
-        let router = router(state, config.http.body_limit, sessions);
+        let router = router(
+            state,
+            config.http.body_limit,
+            security_headers::Transport {
+                always_tls: config.secure_cookies(),
+                trusted_proxies: config.http.trusted_proxies.clone(),
+            },
+            sessions,
+        );
 
         Ok(Self {
             listener,
@@ -331,10 +346,16 @@ impl Application {
     }
 }
 
-fn router<S>(state: AppState, body_limit: usize, sessions: SessionManagerLayer<S>) -> Router
+fn router<S>(
+    state: AppState,
+    body_limit: usize,
+    transport: security_headers::Transport,
+    sessions: SessionManagerLayer<S>,
+) -> Router
 where
     S: SessionStore + Clone,
 {
+    let transport = Arc::new(transport);
     let routes = generate_route_list(app::App);
     let context = state.server_context.clone();
     let options = state.leptos_options.clone();
@@ -373,6 +394,9 @@ where
                 )
             }),
         )
+        .layer(axum::middleware::from_fn(move |request, next| {
+            security_headers::add(transport.clone(), request, next)
+        }))
         // Outermost: every request has an id before anything logs or answers.
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

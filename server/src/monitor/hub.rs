@@ -14,7 +14,7 @@ use app::api::monitor_protocol::{Delta, DeltaKind};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::{broadcast, watch};
 
-use super::NOTIFY_CHANNEL;
+use super::{NOTIFY_CHANNEL, slots::Slots};
 use crate::{deployments::Progress, pipeline::Pipeline};
 
 /// What the hub hands to connections.
@@ -31,17 +31,23 @@ pub struct Hub {
     feed: broadcast::Sender<Feed>,
     /// Becomes true once the listener is listening (tests and benchmarks wait for it).
     listening: watch::Receiver<bool>,
+    /// The WebSocket connections that may be open.
+    pub slots: Slots,
 }
 
 impl Hub {
     /// Starts listening on the pool's database. `capacity` is how many committed batches a
     /// connection may fall behind before it must resync.
-    pub fn start(pool: PgPool, capacity: usize) -> Arc<Self> {
+    pub fn start(pool: PgPool, capacity: usize, slots: Slots) -> Arc<Self> {
         let (feed, _) = broadcast::channel(capacity.max(1));
         let (ready, listening) = watch::channel(false);
         let sender = feed.clone();
         tokio::spawn(async move { listen(pool, sender, ready).await });
-        Arc::new(Self { feed, listening })
+        Arc::new(Self {
+            feed,
+            listening,
+            slots,
+        })
     }
 
     /// The feed from now on.

@@ -25,6 +25,7 @@ pub mod operations;
 pub mod query;
 pub mod routes;
 pub mod service;
+pub mod slots;
 pub mod store;
 pub mod trail;
 pub mod ws;

@@ -22,7 +22,10 @@ use axum::{
 use tokio::sync::broadcast::error::RecvError;
 use tower_sessions::Session;
 
-use super::hub::{Feed, Hub};
+use super::{
+    hub::{Feed, Hub},
+    slots::Full,
+};
 use crate::{
     auth::{
         self, AuthState, Principal,
@@ -57,6 +60,7 @@ enum Credential {
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, description = "Not a WebSocket upgrade request", body = crate::error::ErrorBody),
+        (status = 429, description = "The caller (or the server) has as many monitor connections open as it may", body = crate::error::ErrorBody),
     ))]
 pub async fn upgrade(
     State(auth): State<AuthState>,
@@ -79,9 +83,21 @@ pub async fn upgrade(
             rejection.body_text()
         ))
     })?;
+    // Held for as long as the connection is open.
+    let slot = hub.slots.take(&principal.rate_key).map_err(|full| {
+        ApiError::TooManyConnections(match full {
+            Full::Caller(n) => format!("you have {n} monitor connections open already; close one"),
+            Full::Server(_) => {
+                "the server has all the monitor connections it takes; try again later".to_owned()
+            }
+        })
+    })?;
     Ok(upgrade
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, auth, hub, principal, credential)))
+        .on_upgrade(move |socket| async move {
+            serve(socket, auth, hub, principal, credential).await;
+            drop(slot);
+        }))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

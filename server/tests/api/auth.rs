@@ -757,3 +757,50 @@ async fn sign_in_attempts_are_limited_per_address_and_per_account_before_any_che
     assert_eq!(failures().await, 3, "only the checked guesses were counted");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn cookies_are_secure_over_tls_as_a_trusted_proxy_reports_it_and_only_then() {
+    let login = |app: &TestApp, proto: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", &app.address)
+            .json(&json!({ "email": "ada@example.com", "password": PASSWORD }));
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        request.send()
+    };
+    let secure = |response: &reqwest::Response| {
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (
+            cookie.split(';').any(|a| a.trim() == "Secure"),
+            response.headers().contains_key("strict-transport-security"),
+        )
+    };
+
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let behind_proxy = TestApp::spawn(config).await;
+    behind_proxy
+        .create_user("ada@example.com", PASSWORD, false)
+        .await;
+    let over_tls = login(&behind_proxy, Some("https")).await.unwrap();
+    assert_eq!(over_tls.status(), 200);
+    assert_eq!(secure(&over_tls), (true, true));
+    let plain = login(&behind_proxy, Some("http")).await.unwrap();
+    assert_eq!(secure(&plain), (false, false));
+    behind_proxy.stop().await;
+
+    // The same header from an address that is not a trusted proxy changes nothing.
+    let (direct, _dir) = TestApp::with_fresh_database().await;
+    direct.create_user("ada@example.com", PASSWORD, false).await;
+    let claimed = login(&direct, Some("https")).await.unwrap();
+    assert_eq!(claimed.status(), 200);
+    assert_eq!(secure(&claimed), (false, false));
+    direct.stop().await;
+}

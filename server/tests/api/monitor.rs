@@ -1474,3 +1474,61 @@ async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
     assert_eq!(detail["incidents"][0]["state"], "active", "{detail}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_connections_are_capped_per_caller_and_in_total() {
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(crate::helpers::create_database().await), dir.path());
+    config.monitor.websocket_connections = 3;
+    config.monitor.websocket_connections_per_caller = 2;
+    let app = TestApp::spawn(config).await;
+    let owner = owner_of_acme(&app).await;
+    app.hub.ready().await;
+    let (first, second) = (
+        token(&app, &owner, "acme", "viewer").await,
+        token(&app, &owner, "acme", "auditor").await,
+    );
+    let attempt = |token: &str| {
+        let mut request = app
+            .url("/api/v1/ws")
+            .replace("http", "ws")
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let refused_with = |result: Result<_, tungstenite::Error>| match result {
+        Err(tungstenite::Error::Http(response)) => {
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            (
+                response.status().as_u16(),
+                body["code"].as_str().unwrap().to_owned(),
+            )
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    };
+
+    let one = attempt(&first).await.unwrap();
+    let _two = attempt(&first).await.unwrap();
+    // A third for the same caller: refused, while another caller still gets in.
+    assert_eq!(
+        refused_with(attempt(&first).await.map(|_| ())),
+        (429, "too_many_connections".to_owned())
+    );
+    let _three = attempt(&second).await.unwrap();
+    // The server is full now, whoever asks.
+    assert_eq!(
+        refused_with(attempt(&second).await.map(|_| ())),
+        (429, "too_many_connections".to_owned())
+    );
+    // Closing one frees its slot.
+    drop(one);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while attempt(&first).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the slot is freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}

@@ -154,3 +154,52 @@ async fn oversized_bodies_are_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_whose_nonce_is_on_every_inline_script() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    let response = app.get("/login").await;
+    let headers = response.headers().clone();
+    assert_eq!(
+        headers["content-security-policy"],
+        "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "plain HTTP in development: no HSTS"
+    );
+    let html = response.text().await.unwrap();
+    let policy = html
+        .split(r#"<meta http-equiv="Content-Security-Policy" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a policy in the page: {html}"));
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("a nonce in the policy: {policy}"));
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("'unsafe-eval'"), "{policy}");
+    // Every inline script the server wrote carries this response's nonce.
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty());
+    for script in scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(
+            tag.contains(&format!(r#"nonce="{nonce}""#)) || tag.contains("src="),
+            "an inline script without the nonce: <script{tag}>"
+        );
+    }
+    // A new response, a new nonce.
+    let again = app.get("/login").await.text().await.unwrap();
+    assert!(!again.contains(nonce));
+    // The API's answers carry the headers too.
+    let api = app.get("/api/v1/me").await;
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    app.stop().await;
+}
