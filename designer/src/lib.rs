@@ -7,6 +7,7 @@
 //! shortcuts and [`viewport`] its pan and zoom; [`sample`] generates large models for load
 //! tests. The Leptos components stay thin over this.
 
+pub mod clipboard;
 pub mod editor;
 pub mod gesture;
 pub mod palette;
@@ -17,7 +18,8 @@ pub mod shortcut;
 mod tree;
 pub mod viewport;
 
-pub use editor::{Clipboard, Editor, FlowEnd, GRID};
+pub use clipboard::Clipboard;
+pub use editor::{Editor, FlowEnd, GRID};
 pub use gesture::{Effect, Gesture, Gestures, Pointer, Press, Target};
 pub use palette::PaletteItem;
 pub use props::{MultiInstanceProps, Properties, PropertyEdit, TimerKind};

@@ -15,3 +15,4 @@ mod monitor;
 mod oidc;
 mod pages;
 mod tenancy;
+mod tokens;
