@@ -1,11 +1,20 @@
-//! The engine's crash and fault suite, against the real `astraflow-engine` binary:
+//! The engine's crash and fault suite, against the real `astraflow-engine` binary (and, for
+//! deleting the log, an engine in this process):
 //!
 //! * [`sigkill`]: `SIGKILL` while requests are in flight loses nothing acknowledged and
 //!   applies nothing twice;
 //! * [`torn`]: what a crash leaves at the end of the log (zero-filled space, an entry cut
 //!   short) is cut off on start with a warning, while damage in the middle of the log
-//!   refuses to start and leaves the files alone.
+//!   refuses to start and leaves the files alone;
+//! * [`disk_full`]: while writes fail the gateway answers `RESOURCE_EXHAUSTED`, nothing of
+//!   the failed commands is applied, and the engine carries on by itself once writes work;
+//! * [`compaction`]: segments a snapshot covers and every exporter has are deleted, and a
+//!   subscriber asking for older records catches up from the oldest the log still holds;
+//! * [`export`]: the binary's records file is such an exporter, and goes on across kills.
 
+mod compaction;
+mod disk_full;
+mod export;
 mod sigkill;
 mod torn;
 
