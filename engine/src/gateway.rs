@@ -3,8 +3,9 @@
 //! Thin adapters: each RPC checks its arguments, turns the request into a
 //! [`Command`], and maps the engine's answer back. Rejections map to the gRPC codes a
 //! Zeebe gateway uses: `NOT_FOUND`, `INVALID_ARGUMENT`, `FAILED_PRECONDITION` (invalid
-//! state), `ALREADY_EXISTS`. RPCs the engine does not support answer `UNIMPLEMENTED`
-//! with a message naming the RPC.
+//! state), `ALREADY_EXISTS`. While the engine cannot write its log (a full disk) commands
+//! answer `RESOURCE_EXHAUSTED`, as Zeebe does when it cannot take commands for now. RPCs
+//! the engine does not support answer `UNIMPLEMENTED` with a message naming the RPC.
 //!
 //! `StreamActivatedJobs` pushes jobs as they become activatable: the stream activates only
 //! as many jobs as it has buffer room for, so a slow client holds back at most
@@ -265,7 +266,12 @@ fn status(e: EngineError) -> Status {
             RejectionType::Unauthorized => Status::permission_denied(r.reason),
             _ => Status::internal(r.reason),
         },
-        EngineError::Storage(m) => Status::unavailable(format!("engine storage failure: {m}")),
+        // Zeebe answers RESOURCE_EXHAUSTED when it cannot take commands for now; its clients
+        // retry on it, which is what a full disk that is cleared calls for.
+        EngineError::Storage(m) => Status::resource_exhausted(format!(
+            "the engine cannot write its log, so it accepts no commands until it can \
+             (it retries by itself): {m}"
+        )),
         EngineError::Stopped => Status::unavailable("the engine is shutting down"),
         EngineError::Terminated(key) => Status::aborted(format!(
             "process instance {key} was terminated before it completed"

@@ -4,7 +4,9 @@
 //!
 //! * [`clock`] — the controllable [`Clock`] (system or [`ManualClock`]).
 //! * [`key`] — Zeebe-style keys with the partition id in the high bits.
-//! * [`log`] — the durable log: checksummed segment files, torn-tail repair, group commit.
+//! * [`log`] — the durable log: checksummed segment files, torn-tail repair (corruption
+//!   refuses to open), group commit, recovery after a failed write, deleting covered
+//!   segments, a streaming reader.
 //! * [`model`] — an index of a deployed process's elements, however deeply nested.
 //! * [`schedule`] — ISO-8601 dates, durations, cycles and cron: when timers fire.
 //! * [`state`] — the partition state as plain data, changed only by
@@ -14,7 +16,8 @@
 //!   signals, errors and escalations, gateways, multi-instance, call activities,
 //!   modification, resource deletion, jobs, incidents, variables).
 //! * [`runtime`] — [`Engine`]: the processor task, group-committed log writes, replies
-//!   after durability, the record stream for in-process subscribers.
+//!   after durability, refusing commands (and recovering) while the log cannot be
+//!   written, the record stream for in-process subscribers, deleting exported segments.
 //! * [`snapshot`] — atomically written, checksummed state snapshots that bound the
 //!   replay work at start.
 //! * [`gateway`] — the Zeebe gateway gRPC service over an [`Engine`] ([`gateway::serve`]).
@@ -47,5 +50,5 @@ pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use processor::{Command, Processed, Rejection, Response, process};
-pub use runtime::{Engine, EngineConfig, EngineError, Recovery, Reply};
+pub use runtime::{Engine, EngineConfig, EngineError, ExporterHandle, Recovery, Reply, Retention};
 pub use state::State;

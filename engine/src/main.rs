@@ -3,11 +3,20 @@
 //! `--listen ADDR` (env `ASTRAFLOW_ENGINE_LISTEN`, default `127.0.0.1:26500`) and
 //! `--data-dir DIR` (env `ASTRAFLOW_ENGINE_DATA_DIR`, default `./data/engine`), and
 //! optionally `--records FILE` (env `ASTRAFLOW_ENGINE_RECORDS`): append every durable
-//! record to FILE as one exporter-record JSON document per line, from position 1 on
-//! start, so tools without an in-process subscription (conformance scripts, incident
-//! look-ups) can follow the record stream.
+//! record to FILE as one exporter-record JSON document per line, so tools without an
+//! in-process subscription (conformance scripts, incident look-ups) can follow the record
+//! stream. A new file starts at position 1; an existing one goes on after its last
+//! complete line (an unfinished line left by a crash is cut off), unless it holds records
+//! past the end of the log, when it is started afresh.
 //! `--snapshot-every N` (env `ASTRAFLOW_ENGINE_SNAPSHOT_EVERY`, default 10000, 0 for
 //! none): write a state snapshot every N log entries, so a restart replays less.
+//! `--segment-bytes N` (env `ASTRAFLOW_ENGINE_SEGMENT_BYTES`, default 64 MiB): start a new
+//! log segment once one grows past N bytes; segments are what is deleted.
+//!
+//! Log segments that a snapshot covers are deleted once the records file (if any) has
+//! them, synced: disk use stays bounded, and the records file is the exporter that holds
+//! deletion back. While the data directory cannot be written (a full disk), commands are
+//! answered `RESOURCE_EXHAUSTED` and the engine carries on by itself once writes work again.
 //!
 //! Authentication, as Zeebe's: without an issuer the gateway runs with multi-tenancy
 //! disabled (no authentication, only the default tenant `<default>`; any other tenant id is
@@ -23,6 +32,12 @@
 //!
 //! Stops gracefully on Ctrl-C or SIGTERM.
 
+use std::{
+    fs::{File, OpenOptions},
+    io::{BufWriter, Read, Seek, SeekFrom, Write},
+    path::Path,
+};
+
 use anyhow::{Context, bail};
 use engine::{
     auth::{KeySet, Verifier},
@@ -34,6 +49,7 @@ struct Args {
     data_dir: String,
     records: Option<String>,
     snapshot_every: u64,
+    segment_bytes: u64,
     issuer: Option<String>,
     audience: Option<String>,
     jwks_url: Option<String>,
@@ -54,6 +70,12 @@ fn parse_args() -> anyhow::Result<Args> {
                 .parse()
                 .context("ASTRAFLOW_ENGINE_SNAPSHOT_EVERY must be a number")?,
             Err(_) => engine::runtime::DEFAULT_SNAPSHOT_EVERY,
+        },
+        segment_bytes: match std::env::var("ASTRAFLOW_ENGINE_SEGMENT_BYTES") {
+            Ok(v) => v
+                .parse()
+                .context("ASTRAFLOW_ENGINE_SEGMENT_BYTES must be a number")?,
+            Err(_) => engine::log::LogOptions::default().max_segment_bytes,
         },
         issuer: std::env::var("ASTRAFLOW_ENGINE_ISSUER").ok(),
         audience: std::env::var("ASTRAFLOW_ENGINE_AUDIENCE").ok(),
@@ -89,13 +111,19 @@ fn parse_args() -> anyhow::Result<Args> {
                     .parse()
                     .context("--snapshot-every must be a number")?;
             }
+            "--segment-bytes" => {
+                args.segment_bytes = value()?
+                    .parse()
+                    .context("--segment-bytes must be a number")?;
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: astraflow-engine [--listen ADDR] [--data-dir DIR] [--records FILE] \
-                     [--snapshot-every N] [--issuer URL --audience AUD \
+                     [--snapshot-every N] [--segment-bytes N] [--issuer URL --audience AUD \
                      (--jwks-url URL | --jwks-file FILE)] [--tls-cert FILE --tls-key FILE]\n\
                      env: ASTRAFLOW_ENGINE_LISTEN, ASTRAFLOW_ENGINE_DATA_DIR, \
                      ASTRAFLOW_ENGINE_RECORDS, ASTRAFLOW_ENGINE_SNAPSHOT_EVERY, \
+                     ASTRAFLOW_ENGINE_SEGMENT_BYTES, \
                      ASTRAFLOW_ENGINE_ISSUER, ASTRAFLOW_ENGINE_AUDIENCE, \
                      ASTRAFLOW_ENGINE_JWKS_URL, ASTRAFLOW_ENGINE_JWKS_FILE, \
                      ASTRAFLOW_ENGINE_TLS_CERT, ASTRAFLOW_ENGINE_TLS_KEY"
@@ -210,26 +238,115 @@ async fn shutdown_signal() {
     }
 }
 
-/// Writes the record stream to `path` as JSON lines (the file is truncated first: the
-/// stream starts again at position 1).
+/// The exporter name under which the records file acknowledges what it holds.
+const RECORDS_EXPORTER: &str = "records-file";
+
+/// Writes the record stream to `path` as JSON lines, going on after what an earlier run
+/// wrote, and acknowledges each batch once it is synced, so the log segments holding it
+/// may be deleted.
 fn export_records(engine: &engine::Engine, path: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating the records file {path}"))?;
-    let mut out = std::io::LineWriter::new(file);
-    let mut records = engine.subscribe(1);
-    tokio::spawn(async move {
-        while let Some(record) = records.recv().await {
-            let written = serde_json::to_writer(&mut out, &*record)
-                .map_err(std::io::Error::other)
-                .and_then(|()| out.write_all(b"\n"));
-            if let Err(e) = written {
-                tracing::error!(error = %e, "writing the records file failed; export stopped");
-                return;
-            }
-        }
-    });
+    let (file, last) = open_records_file(Path::new(path), engine.committed_position())
+        .with_context(|| format!("opening the records file {path}"))?;
+    let records = engine.subscribe(last + 1);
+    let exporter = engine.exporter(RECORDS_EXPORTER);
+    std::thread::Builder::new()
+        .name("records-file".into())
+        .spawn(move || write_records(records, file, &exporter))
+        .context("starting the records file exporter")?;
     Ok(())
+}
+
+/// Opens the records file for appending after its last complete line; returns it with
+/// the position of the last record in it (0 for none).
+fn open_records_file(path: &Path, committed: i64) -> std::io::Result<(File, i64)> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let (mut keep, mut last) = (0, 0);
+    if let Some(end) = rfind_newline(&mut file, len)? {
+        let start = rfind_newline(&mut file, end)?.map_or(0, |s| s + 1);
+        let mut line = vec![0; usize::try_from(end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut line)?;
+        match serde_json::from_slice::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["position"].as_i64())
+        {
+            Some(position) if position <= committed => (keep, last) = (end + 1, position),
+            _ => tracing::warn!(
+                path = %path.display(),
+                "the records file does not continue this engine's log; starting it afresh"
+            ),
+        }
+    }
+    if keep < len {
+        if keep > 0 {
+            tracing::warn!(path = %path.display(), "cutting an unfinished line off the records file");
+        }
+        file.set_len(keep)?;
+    }
+    file.seek(SeekFrom::Start(keep))?;
+    Ok((file, last))
+}
+
+/// Offset of the last newline before byte `before`, reading backwards in chunks.
+fn rfind_newline(file: &mut File, before: u64) -> std::io::Result<Option<u64>> {
+    let mut buf = vec![0; 64 * 1024];
+    let mut end = before;
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..usize::try_from(end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            return Ok(Some(start + i as u64));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+/// Writes what the stream delivers, a batch at a time, each synced before it is
+/// acknowledged.
+fn write_records(
+    mut records: tokio::sync::mpsc::Receiver<std::sync::Arc<zeebe::record::Record>>,
+    file: File,
+    exporter: &engine::ExporterHandle,
+) {
+    const BATCH: usize = 1000;
+    let mut out = BufWriter::new(file);
+    let write = |out: &mut BufWriter<File>, record: &zeebe::record::Record| {
+        serde_json::to_writer(&mut *out, record)
+            .map_err(std::io::Error::other)
+            .and_then(|()| out.write_all(b"\n"))
+    };
+    while let Some(first) = records.blocking_recv() {
+        let mut last = first.position;
+        let mut written = write(&mut out, &first);
+        for _ in 1..BATCH {
+            let Ok(record) = records.try_recv() else {
+                break;
+            };
+            last = record.position;
+            written = written.and_then(|()| write(&mut out, &record));
+        }
+        let synced = written
+            .and_then(|()| out.flush())
+            .and_then(|()| out.get_ref().sync_data());
+        if let Err(e) = synced {
+            tracing::error!(
+                error = %e,
+                "writing the records file failed; export stopped (a restart goes on from the \
+                 file's last complete line)"
+            );
+            return;
+        }
+        exporter.acknowledge(last);
+    }
 }
 
 #[tokio::main]
@@ -247,6 +364,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let config = engine::EngineConfig {
         snapshot_every: args.snapshot_every,
+        log: engine::log::LogOptions {
+            max_segment_bytes: args.segment_bytes,
+        },
+        retention: engine::Retention::Compact {
+            exporters: args
+                .records
+                .iter()
+                .map(|_| RECORDS_EXPORTER.to_owned())
+                .collect(),
+        },
         ..engine::EngineConfig::new(&args.data_dir)
     };
     let engine = engine::Engine::start(config)

@@ -1,4 +1,5 @@
-// Over 800 lines: start-up, replay, processing and snapshots share private channels and types.
+// Over 800 lines: start-up, replay, processing, storage recovery and snapshots share
+// private channels and types.
 //! The running engine: one processor task, one log-writer thread, one responder task.
 //!
 //! ```text
@@ -15,22 +16,56 @@
 //! command and the records it produced, so a restart replays the records into a fresh
 //! state.
 //!
+//! # When the log cannot be written
+//!
+//! A failed write or `fsync` (a full disk, a file system gone read-only) fails the command
+//! whose entry it was, and every command prepared after it, with
+//! [`EngineError::Storage`] (`RESOURCE_EXHAUSTED` at the gateway): none of them is
+//! acknowledged, and none of their records is published. The processor then refuses
+//! commands without applying them, and every [`EngineConfig::storage_retry`] (and on the
+//! next command after that) asks the log writer to recover: it takes the log back to its
+//! last durable entry and probes the file system with a test write. Once that works, the
+//! processor rebuilds its state from the newest snapshot and the log up to that entry, so
+//! the state never holds what failed, and accepts commands again, without a restart.
+//!
+//! # Snapshots and deleting the log
+//!
 //! Every [`EngineConfig::snapshot_every`] entries (and on clean shutdown) the processor
-//! encodes its state; a snapshot task writes it to `<data_dir>/snapshots/` once the
-//! entries it covers are durable (see [`crate::snapshot`]). A restart loads the newest
-//! intact snapshot and replays only the entries after it. The log itself is never
-//! compacted, because record subscribers may read it from any position.
+//! encodes its state; once the entry it was taken after is durable, a snapshot task
+//! writes it to `<data_dir>/snapshots/` (see [`crate::snapshot`]). A restart loads the
+//! newest intact snapshot and replays only the entries after it.
+//!
+//! With [`Retention::Compact`] the snapshot task also deletes the log segments that the
+//! older of the two kept snapshots covers (the log still reaches back to it, in case the
+//! newest turns out damaged) once every configured exporter has acknowledged the records
+//! in them ([`Engine::acknowledge`]); while the exporters keep up, disk use is bounded by
+//! two snapshot intervals plus one segment. A subscriber asking for records older than the log still holds gets
+//! the stream from the oldest one it holds. With [`Retention::KeepAll`] the whole log is
+//! kept.
+//!
+//! # Subscribers
+//!
+//! [`Engine::subscribe`] reads what is already durable from disk, one entry at a time on a
+//! blocking thread, through a bounded channel, so catching up holds one log entry and the
+//! channel's 1,024 records at most, whatever the log's size; then it follows the records
+//! live. A subscriber that
+//! falls behind the live stream catches up from disk again.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use zeebe::record::Record;
 
 use crate::{
     clock::{Clock, SystemClock},
-    log::{Log, LogError, LogOptions, LogWriter},
+    log::{self, Log, LogError, LogOptions, LogWriter, writer::Durable},
     processor::{self, AuthorizedTenants, Command, Rejection, Response},
     snapshot,
     state::State,
@@ -56,10 +91,31 @@ pub struct EngineConfig {
     /// entries (and on clean shutdown), so a restart replays only the entries after it;
     /// 0 turns snapshots off.
     pub snapshot_every: u64,
+    /// Which log segments may be deleted.
+    pub retention: Retention,
+    /// While the log cannot be written, how often the engine tries again (and, at the
+    /// earliest, when a command arrives after that long).
+    pub storage_retry: Duration,
 }
 
 /// Default of [`EngineConfig::snapshot_every`].
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
+
+/// Which log segments an engine deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// Keep the whole log, so a subscriber may read from any position.
+    #[default]
+    KeepAll,
+    /// Delete the segments a snapshot covers whose records every named exporter has
+    /// acknowledged ([`Engine::acknowledge`]); with no exporters named, the snapshot alone
+    /// decides. An exporter that has not acknowledged anything since the engine started
+    /// holds everything back. Needs snapshots ([`EngineConfig::snapshot_every`] > 0).
+    Compact {
+        /// The exporters whose acknowledgements count.
+        exporters: Vec<String>,
+    },
+}
 
 /// How the state was recovered at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +128,7 @@ pub struct Recovery {
 
 impl EngineConfig {
     /// Defaults: partition 1, system clock, time-driven work when due (checked at least
-    /// every second).
+    /// every second), the whole log kept, a failed log retried every second.
     #[must_use]
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -82,6 +138,8 @@ impl EngineConfig {
             log: LogOptions::default(),
             tick_interval: Some(Duration::from_secs(1)),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            retention: Retention::KeepAll,
+            storage_retry: Duration::from_secs(1),
         }
     }
 }
@@ -92,7 +150,9 @@ pub enum EngineError {
     /// The command was refused; nothing changed.
     #[error(transparent)]
     Rejected(#[from] Rejection),
-    /// The log could not be written; the engine stops accepting commands.
+    /// The log cannot be written (a failed write or `fsync`, e.g. a full disk): the
+    /// command was not applied, and commands are refused until a write succeeds again,
+    /// which the engine keeps trying by itself.
     #[error("storage failure: {0}")]
     Storage(String),
     /// The engine has stopped.
@@ -109,6 +169,17 @@ pub enum StartError {
     /// The log could not be opened or is corrupt.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The log's oldest segments were deleted, and no intact snapshot covers them.
+    #[error(
+        "the log starts at entry {first}, because older segments were deleted once a snapshot \
+         covered them, but no intact snapshot covers entry {}; restore the snapshots from a \
+         backup",
+        first - 1
+    )]
+    Compacted {
+        /// The oldest entry the log holds.
+        first: u64,
+    },
 }
 
 /// One log entry: a command and the records it produced.
@@ -162,12 +233,49 @@ struct Request {
     reply: ReplyTx,
 }
 
-struct Pending {
-    durable: crate::log::writer::Durable,
+/// What the responder handles, in the order the processor produced it.
+enum Pending {
+    /// A command whose entry is on its way to the log.
+    Appended(Appended),
+    /// The snapshot taken at shutdown, written once `durable` resolves.
+    Snapshot { durable: Durable, job: SnapshotJob },
+    /// The processor rebuilt its state from the log after failed appends: what follows
+    /// rests on durable entries only.
+    Recovered,
+}
+
+struct Appended {
+    durable: Durable,
     processed: processor::Processed,
     records: Arc<[Arc<Record>]>,
     await_result: bool,
     reply: ReplyTx,
+    /// A snapshot taken right after this command, written once its entry is durable.
+    snapshot: Option<SnapshotJob>,
+}
+
+/// The exporters whose acknowledgements bound the deletion of log segments.
+#[derive(Debug)]
+struct Exporters {
+    /// Acknowledged position per exporter (0 until the first acknowledgement).
+    positions: Mutex<HashMap<String, i64>>,
+    changed: Notify,
+}
+
+impl Exporters {
+    fn new(names: &[String]) -> Self {
+        Self {
+            positions: Mutex::new(names.iter().map(|n| (n.clone(), 0)).collect()),
+            changed: Notify::new(),
+        }
+    }
+
+    /// Whether every exporter has acknowledged `position`.
+    fn all_past(&self, position: i64) -> bool {
+        self.positions
+            .lock()
+            .is_ok_and(|p| p.values().all(|acked| *acked >= position))
+    }
 }
 
 /// Handle to a running engine; cheap to clone. The engine stops when every handle is
@@ -180,36 +288,132 @@ pub struct Engine {
     records: broadcast::Sender<Arc<Record>>,
     log_dir: PathBuf,
     partition_id: i32,
-    commit_stats: Arc<crate::log::writer::CommitStats>,
+    commit_stats: Arc<log::writer::CommitStats>,
     recovery: Recovery,
     snapshots: watch::Receiver<u64>,
+    exporters: Option<Arc<Exporters>>,
+}
+
+/// Acknowledges exported records for one exporter ([`Engine::acknowledge`]).
+#[derive(Clone, Debug)]
+pub struct ExporterHandle {
+    name: String,
+    exporters: Option<Arc<Exporters>>,
+}
+
+impl ExporterHandle {
+    /// See [`Engine::acknowledge`].
+    pub fn acknowledge(&self, position: i64) {
+        let Some(exporters) = &self.exporters else {
+            return;
+        };
+        let Ok(mut positions) = exporters.positions.lock() else {
+            return;
+        };
+        match positions.get_mut(&self.name) {
+            Some(acked) if position > *acked => {
+                *acked = position;
+                drop(positions);
+                exporters.changed.notify_one();
+            }
+            Some(_) => {}
+            None => tracing::warn!(
+                exporter = self.name,
+                "ignoring an acknowledgement from an exporter the engine is not configured with"
+            ),
+        }
+    }
+}
+
+/// A state rebuilt from a snapshot and the log.
+struct Rebuilt {
+    state: State,
+    recovery: Recovery,
+    /// The snapshot used: its log index and the position of its last record.
+    snapshot: Option<(u64, i64)>,
+}
+
+/// The state as of log entry `upto`: the newest intact snapshot that covers no more than
+/// that, then the entries after it.
+fn rebuild(
+    log_dir: &Path,
+    snapshot_dir: Option<&Path>,
+    partition_id: i32,
+    upto: u64,
+) -> Result<Rebuilt, StartError> {
+    let loaded = snapshot_dir.and_then(|dir| snapshot::load_newest(dir, partition_id, Some(upto)));
+    let from = loaded.as_ref().map_or(0, |l| l.log_index);
+    let first = log::first_index(log_dir)?;
+    if first > from + 1 {
+        return Err(StartError::Compacted { first });
+    }
+    let snapshot = loaded
+        .as_ref()
+        .map(|l| (l.log_index, l.state.last_position));
+    let mut state = loaded.map_or_else(|| State::new(partition_id), |l| l.state);
+    let mut reader = log::Reader::new(log_dir, from + 1);
+    let mut last = from;
+    let mut replayed = 0;
+    while last < upto {
+        let Some((index, payload)) = reader.next_entry()? else {
+            break;
+        };
+        replay_entry(&mut state, log_dir, index, &payload)?;
+        replayed += 1;
+        last = index;
+    }
+    if last < upto {
+        return Err(StartError::Log(LogError::Corrupt {
+            path: log_dir.to_owned(),
+            offset: 0,
+            reason: format!("the log ends at entry {last}, expected it to reach {upto}"),
+        }));
+    }
+    Ok(Rebuilt {
+        state,
+        recovery: Recovery {
+            snapshot_index: snapshot.map(|(index, _)| index),
+            replayed_entries: replayed,
+        },
+        snapshot,
+    })
 }
 
 impl Engine {
     /// Opens the log in `config.data_dir`, replays it, and starts processing.
     ///
     /// # Errors
-    /// When the log cannot be opened, is corrupt, or holds a record that cannot be applied.
+    /// When the log cannot be opened, is corrupt (a torn tail is not: it is cut off), is
+    /// missing entries no snapshot covers, or holds a record that cannot be applied.
     pub fn start(config: EngineConfig) -> Result<Self, StartError> {
         let log_dir = config
             .data_dir
             .join(format!("partition-{}", config.partition_id));
         let snapshot_dir = config.data_dir.join("snapshots");
-        let loaded = if config.snapshot_every > 0 {
+        let snapshots_on = config.snapshot_every > 0;
+        let loaded = if snapshots_on {
             snapshot::load_newest(&snapshot_dir, config.partition_id, None)
         } else {
             None
         };
         let skip = loaded.as_ref().map_or(0, |l| l.log_index);
+        // Deleted segments can only be stood in for by a snapshot that covers them.
+        let first = log::first_index(&log_dir)?;
+        if first > skip + 1 {
+            return Err(StartError::Compacted { first });
+        }
         let mut recovery = Recovery {
             snapshot_index: loaded.as_ref().map(|l| l.log_index),
             replayed_entries: 0,
         };
+        let mut known_snapshot = loaded
+            .as_ref()
+            .map(|l| (l.log_index, l.state.last_position));
         if let Some(l) = &loaded {
             tracing::info!(path = %l.path.display(), index = l.log_index, "starting from a snapshot");
         }
         let mut state = loaded.map_or_else(|| State::new(config.partition_id), |l| l.state);
-        let mut log = Log::open(&log_dir, config.log, |index, payload| {
+        let mut log = Log::open(&log_dir, config.log.clone(), |index, payload| {
             if index <= skip {
                 return Ok(());
             }
@@ -219,25 +423,25 @@ impl Engine {
         // Entries replayed from the page cache after a process crash may not be on disk
         // yet; make them durable before anything (replies, snapshots) builds on them.
         log.sync()?;
+        let last_index = log.next_index() - 1;
         // Snapshots covering entries the log lost (e.g. taken by an engine that ran before
         // a machine crash cut the log) would be wrong once new entries reuse those indices.
-        snapshot::remove_after(&snapshot_dir, config.partition_id, log.next_index() - 1);
-        if log.next_index() - 1 < skip {
-            // The snapshot covers entries the log no longer holds: trust the log alone.
+        snapshot::remove_after(&snapshot_dir, config.partition_id, last_index);
+        if last_index < skip {
             tracing::warn!(
                 snapshot = skip,
-                log = log.next_index() - 1,
-                "snapshot is ahead of the log; replaying the whole log instead"
+                log = last_index,
+                "snapshot is ahead of the log; rebuilding from an older snapshot or the log alone"
             );
-            state = State::new(config.partition_id);
-            recovery = Recovery {
-                snapshot_index: None,
-                replayed_entries: 0,
-            };
-            Log::read(&log_dir, 1, |index, payload| {
-                recovery.replayed_entries += 1;
-                replay_entry(&mut state, &log_dir, index, payload)
-            })?;
+            let rebuilt = rebuild(
+                &log_dir,
+                snapshots_on.then_some(snapshot_dir.as_path()),
+                config.partition_id,
+                last_index,
+            )?;
+            state = rebuilt.state;
+            recovery = rebuilt.recovery;
+            known_snapshot = rebuilt.snapshot;
         }
         tracing::info!(
             position = state.last_position,
@@ -247,7 +451,6 @@ impl Engine {
             replayed = recovery.replayed_entries,
             "engine state recovered"
         );
-        let last_index = log.next_index() - 1;
         let covered = recovery.snapshot_index.unwrap_or(0);
         let writer = LogWriter::spawn(log);
         let commit_stats = writer.stats();
@@ -258,38 +461,53 @@ impl Engine {
         let (records, _) = broadcast::channel(4096);
         let (snapshots_tx, snapshots) = watch::channel(covered);
         let (due_tx, due_rx) = watch::channel(state.next_due());
-        let snapshot_jobs = if config.snapshot_every > 0 {
+        let exporters = match &config.retention {
+            Retention::KeepAll => None,
+            Retention::Compact { exporters } => Some(Arc::new(Exporters::new(exporters))),
+        };
+        let snapshot_jobs = if snapshots_on {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run_snapshots(
-                rx,
-                committed.clone(),
-                snapshot_dir,
-                config.partition_id,
-                snapshots_tx,
-            ));
+            tokio::spawn(run_snapshots(SnapshotTask {
+                jobs: rx,
+                dir: snapshot_dir.clone(),
+                partition_id: config.partition_id,
+                written: snapshots_tx,
+                writer: writer.clone(),
+                exporters: exporters.clone(),
+                positions: known_snapshot.into_iter().collect(),
+                compacted_to: 0,
+            }));
             Some(tx)
         } else {
             None
         };
-        tokio::spawn(run_processor(
+        let processor = Processor {
             state,
-            config.clock.clone(),
+            clock: config.clock.clone(),
             writer,
-            request_rx,
-            pending_tx,
-            due_tx,
-            Snapshotting {
-                jobs: snapshot_jobs,
+            pending: pending_tx,
+            due: due_tx,
+            snapshots: Snapshotting {
+                enabled: snapshots_on,
                 every: config.snapshot_every,
                 last_index,
                 since: last_index - covered.min(last_index),
             },
-        ));
+            storage: Storage {
+                log_dir: log_dir.clone(),
+                snapshot_dir: snapshots_on.then_some(snapshot_dir),
+                partition_id: config.partition_id,
+                retry: config.storage_retry,
+                degraded: None,
+            },
+        };
+        tokio::spawn(run_processor(processor, request_rx));
         tokio::spawn(run_responder(
             pending_rx,
             jobs_tx,
             committed_tx,
             records.clone(),
+            snapshot_jobs,
         ));
         let engine = Self {
             requests,
@@ -301,6 +519,7 @@ impl Engine {
             commit_stats,
             recovery,
             snapshots,
+            exporters,
         };
         if let Some(max_wait) = config.tick_interval {
             tokio::spawn(run_ticker(
@@ -433,7 +652,7 @@ impl Engine {
 
     /// Group-commit counters of the log writer (syncs, appends, entries, bytes).
     #[must_use]
-    pub fn commit_counts(&self) -> crate::log::writer::CommitCounts {
+    pub fn commit_counts(&self) -> log::writer::CommitCounts {
         self.commit_stats.counts()
     }
 
@@ -443,53 +662,167 @@ impl Engine {
         *self.committed.borrow()
     }
 
+    /// Records that `exporter` (one of [`Retention::Compact`]'s) has stored every record up
+    /// to `position` for good and will not ask for them again, so the log segments holding
+    /// them may be deleted once a snapshot covers them. Positions only move forward; with
+    /// [`Retention::KeepAll`] this does nothing.
+    pub fn acknowledge(&self, exporter: &str, position: i64) {
+        self.exporter(exporter).acknowledge(position);
+    }
+
+    /// A handle that acknowledges for `exporter` without keeping the engine running.
+    #[must_use]
+    pub fn exporter(&self, exporter: &str) -> ExporterHandle {
+        ExporterHandle {
+            name: exporter.to_owned(),
+            exporters: self.exporters.clone(),
+        }
+    }
+
     /// Every durable record with a position of at least `from`: first those already in the
-    /// log, then new ones as they become durable. The stream ends if the engine stops or
-    /// the subscriber falls too far behind to catch up from memory and disk.
+    /// log (from the oldest it still holds, if `from` is older), read from disk one entry
+    /// at a time, then new ones as they become durable. The stream ends if the engine
+    /// stops or the log cannot be read.
     #[must_use]
     pub fn subscribe(&self, from: i64) -> mpsc::Receiver<Arc<Record>> {
         let (tx, rx) = mpsc::channel(1024);
-        let mut live = self.records.subscribe();
-        let committed = self.committed_position();
+        let live = self.records.subscribe();
+        let committed = self.committed.clone();
         let log_dir = self.log_dir.clone();
-        tokio::spawn(async move {
-            let mut next = from.max(1);
-            // Catch up from disk up to what was durable when subscribing.
-            let backlog =
-                tokio::task::spawn_blocking(move || read_records(&log_dir, next, committed))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default();
-            for record in backlog {
-                next = record.position + 1;
-                if tx.send(Arc::new(record)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                match live.recv().await {
-                    Ok(record) if record.position >= next => {
-                        next = record.position + 1;
-                        if tx.send(record).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(
-                        broadcast::error::RecvError::Lagged(_)
-                        | broadcast::error::RecvError::Closed,
-                    ) => return,
-                }
-            }
-        });
+        tokio::spawn(follow(tx, live, committed, log_dir, from.max(1)));
         rx
     }
 }
 
+/// Feeds a subscriber: catch up from disk to what is durable, then follow the live
+/// records; after falling behind those, catch up from disk again.
+async fn follow(
+    tx: mpsc::Sender<Arc<Record>>,
+    mut live: broadcast::Receiver<Arc<Record>>,
+    committed: watch::Receiver<i64>,
+    log_dir: PathBuf,
+    mut next: i64,
+) {
+    loop {
+        // `live` was subscribed before this is read, so nothing after it is missed.
+        let durable = *committed.borrow();
+        if next <= durable {
+            let (dir, sender) = (log_dir.clone(), tx.clone());
+            let caught_up =
+                tokio::task::spawn_blocking(move || stream_records(&dir, next, durable, &sender))
+                    .await;
+            match caught_up {
+                Ok(Ok(Some(after))) => next = after,
+                // The subscriber is gone.
+                Ok(Ok(None)) => return,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot read the log for a subscriber; ending its stream");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+        loop {
+            match live.recv().await {
+                Ok(record) if record.position >= next => {
+                    next = record.position + 1;
+                    if tx.send(record).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Too slow for the live stream: what it missed is durable, so read it
+                    // from disk, with a fresh live receiver for what comes after.
+                    live = live.resubscribe();
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// The part of a log entry that tells where its records start.
+#[derive(Deserialize)]
+struct EntryPositions {
+    records: Vec<RecordPosition>,
+}
+
+#[derive(Deserialize)]
+struct RecordPosition {
+    position: i64,
+}
+
+/// Position of the first record in the first entry of the segment starting at `first`.
+fn first_position(dir: &Path, first: u64) -> Result<Option<i64>, LogError> {
+    let mut reader = log::Reader::new(dir, first);
+    let Some((index, payload)) = reader.next_entry()? else {
+        return Ok(None);
+    };
+    if index != first {
+        // Deleted meanwhile.
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice::<EntryPositions>(&payload)
+        .ok()
+        .and_then(|e| e.records.first().map(|r| r.position)))
+}
+
+/// Sends the records of the log in `dir` with positions in `from..=to` to `tx`, reading
+/// one entry at a time and waiting whenever the channel is full. Returns the position
+/// after the last record sent, or `None` if the receiver is gone.
+fn stream_records(
+    dir: &Path,
+    from: i64,
+    to: i64,
+    tx: &mpsc::Sender<Arc<Record>>,
+) -> Result<Option<i64>, LogError> {
+    // Start in the newest segment whose first record is not after `from`.
+    let segments = log::segments(dir)?;
+    let mut start = segments.first().copied().unwrap_or(1);
+    for &first in segments.iter().rev() {
+        if first_position(dir, first)?.is_some_and(|p| p <= from) {
+            start = first;
+            break;
+        }
+    }
+    let mut next = from;
+    let mut reader = log::Reader::new(dir, start);
+    while next <= to {
+        let Some((index, payload)) = reader.next_entry()? else {
+            break;
+        };
+        let batch: LogBatch = serde_json::from_slice(&payload).map_err(|e| LogError::Corrupt {
+            path: dir.to_owned(),
+            offset: index,
+            reason: format!("entry {index} does not decode: {e}"),
+        })?;
+        for record in batch.records {
+            if record.position < next || record.position > to {
+                continue;
+            }
+            if record.position > next {
+                tracing::warn!(
+                    from = next,
+                    to = record.position - 1,
+                    "records asked for are no longer in the log (deleted once a snapshot \
+                     covered them and every exporter had them); the stream goes on from the \
+                     oldest one left"
+                );
+            }
+            next = record.position + 1;
+            if tx.blocking_send(Arc::new(record)).is_err() {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(next))
+}
+
 fn replay_entry(
     state: &mut State,
-    log_dir: &std::path::Path,
+    log_dir: &Path,
     index: u64,
     payload: &[u8],
 ) -> Result<(), LogError> {
@@ -519,7 +852,7 @@ fn replay_entry(
     Ok(())
 }
 
-/// A snapshot to write once the log is durable up to `position`.
+/// A snapshot to write once the entries it covers are durable.
 struct SnapshotJob {
     log_index: u64,
     position: i64,
@@ -528,7 +861,7 @@ struct SnapshotJob {
 
 /// The processor's snapshot bookkeeping.
 struct Snapshotting {
-    jobs: Option<mpsc::UnboundedSender<SnapshotJob>>,
+    enabled: bool,
     every: u64,
     /// Index of the last entry appended.
     last_index: u64,
@@ -537,43 +870,72 @@ struct Snapshotting {
 }
 
 impl Snapshotting {
-    fn appended(&mut self, state: &State, force: bool) {
+    /// Counts an appended entry (none if `force`, at shutdown) and returns a snapshot to
+    /// write when one is due.
+    fn appended(&mut self, state: &State, force: bool) -> Option<SnapshotJob> {
         self.last_index += u64::from(!force);
         self.since += u64::from(!force);
-        let Some(jobs) = &self.jobs else {
-            return;
-        };
-        if self.since == 0 || (!force && self.since < self.every) {
-            return;
+        if !self.enabled || self.since == 0 || (!force && self.since < self.every) {
+            return None;
         }
         match snapshot::encode(state, self.last_index) {
             Ok(bytes) => {
                 self.since = 0;
-                let _ = jobs.send(SnapshotJob {
+                Some(SnapshotJob {
                     log_index: self.last_index,
                     position: state.last_position,
                     bytes,
-                });
+                })
             }
-            Err(e) => tracing::warn!(error = %e, "cannot encode a snapshot"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encode a snapshot");
+                None
+            }
         }
+    }
+
+    /// Starts counting again after the state was rebuilt up to `last_index` from a
+    /// snapshot covering `covered`.
+    fn restart(&mut self, last_index: u64, covered: u64) {
+        self.last_index = last_index;
+        self.since = last_index - covered.min(last_index);
     }
 }
 
-/// Writes snapshots, each once every entry it covers is durable.
-async fn run_snapshots(
-    mut jobs: mpsc::UnboundedReceiver<SnapshotJob>,
-    mut committed: watch::Receiver<i64>,
+/// The snapshot task: writes snapshots and deletes the log segments they cover.
+struct SnapshotTask {
+    jobs: mpsc::UnboundedReceiver<SnapshotJob>,
     dir: PathBuf,
     partition_id: i32,
     written: watch::Sender<u64>,
-) {
-    while let Some(job) = jobs.recv().await {
-        if committed.wait_for(|p| *p >= job.position).await.is_err() {
-            // The log stopped before the snapshot's entries were durable.
+    writer: LogWriter,
+    exporters: Option<Arc<Exporters>>,
+    /// Position of the last record of each snapshot this run knows, by log index.
+    positions: BTreeMap<u64, i64>,
+    /// Segments up to this index were deleted (or found not deletable) already.
+    compacted_to: u64,
+}
+
+/// Writes each snapshot it is handed (every entry it covers is durable by then), and
+/// deletes covered log segments when a snapshot or an acknowledgement allows it.
+async fn run_snapshots(mut task: SnapshotTask) {
+    loop {
+        let job = match task.exporters.clone() {
+            Some(exporters) => tokio::select! {
+                job = task.jobs.recv() => job,
+                () = exporters.changed.notified() => {
+                    task.compact().await;
+                    continue;
+                }
+            },
+            None => task.jobs.recv().await,
+        };
+        let Some(job) = job else {
             return;
-        }
-        let dir = dir.clone();
+        };
+        let dir = task.dir.clone();
+        let partition_id = task.partition_id;
+        let (log_index, position) = (job.log_index, job.position);
         let result = tokio::task::spawn_blocking(move || {
             snapshot::write(&dir, partition_id, job.log_index, &job.bytes)
         })
@@ -581,7 +943,9 @@ async fn run_snapshots(
         match result {
             Ok(Ok(path)) => {
                 tracing::debug!(path = %path.display(), "snapshot written");
-                written.send_replace(job.log_index);
+                task.positions.insert(log_index, position);
+                task.written.send_replace(log_index);
+                task.compact().await;
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot write a snapshot"),
             Err(e) => tracing::warn!(error = %e, "snapshot writer failed"),
@@ -589,21 +953,49 @@ async fn run_snapshots(
     }
 }
 
-/// Records of the log in `dir` with positions in `from..=to`.
-fn read_records(dir: &std::path::Path, from: i64, to: i64) -> Result<Vec<Record>, LogError> {
-    let mut out = Vec::new();
-    Log::read(dir, 1, |_, payload| {
-        if let Ok(batch) = serde_json::from_slice::<LogBatch>(payload) {
-            out.extend(
-                batch
-                    .records
-                    .into_iter()
-                    .filter(|r| r.position >= from && r.position <= to),
-            );
+impl SnapshotTask {
+    /// Deletes the log segments the older kept snapshot covers, if every exporter has
+    /// acknowledged its records. The log keeps reaching back to the older snapshot so
+    /// that a damaged newest one still leaves a way to start.
+    async fn compact(&mut self) {
+        let Some(exporters) = &self.exporters else {
+            return;
+        };
+        let kept = match snapshot::list(&self.dir, self.partition_id) {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list snapshots");
+                return;
+            }
+        };
+        self.positions
+            .retain(|index, _| kept.iter().any(|(kept, _)| kept == index));
+        if kept.len() < snapshot::KEEP {
+            return;
         }
-        Ok(())
-    })?;
-    Ok(out)
+        let target = kept[0].0;
+        let Some(&position) = self.positions.get(&target) else {
+            return;
+        };
+        if target <= self.compacted_to || !exporters.all_past(position) {
+            return;
+        }
+        match self.writer.delete_covered(target).await {
+            Ok(Ok(deleted)) => {
+                self.compacted_to = target;
+                if deleted.segments > 0 {
+                    tracing::info!(
+                        segments = deleted.segments,
+                        bytes = deleted.bytes,
+                        through_entry = deleted.through,
+                        "deleted log segments that a snapshot covers and every exporter has"
+                    );
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot delete covered log segments"),
+            Err(_) => {}
+        }
+    }
 }
 
 /// Sends a [`Command::Tick`] whenever something in the state is due (the processor
@@ -659,42 +1051,119 @@ async fn run_ticker(
         drop(sender);
         last_ticked_for = next;
         // Wait for the tick to be processed, so its effects are in the next due date.
-        let _ = answered.await;
+        if let Ok(Err(EngineError::Storage(_))) = answered.await {
+            // Refused while the log cannot be written: what is due stays due, so ticking
+            // again at once would spin until the log recovers.
+            tokio::time::sleep(max_wait).await;
+        }
     }
 }
 
-async fn run_processor(
-    mut state: State,
+/// The processor task's state.
+struct Processor {
+    state: State,
     clock: Arc<dyn Clock>,
     writer: LogWriter,
-    mut requests: mpsc::UnboundedReceiver<Request>,
     pending: mpsc::UnboundedSender<Pending>,
     due: watch::Sender<Option<i64>>,
-    mut snapshots: Snapshotting,
-) {
-    let stats = writer.stats();
-    while let Some(request) = requests.recv().await {
+    snapshots: Snapshotting,
+    storage: Storage,
+}
+
+/// What the processor needs to rebuild its state after a failed write, and whether it
+/// must.
+struct Storage {
+    log_dir: PathBuf,
+    snapshot_dir: Option<PathBuf>,
+    partition_id: i32,
+    retry: Duration,
+    /// Set while the log cannot be written.
+    degraded: Option<Degraded>,
+}
+
+struct Degraded {
+    /// The error commands are refused with.
+    reason: String,
+    next_attempt: tokio::time::Instant,
+}
+
+async fn run_processor(mut p: Processor, mut requests: mpsc::UnboundedReceiver<Request>) {
+    loop {
+        let retry_at = p.storage.degraded.as_ref().map(|d| d.next_attempt);
+        let request = match retry_at {
+            Some(at) => tokio::select! {
+                request = requests.recv() => request,
+                () = tokio::time::sleep_until(at) => {
+                    p.recover().await;
+                    continue;
+                }
+            },
+            None => requests.recv().await,
+        };
+        let Some(request) = request else {
+            break;
+        };
+        if p.storage.degraded.is_none()
+            && let Some(reason) = p.writer.failure()
+        {
+            tracing::warn!(
+                %reason,
+                retry_every = ?p.storage.retry,
+                "the log cannot be written; refusing commands until it can"
+            );
+            p.storage.degraded = Some(Degraded {
+                reason,
+                next_attempt: tokio::time::Instant::now(),
+            });
+        }
+        if p.storage
+            .degraded
+            .as_ref()
+            .is_some_and(|d| d.next_attempt <= tokio::time::Instant::now())
+        {
+            p.recover().await;
+        }
+        if let Some(degraded) = &p.storage.degraded {
+            let _ = request
+                .reply
+                .send(Err(EngineError::Storage(degraded.reason.clone())));
+            continue;
+        }
+        if !p.process(request) {
+            return;
+        }
+    }
+    // Clean shutdown: snapshot what was appended since the last snapshot.
+    if p.storage.degraded.is_none()
+        && let Some(job) = p.snapshots.appended(&p.state, true)
+    {
+        let _ = p.pending.send(Pending::Snapshot {
+            durable: p.writer.barrier(),
+            job,
+        });
+    }
+}
+
+impl Processor {
+    /// Processes one command and queues what the responder does with it; false once the
+    /// responder is gone.
+    fn process(&mut self, request: Request) -> bool {
         let started = std::time::Instant::now();
         let processed = processor::process_authorized(
-            &mut state,
+            &mut self.state,
             &request.command,
-            clock.now_millis(),
+            self.clock.now_millis(),
             request.operation_reference,
             &request.tenants,
         );
-        let next_due = state.next_due();
-        due.send_if_modified(|current| {
-            let changed = *current != next_due;
-            *current = next_due;
-            changed
-        });
+        self.publish_due();
         if processed.records.is_empty() {
             let reply = processed.response.map(|response| Reply {
                 response,
                 variables: None,
             });
             let _ = request.reply.send(reply.map_err(EngineError::from));
-            continue;
+            return true;
         }
         let mut processed = processed;
         let records: Arc<[Arc<Record>]> = std::mem::take(&mut processed.records)
@@ -705,25 +1174,77 @@ async fn run_processor(
             command: request.command,
             records: records.clone(),
         };
-        let durable =
-            writer.append_with(move || serde_json::to_vec(&batch).map_err(|e| e.to_string()));
-        stats.add_producer_nanos(u64::try_from(started.elapsed().as_nanos()).unwrap_or(0));
-        snapshots.appended(&state, false);
-        if pending
-            .send(Pending {
+        let durable = self
+            .writer
+            .append_with(move || serde_json::to_vec(&batch).map_err(|e| e.to_string()));
+        self.writer
+            .stats()
+            .add_producer_nanos(u64::try_from(started.elapsed().as_nanos()).unwrap_or(0));
+        let snapshot = self.snapshots.appended(&self.state, false);
+        self.pending
+            .send(Pending::Appended(Appended {
                 durable,
                 processed,
                 records,
                 await_result: request.await_result,
                 reply: request.reply,
-            })
-            .is_err()
-        {
-            return;
+                snapshot,
+            }))
+            .is_ok()
+    }
+
+    fn publish_due(&self) {
+        let next_due = self.state.next_due();
+        self.due.send_if_modified(|current| {
+            let changed = *current != next_due;
+            *current = next_due;
+            changed
+        });
+    }
+
+    /// Asks the log writer to recover and, if it does, rebuilds the state from the log
+    /// up to its last durable entry; otherwise schedules the next attempt.
+    async fn recover(&mut self) {
+        let rebuilt = match self.writer.recover().await {
+            Ok(Ok(durable)) => {
+                let log_dir = self.storage.log_dir.clone();
+                let snapshot_dir = self.storage.snapshot_dir.clone();
+                let partition_id = self.storage.partition_id;
+                match tokio::task::spawn_blocking(move || {
+                    rebuild(&log_dir, snapshot_dir.as_deref(), partition_id, durable)
+                })
+                .await
+                {
+                    Ok(Ok(rebuilt)) => Ok((durable, rebuilt)),
+                    Ok(Err(e)) => Err(format!("rebuilding the state from the log failed: {e}")),
+                    Err(e) => Err(format!("rebuilding the state from the log failed: {e}")),
+                }
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the log writer stopped".to_owned()),
+        };
+        match rebuilt {
+            Ok((durable, rebuilt)) => {
+                self.state = rebuilt.state;
+                self.snapshots
+                    .restart(durable, rebuilt.recovery.snapshot_index.unwrap_or(0));
+                self.publish_due();
+                let _ = self.pending.send(Pending::Recovered);
+                self.storage.degraded = None;
+                tracing::info!(
+                    last_entry = durable,
+                    "the log can be written again; state rebuilt from it, accepting commands"
+                );
+            }
+            Err(reason) => {
+                tracing::debug!(%reason, "the log still cannot be written");
+                self.storage.degraded = Some(Degraded {
+                    reason,
+                    next_attempt: tokio::time::Instant::now() + self.storage.retry,
+                });
+            }
         }
     }
-    // Clean shutdown: snapshot what was appended since the last snapshot.
-    snapshots.appended(&state, true);
 }
 
 async fn run_responder(
@@ -731,104 +1252,157 @@ async fn run_responder(
     jobs: watch::Sender<u64>,
     committed: watch::Sender<i64>,
     records: broadcast::Sender<Arc<Record>>,
+    snapshot_jobs: Option<mpsc::UnboundedSender<SnapshotJob>>,
 ) {
-    let mut waiting: std::collections::HashMap<i64, ReplyTx> = std::collections::HashMap::new();
-    let mut failed = false;
+    let mut waiting: HashMap<i64, ReplyTx> = HashMap::new();
+    // Set from a failed append until the processor has rebuilt its state: everything in
+    // between was prepared on a state that holds what failed, so none of it is answered
+    // as done.
+    let mut failed: Option<String> = None;
     while let Some(p) = pending.recv().await {
-        let durable = p.durable.await;
-        match durable {
-            Ok(Ok(_)) if !failed => {}
+        let p = match p {
+            Pending::Appended(p) => p,
+            Pending::Snapshot { durable, job } => {
+                if matches!(durable.await, Ok(Ok(_)))
+                    && failed.is_none()
+                    && let Some(tx) = &snapshot_jobs
+                {
+                    let _ = tx.send(job);
+                }
+                continue;
+            }
+            Pending::Recovered => {
+                failed = None;
+                continue;
+            }
+        };
+        match p.durable.await {
+            Ok(Ok(_)) if failed.is_none() => {}
             Ok(Err(e)) => {
-                failed = true;
-                let _ = p.reply.send(Err(EngineError::Storage(e.to_string())));
+                let reason = failed.get_or_insert_with(|| e.to_string()).clone();
+                let _ = p.reply.send(Err(EngineError::Storage(reason)));
                 continue;
             }
             _ => {
-                failed = true;
-                let _ = p
-                    .reply
-                    .send(Err(EngineError::Storage("the log is closed".into())));
+                let reason = failed
+                    .get_or_insert_with(|| "the log writer stopped".to_owned())
+                    .clone();
+                let _ = p.reply.send(Err(EngineError::Storage(reason)));
                 continue;
             }
         }
-        let processed = p.processed;
-        if let Some(last) = p.records.last() {
-            committed.send_replace(last.position);
+        if let (Some(job), Some(tx)) = (p.snapshot, &snapshot_jobs) {
+            let _ = tx.send(job);
         }
-        if records.receiver_count() > 0 {
-            for record in p.records.iter() {
-                let _ = records.send(record.clone());
-            }
+        deliver(
+            Delivered {
+                processed: p.processed,
+                records: p.records,
+                await_result: p.await_result,
+                reply: p.reply,
+            },
+            &mut waiting,
+            &jobs,
+            &committed,
+            &records,
+        );
+    }
+}
+
+/// A command whose entry is durable.
+struct Delivered {
+    processed: processor::Processed,
+    records: Arc<[Arc<Record>]>,
+    await_result: bool,
+    reply: ReplyTx,
+}
+
+/// Publishes a durable command's records and answers it (and whoever awaited the
+/// instances it completed).
+fn deliver(
+    p: Delivered,
+    waiting: &mut HashMap<i64, ReplyTx>,
+    jobs: &watch::Sender<u64>,
+    committed: &watch::Sender<i64>,
+    records: &broadcast::Sender<Arc<Record>>,
+) {
+    let processed = p.processed;
+    if let Some(last) = p.records.last() {
+        committed.send_replace(last.position);
+    }
+    if records.receiver_count() > 0 {
+        for record in p.records.iter() {
+            let _ = records.send(record.clone());
         }
-        if processed.jobs_available {
-            jobs.send_modify(|n| *n += 1);
+    }
+    if processed.jobs_available {
+        jobs.send_modify(|n| *n += 1);
+    }
+    for done in &processed.completed {
+        if let Some(reply) = waiting.remove(&done.process_instance_key) {
+            let _ = reply.send(Ok(Reply {
+                response: Response::Accepted,
+                variables: Some(done.variables.clone()),
+            }));
         }
-        for done in &processed.completed {
-            if let Some(reply) = waiting.remove(&done.process_instance_key) {
-                let _ = reply.send(Ok(Reply {
-                    response: Response::Accepted,
-                    variables: Some(done.variables.clone()),
-                }));
-            }
+    }
+    for key in &processed.terminated {
+        if let Some(reply) = waiting.remove(key) {
+            let _ = reply.send(Err(EngineError::Terminated(*key)));
         }
-        for key in &processed.terminated {
-            if let Some(reply) = waiting.remove(key) {
-                let _ = reply.send(Err(EngineError::Terminated(*key)));
-            }
-        }
-        match processed.response {
-            Ok(Response::InstanceCreated {
+    }
+    match processed.response {
+        Ok(Response::InstanceCreated {
+            process_definition_key,
+            bpmn_process_id,
+            version,
+            process_instance_key,
+            tenant_id,
+        }) if p.await_result => {
+            let created = Response::InstanceCreated {
                 process_definition_key,
                 bpmn_process_id,
                 version,
                 process_instance_key,
                 tenant_id,
-            }) if p.await_result => {
-                let created = Response::InstanceCreated {
-                    process_definition_key,
-                    bpmn_process_id,
-                    version,
-                    process_instance_key,
-                    tenant_id,
-                };
-                if let Some(done) = processed
-                    .completed
-                    .iter()
-                    .find(|c| c.process_instance_key == process_instance_key)
-                {
-                    let _ = p.reply.send(Ok(Reply {
-                        response: created,
-                        variables: Some(done.variables.clone()),
-                    }));
-                } else {
-                    // The created response is re-sent with the variables on completion.
-                    let (tx, rx) = oneshot::channel();
-                    waiting.insert(process_instance_key, tx);
-                    let reply = p.reply;
-                    tokio::spawn(async move {
-                        let result = match rx.await {
-                            Ok(Ok(done)) => Ok(Reply {
-                                response: created,
-                                variables: done.variables,
-                            }),
-                            Ok(Err(e)) => Err(e),
-                            Err(_) => Err(EngineError::Stopped),
-                        };
-                        let _ = reply.send(result);
-                    });
-                }
-            }
-            response => {
-                let _ = p.reply.send(
-                    response
-                        .map(|response| Reply {
-                            response,
-                            variables: None,
-                        })
-                        .map_err(EngineError::from),
-                );
+            };
+            if let Some(done) = processed
+                .completed
+                .iter()
+                .find(|c| c.process_instance_key == process_instance_key)
+            {
+                let _ = p.reply.send(Ok(Reply {
+                    response: created,
+                    variables: Some(done.variables.clone()),
+                }));
+            } else {
+                // The created response is re-sent with the variables on completion.
+                let (tx, rx) = oneshot::channel();
+                waiting.insert(process_instance_key, tx);
+                let reply = p.reply;
+                tokio::spawn(async move {
+                    let result = match rx.await {
+                        Ok(Ok(done)) => Ok(Reply {
+                            response: created,
+                            variables: done.variables,
+                        }),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(EngineError::Stopped),
+                    };
+                    let _ = reply.send(result);
+                });
             }
         }
-        waiting.retain(|_, tx| !tx.is_closed());
+        response => {
+            let _ = p.reply.send(
+                response
+                    .map(|response| Reply {
+                        response,
+                        variables: None,
+                    })
+                    .map_err(EngineError::from),
+            );
+        }
     }
+    waiting.retain(|_, tx| !tx.is_closed());
 }

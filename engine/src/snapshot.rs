@@ -21,8 +21,11 @@
 //! alter the body must bump the version (old snapshots are then ignored, and the log is
 //! replayed).
 //!
-//! Log segments are not deleted: record subscribers may read from any position, so the
-//! whole log is kept and a snapshot only bounds the replay work at start.
+//! A snapshot bounds the replay work at start. With
+//! [`Retention::Compact`](crate::runtime::Retention::Compact) it also lets the log segments
+//! it covers be deleted (see [`crate::runtime`]); the log then cannot stand in for a
+//! snapshot that turns out unreadable, which is why the log keeps reaching back to the
+//! older of the [`KEEP`] snapshots.
 
 use std::{
     collections::BTreeMap,
@@ -256,7 +259,7 @@ fn file_prefix(partition_id: i32) -> String {
 }
 
 /// Snapshot files of `partition_id` in `dir`, oldest first, with the index they cover.
-fn list(dir: &Path, partition_id: i32) -> std::io::Result<Vec<(u64, PathBuf)>> {
+pub(crate) fn list(dir: &Path, partition_id: i32) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let prefix = file_prefix(partition_id);
     let mut out = Vec::new();
     let entries = match fs::read_dir(dir) {

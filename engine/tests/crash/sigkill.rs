@@ -1,6 +1,6 @@
-//! Crash safety of the real `astraflow-engine` binary: start instances and complete jobs
-//! from several clients at once, `SIGKILL` the engine while requests are in flight,
-//! restart it on the same data directory, and check that
+//! Crash safety: start instances and complete jobs from several clients at once, `SIGKILL`
+//! the engine while requests are in flight, restart it on the same data directory, and
+//! check that
 //!
 //! * every creation the engine acknowledged exists after the restart (and runs to its
 //!   end once its job is worked),
@@ -17,96 +17,19 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    net::TcpListener as StdListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
-use serde_json::Value;
 use tokio::sync::watch;
 use tonic::transport::Channel;
 use zeebe::gateway::{self as pb, GatewayClient};
 
-const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="t">
-  <bpmn:process id="crash" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="work"><bpmn:extensionElements><zeebe:taskDefinition type="crash-work"/></bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"#;
+use super::{POLL_ATTEMPTS, POLL_INTERVAL, PROCESS, is, read_records, start};
 
-/// Bound on every poll for a condition (connect, records exported, instances done).
-const POLL_ATTEMPTS: usize = 1_200;
-const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const CREATORS: usize = 4;
 const WORKERS: usize = 2;
 /// Short, so jobs activated before the crash time out and are worked after it.
 const JOB_TIMEOUT_MS: i64 = 1_000;
-
-struct Engine {
-    child: Child,
-    client: GatewayClient<Channel>,
-    records: PathBuf,
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-async fn start(data: &Path, records: &Path) -> Engine {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_astraflow-engine"))
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--records")
-        .arg(records)
-        // Small, so kills land before, during and after snapshot writes and restarts
-        // start from a snapshot.
-        .arg("--snapshot-every")
-        .arg("25")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start astraflow-engine");
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..POLL_ATTEMPTS {
-        if let Ok(channel) = Channel::from_shared(url.clone()).unwrap().connect().await {
-            return Engine {
-                child,
-                client: GatewayClient::new(channel),
-                records: records.to_owned(),
-            };
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("astraflow-engine did not start listening on {url}");
-}
-
-fn read_records(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        // The exporter may be mid-line; only whole lines count.
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn is(record: &Value, value_type: &str, intent: &str) -> bool {
-    record["valueType"] == value_type && record["intent"] == intent
-}
 
 #[derive(Default)]
 struct Acknowledged {
