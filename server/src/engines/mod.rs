@@ -199,12 +199,16 @@ impl Engines {
         }
         let data_dir = self.data_dir.join(environment);
         // Recovery reads the log and snapshot from disk.
-        let engine = tokio::task::spawn_blocking(move || {
-            engine::Engine::start(engine::EngineConfig::new(data_dir))
-        })
-        .await
-        .map_err(|error| EngineError::Start(error.to_string()))?
-        .map_err(|error| EngineError::Start(format!("{error:#}")))?;
+        let mut config = engine::EngineConfig::new(data_dir);
+        // Segments go once a snapshot covers them and the monitor's ingest has stored their
+        // records (monitor/embedded.rs acknowledges each committed batch), so disk use is bounded.
+        config.retention = engine::Retention::Compact {
+            exporters: vec![MONITOR_EXPORTER.to_owned()],
+        };
+        let engine = tokio::task::spawn_blocking(move || engine::Engine::start(config))
+            .await
+            .map_err(|error| EngineError::Start(error.to_string()))?
+            .map_err(|error| EngineError::Start(format!("{error:#}")))?;
         let listener = tokio::net::TcpListener::bind((self.listen.host, 0))
             .await
             .map_err(|error| EngineError::Start(error.to_string()))?;
@@ -283,8 +287,15 @@ impl Engines {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_dir() && is_environment_name(&name) {
-                self.embedded(&name).await?;
-                names.push(name);
+                // One engine that cannot start (its log damaged beyond a torn tail, say) must
+                // not keep the server from serving everything else: its environment answers
+                // "engine unavailable", with the reason, until the cause is fixed.
+                match self.embedded(&name).await {
+                    Ok(_) => names.push(name),
+                    Err(error) => {
+                        tracing::error!(%error, environment = name, "an embedded engine cannot start")
+                    }
+                }
             }
         }
         names.sort();
@@ -358,6 +369,9 @@ fn is_environment_name(name: &str) -> bool {
         && name.len() <= 31
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
+
+/// The name under which the monitor's ingest acknowledges an embedded engine's records.
+pub const MONITOR_EXPORTER: &str = "monitor";
 
 /// Whether an address is one a tenant's engine must not be on: loopback, private, link-local,
 /// shared (carrier-grade NAT), unspecified, multicast or documentation ranges.

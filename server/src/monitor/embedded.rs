@@ -4,8 +4,10 @@
 //! and applies what is available as one batch (up to [`BATCH`] records) per transaction. The
 //! cursor moves in the same transaction as the projections, so after a crash or restart the
 //! task resumes exactly where the database says it got to: no gap, no duplicate. If the stream
-//! ends (the engine stopped, or this task fell too far behind for the engine to keep the
-//! records in memory) or a batch fails, the task re-subscribes from the stored cursor.
+//! ends (the engine stopped, or could not read its log) or a batch fails, the task
+//! re-subscribes from the stored cursor, with back-off and reported in `/readyz` while it
+//! fails. Each committed batch is acknowledged to the engine, which may then delete the log
+//! segments a snapshot covers.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,7 +16,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use zeebe::record::Record;
 
 use super::ingest::{self, Ingest, Source};
-use crate::db;
+use crate::{db, engines::MONITOR_EXPORTER};
 
 /// Most records applied in one transaction.
 pub const BATCH: usize = 1000;
@@ -52,13 +54,24 @@ pub async fn follow(
             }
         };
         let mut records = engine.subscribe(from);
+        let mut received = false;
         loop {
             let first = tokio::select! {
                 record = records.recv() => record,
                 _ = stopped.changed() => return,
             };
             let Some(first) = first else {
-                // The stream ended: re-subscribe from what is stored.
+                // The stream ended: re-subscribe from what is stored. Ending before it gave
+                // anything means the engine could not read its log for us (it logs why):
+                // retried with back-off, and reported until it works.
+                if !received && !*stopped.borrow() {
+                    ingest.failing(&source, &"the engine's record stream ended before reaching the stored position (the engine's log says why)");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = stopped.changed() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
                 break;
             };
             let mut batch: Vec<Record> = vec![(*first).clone()];
@@ -71,7 +84,12 @@ pub async fn follow(
             match apply(&pool, &ingest, &source, &batch).await {
                 Ok(outcome) => {
                     backoff = Duration::from_millis(100);
+                    received = true;
                     ingest.healthy(&source);
+                    // Stored: the engine may drop these records once a snapshot covers them.
+                    if let Some(position) = outcome.positions.get(&partition) {
+                        engine.acknowledge(MONITOR_EXPORTER, *position);
+                    }
                     tracing::debug!(
                         environment,
                         applied = outcome.applied,

@@ -1088,3 +1088,58 @@ async fn where_private_addresses_are_refused_an_external_engine_on_loopback_is_n
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_embedded_engine_that_cannot_start_leaves_the_rest_of_the_server_serving() {
+    let dir = crate::helpers::shared_tempdir();
+    let database = crate::helpers::create_database().await;
+    let config = |database| crate::helpers::test_config(Some(database), dir.path());
+    let app = TestApp::spawn(config(database.clone())).await;
+    let owner = owner_of_acme(&app).await;
+    declare_payments(&app, &owner).await;
+    let workflow = create_workflow(&app, &owner, &order_bpmn("v1")).await;
+    let workflow = workflow["id"].as_str().unwrap().to_owned();
+    let requested = deploy(
+        &app,
+        &owner,
+        json!({ "workflow_id": workflow, "environment": "dev" }),
+    )
+    .await;
+    let id = requested["id"].as_str().unwrap().to_owned();
+    assert_eq!(settled(&app, &owner, &id).await["state"], "deployed");
+    app.stop().await;
+
+    // dev's engine cannot start: its log segment is not a file any more.
+    let mut segments: Vec<_> = std::fs::read_dir(dir.path().join("engines/dev/partition-1"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    let segment = segments.first().expect("dev has a log segment").clone();
+    std::fs::remove_file(&segment).unwrap();
+    std::fs::create_dir(&segment).unwrap();
+
+    let app = TestApp::spawn(config(database)).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let owner = app.sign_in("owner@example.com", PASSWORD).await;
+    // The server serves; dev answers that its engine is unavailable, and nothing else fails.
+    let listed = owner
+        .get(app.url("/api/v1/workflows?tenant=acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let refused = owner
+        .post(app.url(&format!("/api/v1/workflows/{workflow}/executions")))
+        .json(&json!({ "environment": "dev" }))
+        .send()
+        .await
+        .unwrap();
+    let status = refused.status();
+    let body = refused.text().await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "engine_unavailable");
+    app.stop().await;
+}
