@@ -31,6 +31,12 @@ pub const FRAME_POLICY: &str = "frame-ancestors 'none'; base-uri 'self'; object-
 
 const HSTS: &str = "max-age=31536000";
 
+/// The address of the client a request came from: the connection's, or — when the connection
+/// is from a trusted proxy — the last address in `X-Forwarded-For` that is not a trusted
+/// proxy's. Sign-in limits count per this address, and the audit trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
 /// How requests reach the server.
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
@@ -40,15 +46,43 @@ pub struct Transport {
 }
 
 impl Transport {
+    fn peer(request: &Request) -> Option<IpAddr> {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip())
+    }
+
+    /// The client's address (see [`ClientAddress`]).
+    pub fn client(&self, request: &Request) -> Option<IpAddr> {
+        let peer = Self::peer(request)?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        // Each proxy appends the address it saw; whatever stands before that came from the
+        // client, who may write anything there. So: the last address no trusted proxy has.
+        let chain: Vec<IpAddr> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|item| item.trim().parse::<IpAddr>().ok())
+            .collect();
+        let client = chain
+            .iter()
+            .rev()
+            .find(|ip| !self.trusted_proxies.contains(ip))
+            .or(chain.first());
+        Some(client.copied().unwrap_or(peer))
+    }
+
     /// Whether `request` came over TLS.
     pub fn tls(&self, request: &Request) -> bool {
         if self.always_tls {
             return true;
         }
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
+        let peer = Self::peer(request);
         peer.is_some_and(|peer| self.trusted_proxies.contains(&peer))
             && request
                 .headers()
@@ -59,8 +93,15 @@ impl Transport {
 }
 
 /// Adds the headers above to `next`'s response, keeping any a handler set itself.
-pub async fn add(transport: std::sync::Arc<Transport>, request: Request, next: Next) -> Response {
+pub async fn add(
+    transport: std::sync::Arc<Transport>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let tls = transport.tls(&request);
+    if let Some(client) = transport.client(&request) {
+        request.extensions_mut().insert(ClientAddress(client));
+    }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if tls {

@@ -63,11 +63,20 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .and_then(|value| value.to_str().ok())
                 .map(|value| value.chars().take(512).collect::<String>())
         };
+        // The client's address as `security_headers` found it (behind a trusted proxy, the
+        // one the proxy names), else the connection's.
+        let client = parts
+            .extensions
+            .get::<crate::security_headers::ClientAddress>()
+            .map(|client| client.0)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<std::net::SocketAddr>>()
+                    .map(|ConnectInfo(address)| address.ip())
+            });
         Ok(RequestMeta {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string()),
+            ip: client.map(|ip| ip.to_string()),
             user_agent: header(header::USER_AGENT.as_str()),
             request_id: header("x-request-id"),
         })

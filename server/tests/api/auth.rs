@@ -539,3 +539,47 @@ async fn cookies_are_secure_over_tls_as_a_trusted_proxy_reports_it_and_only_then
     assert_eq!(secure(&claimed), (false, false));
     direct.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_sign_in_limits_count_per_forwarded_client() {
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    config.auth.sign_ins_per_minute_per_address = 2;
+    let app = TestApp::spawn(config).await;
+    let attempt = |email: &'static str, forwarded_for: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", &app.address)
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({ "email": email, "password": "wrong" }))
+            .send()
+    };
+    // Two clients behind the same proxy each have their own allowance.
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(attempt(email, "203.0.113.7").await.unwrap().status(), 401);
+    }
+    assert_eq!(
+        attempt("c@example.com", "203.0.113.7")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        attempt("c@example.com", "198.51.100.9")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // What a client writes before the proxy's entry does not buy it a new allowance.
+    assert_eq!(
+        attempt("d@example.com", "10.9.9.9, 203.0.113.7")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    app.stop().await;
+}
