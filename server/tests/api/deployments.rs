@@ -152,28 +152,37 @@ pub(crate) async fn gateway(app: &TestApp, environment: &str) -> Gateway {
     gateway_with_token(&address.to_string(), Some(&token)).await
 }
 
+/// Activates one `payments` job of tenant `acme`, waiting for one to be there.
+pub(crate) async fn next_payment(worker: &mut Gateway) -> pb::ActivatedJob {
+    loop {
+        let mut stream = worker
+            .activate_jobs(pb::ActivateJobsRequest {
+                r#type: "payments".into(),
+                worker: "test-worker".into(),
+                timeout: 60_000,
+                max_jobs_to_activate: 1,
+                request_timeout: 10_000,
+                tenant_ids: vec!["acme".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(job) = stream
+            .message()
+            .await
+            .unwrap()
+            .and_then(|batch| batch.jobs.into_iter().next())
+        {
+            assert_eq!(job.tenant_id, "acme");
+            return job;
+        }
+    }
+}
+
 /// Activates and completes one `payments` job for tenant `acme`; returns its instance key.
 pub(crate) async fn complete_one_payment(worker: &mut Gateway) -> i64 {
-    let mut stream = worker
-        .activate_jobs(pb::ActivateJobsRequest {
-            r#type: "payments".into(),
-            worker: "test-worker".into(),
-            timeout: 60_000,
-            max_jobs_to_activate: 1,
-            request_timeout: 10_000,
-            tenant_ids: vec!["acme".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let job = loop {
-        let batch = stream.message().await.unwrap().expect("a job arrives");
-        if let Some(job) = batch.jobs.into_iter().next() {
-            break job;
-        }
-    };
-    assert_eq!(job.tenant_id, "acme");
+    let job = next_payment(worker).await;
     worker
         .complete_job(pb::CompleteJobRequest {
             job_key: job.key,

@@ -8,37 +8,10 @@ use serde_json::{Value, json};
 use zeebe::gateway as pb;
 
 use crate::{
-    deployments::{gateway, json_of, member},
-    helpers::{Gateway, TestApp},
+    deployments::{gateway, json_of, member, next_payment},
+    helpers::TestApp,
     monitor::{WAIT, acme_with_order, exported_records, external_staging, get_json, start, token},
 };
-
-/// Activates the one open `payments` job of acme.
-async fn next_payment(worker: &mut Gateway) -> pb::ActivatedJob {
-    loop {
-        let mut stream = worker
-            .activate_jobs(pb::ActivateJobsRequest {
-                r#type: "payments".into(),
-                worker: "test-worker".into(),
-                timeout: 60_000,
-                max_jobs_to_activate: 1,
-                request_timeout: 10_000,
-                tenant_ids: vec!["acme".into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if let Some(job) = stream
-            .message()
-            .await
-            .unwrap()
-            .and_then(|batch| batch.jobs.into_iter().next())
-        {
-            return job;
-        }
-    }
-}
 
 /// Polls `path` until it answers and `done` holds for its JSON.
 async fn eventually(
