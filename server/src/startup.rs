@@ -132,9 +132,12 @@ impl Application {
                 Environment::Production => Env::PROD,
             })
             .build();
-        auth::password::prepare()
-            .await
-            .context("preparing password checks")?;
+        // In the background: start-up need not wait for a hash.
+        tokio::spawn(async {
+            if let Err(error) = auth::password::prepare().await {
+                tracing::warn!(%error, "preparing password checks");
+            }
+        });
         let auth = AuthState {
             pool: pool.clone(),
             config: config.auth.clone(),
