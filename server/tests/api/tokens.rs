@@ -272,3 +272,129 @@ async fn tokens_are_listed_revoked_and_never_outlive_their_creators_role() {
     assert_eq!(audit[0]["actor"], "root@example.com");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_owner_of_one_tenant_cannot_list_or_revoke_another_tenants_tokens() {
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    app.create_user("alpha-owner@example.com", PASSWORD, false)
+        .await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    for id in ["alpha", "beta"] {
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": id, "name": id }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let added = admin
+        .post(app.url("/api/v1/tenants/alpha/users"))
+        .json(&json!({ "email": "alpha-owner@example.com", "role": "owner" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    // beta's token, made by the platform administrator.
+    let beta: Value = admin
+        .post(app.url("/api/v1/tenants/beta/tokens"))
+        .json(&json!({ "name": "beta-ci", "role": "viewer", "expires_in_days": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (beta_id, beta_secret) = (
+        beta["id"].as_str().unwrap(),
+        beta["token"].as_str().unwrap(),
+    );
+
+    // alpha's owner, signed in and with an owner token of alpha, tries both paths.
+    let owner = app.sign_in("alpha-owner@example.com", PASSWORD).await;
+    let alpha_token: Value = owner
+        .post(app.url("/api/v1/tenants/alpha/tokens"))
+        .json(&json!({ "name": "alpha-ci", "role": "owner", "expires_in_days": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alpha_secret = alpha_token["token"].as_str().unwrap().to_owned();
+    let as_token = reqwest::Client::new();
+    for path in [
+        format!("/api/v1/tenants/beta/tokens/{beta_id}"),
+        format!("/api/v1/tenants/alpha/tokens/{beta_id}"),
+    ] {
+        let by_session = owner.delete(app.url(&path)).send().await.unwrap();
+        assert_eq!(
+            error_body(by_session, 404).await["code"],
+            "not_found",
+            "{path}"
+        );
+        let by_token = as_token
+            .delete(app.url(&path))
+            .bearer_auth(&alpha_secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_body(by_token, 404).await["code"],
+            "not_found",
+            "{path}"
+        );
+    }
+    let listed = owner
+        .get(app.url("/api/v1/tenants/beta/tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(listed, 404).await["code"], "not_found");
+    let own: Value = owner
+        .get(app.url("/api/v1/tenants/alpha/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["name"] != "beta-ci"),
+        "{own}"
+    );
+
+    // Nothing crossed: beta's token still works, is not revoked, and beta's trail has no
+    // revocation.
+    let works = as_token
+        .get(app.url("/api/v1/tenants/beta"))
+        .bearer_auth(beta_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(works.status(), 200);
+    let beta_tokens: Value = admin
+        .get(app.url("/api/v1/tenants/beta/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(beta_tokens[0]["state"], "active");
+    assert!(beta_tokens[0]["revoked_at"].is_null());
+    let audit: Value = admin
+        .get(app.url("/api/v1/tenants/beta/audit?action=token.revoke"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit, json!([]));
+    app.stop().await;
+}
