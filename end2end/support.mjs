@@ -26,3 +26,25 @@ export async function signIn(page, email, password) {
   await expect(page).toHaveURL(/\/tenants$/);
   await expect(page.getByTestId('who')).toContainText(email);
 }
+
+// A new member has no password: the platform administrator (signed in on `adminRequest`) has
+// a one-time link made for them, and the member opens it in a browser of their own and chooses
+// `password` on the set-password page. The e2e server has no mail server, so the link comes
+// back to the administrator (it is printed on the server's console too).
+export async function choosePasswordByLink(browser, adminRequest, baseURL, email, password) {
+  const made = await adminRequest.post('/api/v1/platform/password-links', {
+    headers: { origin: baseURL }, data: { email },
+  });
+  expect(made.status()).toBe(201);
+  const link = await made.json();
+  expect(link.delivery).toBe('printed');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link.url);
+  await waitForHydration(page);
+  const form = page.getByTestId('set-password');
+  await form.getByLabel(/New password/).fill(password);
+  await form.getByRole('button', { name: 'Set password' }).click();
+  await expect(page.getByTestId('password-set')).toBeVisible();
+  await context.close();
+}

@@ -99,6 +99,19 @@ ensure_e2e_packages() {
   fi
 }
 
+# aiosmtpd (PyPI), the SMTP server the Rust tests send mail to; its path goes to the tests in
+# AIOSMTPD_BIN.
+ensure_test_smtp() {
+  local venv=server/tests/smtp/.venv reqs=server/tests/smtp/requirements.txt
+  if [[ ! -x $venv/bin/aiosmtpd ]] || ! cmp -s "$reqs" "$venv/.installed-requirements"; then
+    step "Installing the tests' SMTP server (aiosmtpd)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/.installed-requirements"
+  fi
+  export AIOSMTPD_BIN="$PWD/$venv/bin/aiosmtpd"
+}
+
 # wasm-opt from the npm package binaryen: Debian's older binaryen emits WASM that fails to
 # hydrate. Installed under target/tools so it never touches the system.
 wasm_opt_bin() {

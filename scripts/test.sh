@@ -16,6 +16,7 @@ ensure_wasm_bindgen
 ensure_postgres_binaries
 ensure_chromium
 ensure_e2e_packages
+ensure_test_smtp
 
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check

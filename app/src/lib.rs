@@ -20,7 +20,7 @@ use leptos_router::{
 
 use crate::components::layout::AppLayout;
 use crate::routes::{
-    access::{AccountPage, SignInPage, TenantPage, TenantsPage},
+    access::{AccountPage, SetPasswordPage, SignInPage, TenantPage, TenantsPage},
     home::HomePage,
     monitor::{AuditPage, InstancePage, MonitorPage},
     not_found::NotFound,
@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:id") view=WorkflowPage />
                     <Route path=path!("/login") view=SignInPage />
                     <Route path=path!("/account") view=AccountPage />
+                    <Route path=path!("/set-password") view=SetPasswordPage />
                     <Route path=path!("/actions") view=ActionsPage />
                     <Route path=path!("/control-center") view=ControlCenterPage />
                 </Routes>

@@ -33,6 +33,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub engines: EnginesConfig,
     pub monitor: MonitorConfig,
+    pub mail: MailConfig,
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
@@ -55,6 +56,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             engines: EnginesConfig::default(),
             monitor: MonitorConfig::default(),
+            mail: MailConfig::default(),
             seed_demo: true,
             initial_admin_password: None,
         }
@@ -85,6 +87,11 @@ pub struct HttpConfig {
     /// they forward over TLS gets `Secure` cookies and HSTS, as a request made over TLS does.
     /// A header from any other address is ignored.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Seconds a client has to send a request's head; also how long a keep-alive connection
+    /// may sit idle between requests.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take until its answer starts (slow bodies included); 408 after.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -95,6 +102,8 @@ impl Default for HttpConfig {
             body_limit: 10 * 1024 * 1024,
             public_url: None,
             trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 30,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -237,6 +246,33 @@ impl Default for AuthConfig {
             sign_ins_per_minute_per_address: 30,
             sign_ins_per_minute_per_account: 10,
             oidc: None,
+        }
+    }
+}
+
+/// Where the server's mail (one-time links that set a password) goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The SMTP server: `smtp://host:port` (plain, or `?tls=required` for STARTTLS) or
+    /// `smtps://user:password@host` (TLS from the start). Unset: messages are printed on the
+    /// console for the operator to pass on.
+    pub smtp_url: Option<SecretString>,
+    /// The sender, e.g. `ASTRAflow <astraflow@example.com>`.
+    pub from: String,
+    /// How long one exchange with the SMTP server may take.
+    pub timeout_secs: u64,
+    /// How long a link that sets a password stays valid.
+    pub password_link_hours: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "ASTRAflow <astraflow@localhost>".to_owned(),
+            timeout_secs: 10,
+            password_link_hours: 72,
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// connections open as it may.
     #[error("{0}")]
     TooManyConnections(String),
+    /// 408: the request's answer was not ready in time (e.g. its body came in too slowly).
+    #[error("the request took longer than {0} seconds")]
+    RequestTimeout(u64),
     /// 404
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -93,6 +96,7 @@ impl ApiError {
             }
             ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => StatusCode::CONFLICT,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CrossSite => "cross_site_request",
             ApiError::NotFound(_) => "not_found",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::QuotaExceeded(_) => "quota_exceeded",
             ApiError::InvalidBpmn(problem) => problem.code,
@@ -215,6 +220,16 @@ impl IntoResponse for ApiError {
             element_id,
         });
         response
+    }
+}
+
+/// Middleware: a request whose answer is not ready within `limit` (a body trickling in, a
+/// handler stuck on something) is answered 408 and its work dropped, so it holds no
+/// connection or task for longer.
+pub async fn time_limit(limit: std::time::Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout(limit.as_secs()).into_response(),
     }
 }
 

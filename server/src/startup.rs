@@ -25,6 +25,7 @@ use crate::{
     api,
     auth::{
         self, AuthState,
+        links::PasswordLinks,
         rate_limit::{RateLimiter, SignInLimits},
     },
     config::{Config, Environment},
@@ -32,11 +33,11 @@ use crate::{
     embedded_pg::{self, EmbeddedPostgres},
     engine_access::Authority,
     engines::Engines,
-    error,
+    error, mail,
     monitor::{self, hub::Hub, ingest::Ingest, slots::Slots, trail::Sanitizer},
     pages,
     pipeline::Pipeline,
-    security_headers, seed,
+    security_headers, seed, serve,
     state::AppState,
 };
 
@@ -47,6 +48,7 @@ const SESSION_CLEANUP_PERIOD: Duration = Duration::from_secs(600);
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    timeouts: serve::Timeouts,
     pool: PgPool,
     embedded_postgres: Option<EmbeddedPostgres>,
     session_store: PostgresStore,
@@ -138,6 +140,11 @@ impl Application {
                 tracing::warn!(%error, "preparing password checks");
             }
         });
+        let issuer = config
+            .http
+            .public_base_url(address)
+            .map_err(anyhow::Error::msg)?;
+        let postman = mail::Postman::new(&config.mail).context("the mail settings (mail)")?;
         let auth = AuthState {
             pool: pool.clone(),
             config: config.auth.clone(),
@@ -145,6 +152,11 @@ impl Application {
             sign_in: Arc::new(SignInLimits::new(
                 config.auth.sign_ins_per_minute_per_address,
                 config.auth.sign_ins_per_minute_per_account,
+            )),
+            links: Arc::new(PasswordLinks::new(
+                postman,
+                &issuer,
+                config.mail.password_link_hours,
             )),
         };
         let sso = config
@@ -155,10 +167,6 @@ impl Application {
             .transpose()
             .context("the single sign-on settings (auth.oidc)")?
             .map(Arc::new);
-        let issuer = config
-            .http
-            .public_base_url(address)
-            .map_err(anyhow::Error::msg)?;
         let authority = Authority::load(pool.clone(), issuer)
             .await
             .context("loading the token signing keys")?;
@@ -247,6 +255,7 @@ impl Application {
         let router = router(
             state,
             config.http.body_limit,
+            Duration::from_secs(config.http.request_timeout_secs.max(1)),
             security_headers::Transport {
                 always_tls: config.secure_cookies(),
                 trusted_proxies: config.http.trusted_proxies.clone(),
@@ -257,6 +266,9 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            timeouts: serve::Timeouts {
+                header_read: Duration::from_secs(config.http.header_read_timeout_secs.max(1)),
+            },
             pool,
             embedded_postgres,
             session_store,
@@ -311,6 +323,7 @@ impl Application {
         let Self {
             listener,
             router,
+            timeouts,
             pool,
             mut embedded_postgres,
             session_store,
@@ -329,12 +342,7 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        serve::serve(listener, router, timeouts, shutdown).await;
         cleanup.abort();
         key_refresh.abort();
         engines.shutdown().await;
@@ -345,13 +353,14 @@ impl Application {
                 .await
                 .context("stopping the embedded PostgreSQL")?;
         }
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 
 fn router<S>(
     state: AppState,
     body_limit: usize,
+    request_timeout: Duration,
     transport: security_headers::Transport,
     sessions: SessionManagerLayer<S>,
 ) -> Router
@@ -380,6 +389,9 @@ where
         // axum's extractors have a 2 MiB limit of their own; ours is the one above.
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(move |request, next| {
+            error::time_limit(request_timeout, request, next)
+        }))
         .layer(axum::middleware::from_fn(error::attach_correlation_id))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

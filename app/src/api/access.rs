@@ -212,6 +212,13 @@ pub async fn change_password(
     )
 }
 
+/// Sets an account's password with the secret of a one-time link; needs no session.
+#[server(prefix = "/api/fn", endpoint = "set_password")]
+pub async fn set_password(token: String, new_password: String) -> Result<(), AppError> {
+    let (control, _, response) = backend()?;
+    with_status(response, control.set_password(token, new_password).await)
+}
+
 #[server(prefix = "/api/fn", endpoint = "tenants")]
 pub async fn list_tenants() -> Result<Vec<TenantView>, AppError> {
     let (control, parts, response) = backend()?;
@@ -249,19 +256,11 @@ pub async fn list_members(tenant: String) -> Result<Vec<MemberView>, AppError> {
 }
 
 #[server(prefix = "/api/fn", endpoint = "add_member")]
-pub async fn add_member(
-    tenant: String,
-    email: String,
-    role: String,
-    password: String,
-) -> Result<(), AppError> {
+pub async fn add_member(tenant: String, email: String, role: String) -> Result<(), AppError> {
     let (control, parts, response) = backend()?;
-    let password = Some(password).filter(|p| !p.is_empty());
     with_status(
         response,
-        control
-            .add_member(parts, tenant, email, role, password)
-            .await,
+        control.add_member(parts, tenant, email, role).await,
     )
 }
 

@@ -40,6 +40,8 @@ pub mod ssr {
             current_password: String,
             new_password: String,
         ) -> BoxFuture<()>;
+        /// Sets an account's password with the secret of a one-time link.
+        fn set_password(&self, token: String, new_password: String) -> BoxFuture<()>;
         fn tenants(&self, request: Parts) -> BoxFuture<Vec<TenantView>>;
         fn create_tenant(&self, request: Parts, id: String, name: String) -> BoxFuture<()>;
         fn update_config(
@@ -58,7 +60,6 @@ pub mod ssr {
             tenant: String,
             email: String,
             role: String,
-            password: Option<String>,
         ) -> BoxFuture<()>;
         fn change_role(
             &self,

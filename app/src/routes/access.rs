@@ -8,9 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::access::{
-    AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SignIn, SignOut,
-    TenantView, UpdateTenantConfig, VerifyAudit, current_user, list_members, list_tenants,
-    recent_audit_events, sso_provider,
+    AddMember, ChangePassword, ChangeRole, CreateTenant, MemberView, RemoveMember, SetPassword,
+    SignIn, SignOut, TenantView, UpdateTenantConfig, VerifyAudit, current_user, list_members,
+    list_tenants, recent_audit_events, sso_provider,
 };
 use crate::error::AppError;
 use crate::routes::engine_access::EnvironmentsSection;
@@ -92,6 +92,37 @@ pub fn SignInPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// Where a one-time link lands (`/set-password?token=…`): the person chooses their password,
+/// then signs in with it.
+#[component]
+pub fn SetPasswordPage() -> impl IntoView {
+    let set = ServerAction::<SetPassword>::new();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <Title text="Choose your password" />
+        <h1>"Choose your password"</h1>
+        <section class="card narrow">
+            <ActionForm action=set attr:class="form" attr:data-testid="set-password">
+                <input type="hidden" name="token" prop:value=token />
+                <label>
+                    "New password (at least 12 characters)"
+                    <input type="password" name="new_password" autocomplete="new-password" required minlength="12" />
+                </label>
+                <button class="button primary" type="submit" disabled=set.pending()>
+                    "Set password"
+                </button>
+            </ActionForm>
+            {action_error(set.value())}
+            {move || matches!(set.value().get(), Some(Ok(()))).then(|| view! {
+                <p role="status" data-testid="password-set">
+                    "Your password is set. " <a href="/login">"Sign in"</a>
+                </p>
+            })}
         </section>
     }
 }
@@ -614,12 +645,12 @@ fn AddMemberForm(tenant: String, add: ServerAction<AddMember>) -> impl IntoView 
                             .collect_view()}
                     </select>
                 </label>
-                <label>
-                    "Initial password (new accounts only, at least 12 characters)"
-                    <input type="password" name="password" autocomplete="new-password" />
-                </label>
                 <button class="button primary" type="submit">"Add member"</button>
             </ActionForm>
+            <p class="muted">
+                "Someone new to ASTRAflow gets an email with a link to choose their password; "
+                "nobody else ever knows it."
+            </p>
             {action_error(add.value())}
         </section>
     }

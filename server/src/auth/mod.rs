@@ -6,6 +6,7 @@
 //! [`policy::authorize`] judges.
 
 pub mod csrf;
+pub mod links;
 pub mod login;
 pub mod oidc;
 pub mod password;
@@ -43,6 +44,8 @@ pub struct AuthState {
     pub limiter: Arc<RateLimiter>,
     /// Sign-in attempts per client address and per account.
     pub sign_in: Arc<rate_limit::SignInLimits>,
+    /// One-time links that set a password, and the mail that carries them.
+    pub links: Arc<links::PasswordLinks>,
 }
 
 impl<S> FromRequestParts<S> for Principal

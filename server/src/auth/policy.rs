@@ -18,6 +18,8 @@ pub enum Action {
     ChangeTenantStatus,
     /// Read what ingest could not store (records of every tenant and engine).
     ReadIngestDeadLetters,
+    /// Send any account a one-time link that sets its password (a reset).
+    SendPasswordLinks,
     ReadTenant,
     UpdateTenantConfig,
     ListMembers,
@@ -76,6 +78,7 @@ impl Action {
                 "suspend or reactivate tenants or set their plan and quotas"
             }
             Action::ReadIngestDeadLetters => "read ingest dead letters",
+            Action::SendPasswordLinks => "send links that set an account's password",
             Action::ReadTenant => "read the tenant",
             Action::UpdateTenantConfig => "change the tenant's configuration",
             Action::ListMembers => "list members",
@@ -117,7 +120,8 @@ impl Action {
             Action::CreateTenant
             | Action::ListAllTenants
             | Action::ChangeTenantStatus
-            | Action::ReadIngestDeadLetters => false,
+            | Action::ReadIngestDeadLetters
+            | Action::SendPasswordLinks => false,
         }
     }
 }
@@ -140,6 +144,7 @@ pub fn authorize(
             | Action::ListAllTenants
             | Action::ChangeTenantStatus
             | Action::ReadIngestDeadLetters
+            | Action::SendPasswordLinks
                 if admin =>
             {
                 Ok(())
@@ -147,7 +152,8 @@ pub fn authorize(
             Action::CreateTenant
             | Action::ListAllTenants
             | Action::ChangeTenantStatus
-            | Action::ReadIngestDeadLetters => Err(Denied::NotPlatformAdmin(action.describe())),
+            | Action::ReadIngestDeadLetters
+            | Action::SendPasswordLinks => Err(Denied::NotPlatformAdmin(action.describe())),
             // Tenant actions are always asked about a tenant.
             _ => Err(Denied::NotAMember),
         },

@@ -9,7 +9,11 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use super::{AuthState, Me, Principal, RequestMeta, login, service, tokens};
+use super::{
+    AuthState, Me, Principal, RequestMeta,
+    links::{self, SetPassword},
+    login, service, tokens,
+};
 use crate::{
     context::Ctx,
     error::{ApiJson, ErrorBody, Result},
@@ -23,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(sign_out))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/auth/set-password", post(set_password))
+        .route("/api/v1/platform/password-links", post(send_password_link))
         .route(
             "/api/v1/tenants/{tenant}/tokens",
             get(list_tokens).post(create_token),
@@ -79,6 +85,40 @@ pub(crate) async fn change_password(
 ) -> Result<StatusCode> {
     service::change_own_password(&ctx, &session, change).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/set-password", tag = "auth", security(),
+    request_body = SetPassword,
+    responses(
+        (status = 204, description = "The password is set: the link is used up and every session of the account has ended; sign in with the new password"),
+        (status = 422, description = "The link is not valid (used, expired, replaced or unknown: field `token`), or the password is too weak (field `new_password`)", body = ErrorBody),
+    ))]
+/// Sets an account's password with the secret of a one-time link (sent when a tenant added a
+/// new email, or when a platform administrator sent one).
+pub(crate) async fn set_password(
+    State(auth): State<AuthState>,
+    ApiJson(request): ApiJson<SetPassword>,
+) -> Result<StatusCode> {
+    links::redeem(&auth.pool, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/password-links", tag = "auth",
+    request_body = service::LinkRequest,
+    responses(
+        (status = 201, description = "A new link was made (older ones stop working) and sent, or printed on the console where no mail server is configured; then `url` is the link, for the administrator to pass on", body = service::SentLink),
+        (status = 403, description = "Only platform administrators may send them", body = ErrorBody),
+        (status = 404, description = "No account has this email", body = ErrorBody),
+    ))]
+/// Sends an account a one-time link that sets its password: how a new member without mail,
+/// or anyone who forgot their password, gets (back) in.
+pub(crate) async fn send_password_link(
+    ctx: Ctx,
+    State(auth): State<AuthState>,
+    ApiJson(request): ApiJson<service::LinkRequest>,
+) -> Result<(StatusCode, Json<service::SentLink>)> {
+    let sent = service::send_password_link(&ctx, &auth.links, request).await?;
+    Ok((StatusCode::CREATED, Json(sent)))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens",

@@ -1,12 +1,16 @@
 //! Signing in, changing one's own password, creating API tokens: what the REST API and the
 //! pages both do, over the request context.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{
-    AuthState, Me, RequestMeta, load_user,
+    AuthState, Me, RequestMeta,
+    links::PasswordLinks,
+    load_user,
     login::{self, Credentials, PasswordChange},
-    policy::Action,
+    policy::{Action, Resource},
     tokens::{self, CreatedToken, NewToken, TokenInfo},
 };
 use uuid::Uuid;
@@ -15,6 +19,7 @@ use crate::{
     context::Ctx,
     domain::{Role, TenantId},
     error::{ApiError, Result},
+    mail::Delivery,
 };
 
 /// Checks the credentials and starts a session for their account. Attempts are limited per
@@ -88,4 +93,59 @@ pub async fn revoke_token(ctx: &Ctx, tenant: &TenantId, id: Uuid) -> Result<()> 
     tokens::revoke(&mut tx, tenant, id, &ctx.actor()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What `POST /api/v1/platform/password-links` accepts.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The account's email.
+    #[schema(max_length = 254)]
+    pub email: String,
+}
+
+/// A link a platform administrator had sent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SentLink {
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    /// `sent` (by mail), `printed` (on the console: no mail server is configured) or `failed`
+    /// (the mail server refused it; see the server's log).
+    pub delivery: String,
+    /// The link itself, only when it was not mailed: the administrator passes it on.
+    pub url: Option<String>,
+}
+
+/// Makes a new one-time link for the account with `request.email` (voiding its older links)
+/// and sends it; for platform administrators.
+pub async fn send_password_link(
+    ctx: &Ctx,
+    links: &PasswordLinks,
+    request: LinkRequest,
+) -> Result<SentLink> {
+    ctx.authorize(Action::SendPasswordLinks, Resource::Platform)?;
+    let link = links
+        .issue_by_admin(&ctx.pool, &request.email)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    let url = links.url(&link);
+    let (email, expires_at) = (link.email.clone(), link.expires_at);
+    let delivery = links.send(link).await;
+    tracing::info!(
+        by = ?ctx.principal.user_id,
+        to = email,
+        ?delivery,
+        "a platform administrator sent a link that sets a password"
+    );
+    Ok(SentLink {
+        email,
+        expires_at,
+        delivery: match delivery {
+            Some(Delivery::Sent) => "sent",
+            Some(Delivery::Printed) => "printed",
+            None => "failed",
+        }
+        .to_owned(),
+        url: (delivery != Some(Delivery::Sent)).then_some(url),
+    })
 }

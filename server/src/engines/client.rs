@@ -67,6 +67,12 @@ pub enum EngineError {
 impl From<Status> for EngineError {
     fn from(status: Status) -> Self {
         match status.code() {
+            // A connection that failed on our side: why (refused, unreachable, which address)
+            // goes to the log only, so a tenant's engine URL cannot map the server's network.
+            Code::Unavailable if std::error::Error::source(&status).is_some() => {
+                tracing::info!(error = ?status, "the engine could not be reached");
+                EngineError::Unavailable("the engine could not be reached".to_owned())
+            }
             Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
                 EngineError::Unavailable(status.message().to_owned())
             }
@@ -117,17 +123,20 @@ impl TokenSource {
             .form(&form)
             .send()
             .await
-            .map_err(|error| EngineError::Auth(error.to_string()))?;
+            .map_err(|error| {
+                tracing::info!(error = ?anyhow::Error::new(error), "the token endpoint could not be reached");
+                EngineError::Auth("the token endpoint could not be reached".to_owned())
+            })?;
         if !response.status().is_success() {
             return Err(EngineError::Auth(format!(
                 "the token endpoint answered {}",
                 response.status()
             )));
         }
-        let body: TokenResponse = response
-            .json()
-            .await
-            .map_err(|error| EngineError::Auth(error.to_string()))?;
+        let body: TokenResponse = response.json().await.map_err(|error| {
+            tracing::info!(%error, "the token endpoint's answer is not a token");
+            EngineError::Auth("the token endpoint's answer is not an OAuth token".to_owned())
+        })?;
         // Renewed a little early, so a token never expires on its way to the gateway.
         let lifetime = Duration::from_secs(body.expires_in.unwrap_or(300).saturating_sub(30));
         *cached = Some((body.access_token.clone(), Instant::now() + lifetime));

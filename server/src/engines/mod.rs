@@ -20,11 +20,14 @@
 //! retries and credentials.
 
 mod client;
+pub mod guard;
+
+pub use self::guard::is_private;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::Mutex;
-use tonic::{Code, transport::Channel};
+use tonic::transport::Channel;
 use zeebe::gateway::GatewayClient;
 
 use self::client::{CALL_DEADLINE, Credentials, InternalToken, TokenSource};
@@ -98,11 +101,7 @@ impl Engines {
         authority: Arc<Authority>,
         listen: crate::config::GatewayListen,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(15))
-            .build()
-            .expect("a plain HTTP client builds");
+        let http = guard::http_client(allow_private);
         Self {
             data_dir,
             on_start: std::sync::OnceLock::new(),
@@ -120,10 +119,18 @@ impl Engines {
     /// The client for `target`, connecting (and for an embedded target, starting the engine)
     /// on first use.
     pub async fn client(&self, target: &Target) -> Result<Arc<Client>, EngineError> {
-        let mut clients = self.clients.lock().await;
-        if let Some(client) = clients.get(target) {
+        if let Some(client) = self.clients.lock().await.get(target) {
             return Ok(client.clone());
         }
+        // Made without the cache locked: resolving a tenant's host name or starting an engine
+        // must not hold up every other tenant's calls. Two callers may race to make the same
+        // client; the first one stored wins.
+        let made = Arc::new(self.connect(target).await?);
+        let mut clients = self.clients.lock().await;
+        Ok(clients.entry(target.clone()).or_insert(made).clone())
+    }
+
+    async fn connect(&self, target: &Target) -> Result<Client, EngineError> {
         let (channel, credentials) = match target {
             Target::Embedded {
                 environment,
@@ -151,7 +158,7 @@ impl Engines {
                             // Our own certificate is the one to trust, for the address we
                             // reach (an IP address or a name in its subject alternative names).
                             Some(tls) => tls_channel(&address, &tls.certificate, &ip.to_string())?,
-                            None => channel(&address)?,
+                            None => endpoint(&address)?.connect_lazy(),
                         };
                         channels.insert(address, channel.clone());
                         channel
@@ -166,10 +173,12 @@ impl Engines {
                 (channel, credentials)
             }
             Target::External { address, oauth } => {
+                // Checked now for a clear error at once; the connector and the token client
+                // check again on every connection they make (see guard.rs).
                 if !self.allow_private {
-                    refuse_private(address).await?;
+                    check_url(address).await?;
                     if let Some(oauth) = oauth {
-                        refuse_private(&oauth.token_url).await?;
+                        check_url(&oauth.token_url).await?;
                     }
                 }
                 let credentials = match oauth {
@@ -180,15 +189,19 @@ impl Engines {
                     }),
                     None => Credentials::None,
                 };
-                (channel(address)?, credentials)
+                let connector = guard::GuardedConnector {
+                    allow_private: self.allow_private,
+                };
+                (
+                    endpoint(address)?.connect_with_connector_lazy(connector),
+                    credentials,
+                )
             }
         };
-        let client = Arc::new(Client {
+        Ok(Client {
             grpc: GatewayClient::new(channel),
             credentials,
-        });
-        clients.insert(target.clone(), client.clone());
-        Ok(client)
+        })
     }
 
     /// The gateway address of the embedded engine for `environment`, starting it if needed.
@@ -352,13 +365,12 @@ fn tls_channel(
         .connect_lazy())
 }
 
-fn channel(address: &str) -> Result<Channel, EngineError> {
+fn endpoint(address: &str) -> Result<tonic::transport::Endpoint, EngineError> {
     Ok(Channel::from_shared(address.to_owned())
         .map_err(|error| EngineError::Unavailable(format!("{address:?}: {error}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(CALL_DEADLINE)
-        .tcp_nodelay(true)
-        .connect_lazy())
+        .tcp_nodelay(true))
 }
 
 /// Whether `name` is a possible environment name (`^[a-z][a-z0-9-]{0,30}$`, as the database
@@ -373,77 +385,15 @@ fn is_environment_name(name: &str) -> bool {
 /// The name under which the monitor's ingest acknowledges an embedded engine's records.
 pub const MONITOR_EXPORTER: &str = "monitor";
 
-/// Whether an address is one a tenant's engine must not be on: loopback, private, link-local,
-/// shared (carrier-grade NAT), unspecified, multicast or documentation ranges.
-pub fn is_private(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                // "This network" 0.0.0.0/8: 0.x.y.z reaches the local host on Linux.
-                || a == 0
-                // Shared address space (carrier-grade NAT) 100.64.0.0/10.
-                || (a == 100 && (64..128).contains(&b))
-                // IETF protocol assignments 192.0.0.0/24.
-                || (a == 192 && b == 0 && c == 0)
-                // Benchmarking 198.18.0.0/15.
-                || (a == 198 && (18..20).contains(&b))
-                // Reserved 240.0.0.0/4.
-                || a >= 240
-        }
-        IpAddr::V6(v6) => {
-            let segments = v6.segments();
-            let first = segments[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                // Documentation 2001:db8::/32.
-                || (first == 0x2001 && segments[1] == 0x0db8)
-                // Addresses that carry an IPv4 address a gateway would translate to, which
-                // could be any of the above: NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4
-                // 2002::/16 and Teredo 2001::/32 are refused whole.
-                || (first == 0x0064 && segments[1] == 0xff9b)
-                || first == 0x2002
-                || (first == 0x2001 && segments[1] == 0)
-                // IPv4-mapped and the deprecated IPv4-compatible forms.
-                || v6.to_ipv4().is_some_and(|v4| is_private(v4.into()))
-        }
-    }
-}
-
 /// Resolves the URL's host and refuses it if any of its addresses is private.
-async fn refuse_private(url: &str) -> Result<(), EngineError> {
+async fn check_url(url: &str) -> Result<(), EngineError> {
     let parsed = url::Url::parse(url)
         .map_err(|error| EngineError::Unavailable(format!("{url:?}: {error}")))?;
     let host = parsed
         .host_str()
-        .ok_or_else(|| EngineError::Unavailable(format!("{url:?} has no host")))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+        .ok_or_else(|| EngineError::Unavailable(format!("{url:?} has no host")))?;
     let port = parsed.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|error| EngineError::Unavailable(format!("{host}: {error}")))?
-        .collect();
-    if addresses.iter().any(|address| is_private(address.ip())) {
-        return Err(EngineError::Refused {
-            code: Code::PermissionDenied,
-            message: format!(
-                "{host} is on a loopback or private network, which external engines may not \
-                 use here (engines.allow_private_addresses)"
-            ),
-        });
-    }
+    guard::resolve_checked(host, port, false).await?;
     Ok(())
 }
 

@@ -128,6 +128,18 @@ impl ControlPlane for Backend {
         })
     }
 
+    fn set_password(&self, token: String, new_password: String) -> BoxFuture<()> {
+        let backend = self.clone();
+        boxed(async move {
+            let request = auth::links::SetPassword {
+                token,
+                new_password,
+            };
+            auth::links::redeem(&backend.auth.pool, request).await?;
+            Ok(())
+        })
+    }
+
     fn change_password(
         &self,
         parts: Parts,
@@ -270,7 +282,6 @@ impl ControlPlane for Backend {
         tenant: String,
         email: String,
         role: String,
-        password: Option<String>,
     ) -> BoxFuture<()> {
         let backend = self.clone();
         boxed(async move {
@@ -281,9 +292,8 @@ impl ControlPlane for Backend {
                 email,
                 name: None,
                 role: parse_role(&role)?,
-                password,
             };
-            tenants::service::add_member(&ctx, &tenant, new).await?;
+            tenants::service::add_member(&ctx, &backend.auth.links, &tenant, new).await?;
             Ok(())
         })
     }

@@ -188,8 +188,12 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
-/// What `POST /api/v1/tenants/{id}/users` accepts. An unknown email creates an account that
-/// signs in through SSO or gets a password later.
+/// What `POST /api/v1/tenants/{id}/users` accepts.
+///
+/// An email with no account yet gets one, without a password: the person receives a one-time
+/// link to choose one (or signs in through SSO). An email whose account exists, perhaps in
+/// other tenants, joins as it is; the tenant knows the member by `name` (or the email's local
+/// part), never by the name the account has elsewhere. The answer is the same either way.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
@@ -206,10 +210,6 @@ pub struct NewMember {
     )]
     pub name: Option<String>,
     pub role: Role,
-    /// An initial password for a new local account (ignored for an existing account).
-    #[serde(default)]
-    #[schema(min_length = 12, max_length = 1024)]
-    pub password: Option<String>,
 }
 
 pub(crate) fn validate_email(email: &str) -> Result<(), FieldError> {

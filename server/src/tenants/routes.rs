@@ -2,6 +2,7 @@
 
 use axum::{
     Json, Router,
+    extract::State,
     http::StatusCode,
     routing::{get, put},
 };
@@ -10,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::{Member, NewMember, NewTenant, Tenant, TenantConfig, service};
 use crate::{
+    auth::AuthState,
     context::Ctx,
     domain::Role,
     error::{ApiJson, ErrorBody, Result},
@@ -90,16 +92,17 @@ pub(crate) async fn list_members(
     params(("tenant" = String, Path, description = "The tenant's id")),
     request_body = NewMember,
     responses(
-        (status = 201, description = "Added", body = Member),
+        (status = 201, description = "Added. A new email gets an account without a password and a one-time link to choose one, by mail (or on the server's console where no mail server is configured); an existing account joins as it is, named as given here", body = Member),
         (status = 409, description = "Already a member, the user quota is used up (`quota_exceeded`), or the tenant is suspended", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
 pub(crate) async fn add_member(
     ctx: Ctx,
+    State(auth): State<AuthState>,
     TenantPath(tenant): TenantPath,
     ApiJson(new): ApiJson<NewMember>,
 ) -> Result<(StatusCode, Json<Member>)> {
-    let member = service::add_member(&ctx, &tenant, new).await?;
+    let member = service::add_member(&ctx, &auth.links, &tenant, new).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 

@@ -1,6 +1,8 @@
 //! What a caller may do with tenants and their members. The REST API and the tenant pages
 //! both call these.
 
+use std::sync::Arc;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -8,11 +10,11 @@ use super::{Member, NewMember, NewTenant, Tenant, TenantConfig, store};
 use crate::{
     audit::Actor,
     auth::{
-        password,
+        links::PasswordLinks,
         policy::{Action, Resource, platform_settings},
     },
     context::Ctx,
-    domain::{FieldError, Role, TenantId},
+    domain::{Role, TenantId},
     environments,
     error::Result,
 };
@@ -95,24 +97,32 @@ pub async fn members(ctx: &Ctx, tenant: &TenantId) -> Result<Vec<Member>> {
     Ok(members)
 }
 
-/// Adds a member, creating the account when the email is new (with `new.password`, checked
-/// and hashed here, before any connection is taken).
-pub async fn add_member(ctx: &Ctx, tenant: &TenantId, new: NewMember) -> Result<Member> {
-    ctx.authorize(Action::ManageMembers, Resource::Tenant(tenant))?;
-    let password_hash = initial_password_hash(new.password.clone()).await?;
-    let mut tx = ctx.begin_tenant(tenant).await?;
-    let member = store::add_member(&mut tx, tenant, new, password_hash, &ctx.actor()).await?;
-    tx.commit().await?;
-    Ok(member)
-}
-
-/// Checks and hashes an initial password for a new member's account.
-async fn initial_password_hash(password: Option<String>) -> Result<Option<String>> {
-    let Some(password) = password else {
-        return Ok(None);
+/// Adds a member, creating the account when the email is new. A new account has no password:
+/// its owner gets a one-time link to choose one, sent once the member is stored.
+pub async fn add_member(
+    ctx: &Ctx,
+    links: &Arc<PasswordLinks>,
+    tenant: &TenantId,
+    new: NewMember,
+) -> Result<Member> {
+    let mut tx = ctx.tenant_tx(Action::ManageMembers, tenant).await?;
+    let (member, created) = store::add_member(&mut tx, tenant, new, &ctx.actor()).await?;
+    let link = match created {
+        Some(account) => Some(
+            links
+                .issue_for_new_account(&mut tx, account.user_id, &account.email)
+                .await?,
+        ),
+        None => None,
     };
-    password::check_strength(&password).map_err(|message| FieldError::new("password", message))?;
-    Ok(Some(password::hash(password).await?))
+    tx.commit().await?;
+    if let Some(link) = link {
+        // Sent in the background: the answer must not wait for a mail server, nor take longer
+        // for a new account than for one that existed.
+        let links = links.clone();
+        tokio::spawn(async move { links.send(link).await });
+    }
+    Ok(member)
 }
 
 pub async fn change_role(ctx: &Ctx, tenant: &TenantId, user: Uuid, role: Role) -> Result<Member> {

@@ -261,7 +261,8 @@ fn member_from_row(row: &PgRow) -> Result<Member> {
     })
 }
 
-const MEMBER_SELECT: &str = "select m.user_id, u.email, u.name, m.role, m.created_at \
+// A member's name is the one this tenant gave, if the account existed before it joined.
+const MEMBER_SELECT: &str = "select m.user_id, u.email, coalesce(m.display_name, u.name) as name, m.role, m.created_at \
     from memberships m join users u on u.id = m.user_id";
 
 pub async fn list_members(conn: &mut PgConnection, tenant: &TenantId) -> Result<Vec<Member>> {
@@ -274,18 +275,20 @@ pub async fn list_members(conn: &mut PgConnection, tenant: &TenantId) -> Result<
     rows.iter().map(member_from_row).collect()
 }
 
-/// Adds a user to the tenant (creating the account when the email is new), within the tenant's
-/// user quota.
-///
-/// `password_hash` is the argon2id hash of `new.password`, computed by the caller off the
-/// async runtime; it is only used when a new account is created.
+/// An account [`add_member`] created, which has no password yet.
+pub struct NewAccount {
+    pub user_id: Uuid,
+    pub email: String,
+}
+
+/// Adds a user to the tenant (creating the account, without a password, when the email is
+/// new), within the tenant's user quota. Returns the member, and the account if it is new.
 pub async fn add_member(
     conn: &mut PgConnection,
     tenant: &TenantId,
     new: NewMember,
-    password_hash: Option<String>,
     actor: &Actor,
-) -> Result<Member> {
+) -> Result<(Member, Option<NewAccount>)> {
     let email = new.email.clone();
     validate_email(&email)?;
     if let Some(name) = &new.name {
@@ -304,56 +307,61 @@ pub async fn add_member(
             current.quotas.max_users
         )));
     }
+    let name = new
+        .name
+        .clone()
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
     // Accounts of other tenants are invisible here; this function finds one by email only.
     let existing: Option<Uuid> = sqlx::query_scalar("select user_id_by_email($1)")
         .bind(&email)
         .fetch_one(&mut *conn)
         .await?;
-    let user_id = match existing {
-        Some(id) => id,
+    let (user_id, created, display_name) = match existing {
+        // The account's own name stays private to it: this tenant knows it by `name`.
+        Some(id) => (id, None, Some(name)),
         None => {
-            let name = new
-                .name
-                .clone()
-                .unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
             let id = Uuid::new_v4();
-            sqlx::query(
-                "insert into users (id, email, name, password_hash) values ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(&email)
-            .bind(&name)
-            .bind(&password_hash)
-            .execute(&mut *conn)
-            .await
-            .map_err(|error| {
-                if is_unique_violation(&error, "users_email_key") {
-                    DomainError::Conflict(format!(
-                        "an account for {email:?} was created at the same time; try again"
-                    ))
-                } else {
-                    error.into()
-                }
-            })?;
-            id
+            sqlx::query("insert into users (id, email, name) values ($1, $2, $3)")
+                .bind(id)
+                .bind(&email)
+                .bind(&name)
+                .execute(&mut *conn)
+                .await
+                .map_err(|error| {
+                    if is_unique_violation(&error, "users_email_key") {
+                        DomainError::Conflict(format!(
+                            "an account for {email:?} was created at the same time; try again"
+                        ))
+                    } else {
+                        error.into()
+                    }
+                })?;
+            let created = NewAccount {
+                user_id: id,
+                email: email.clone(),
+            };
+            (id, Some(created), None)
         }
     };
-    sqlx::query("insert into memberships (tenant_id, user_id, role) values ($1, $2, $3)")
-        .bind(tenant.as_str())
-        .bind(user_id)
-        .bind(new.role.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error, "memberships_pkey") {
-                DomainError::Conflict(format!(
-                    "{email:?} is already a member of tenant {:?}",
-                    tenant.as_str()
-                ))
-            } else {
-                error.into()
-            }
-        })?;
+    sqlx::query(
+        "insert into memberships (tenant_id, user_id, role, display_name) values ($1, $2, $3, $4)",
+    )
+    .bind(tenant.as_str())
+    .bind(user_id)
+    .bind(new.role.as_str())
+    .bind(display_name)
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error, "memberships_pkey") {
+            DomainError::Conflict(format!(
+                "{email:?} is already a member of tenant {:?}",
+                tenant.as_str()
+            ))
+        } else {
+            error.into()
+        }
+    })?;
     audit::append(
         conn,
         tenant,
@@ -366,7 +374,7 @@ pub async fn add_member(
         },
     )
     .await?;
-    member(conn, tenant, user_id).await
+    Ok((member(conn, tenant, user_id).await?, created))
 }
 
 async fn member(conn: &mut PgConnection, tenant: &TenantId, user_id: Uuid) -> Result<Member> {

@@ -209,6 +209,38 @@ impl TestApp {
         id
     }
 
+    /// Gives the account `email` the password `password` the way its person would: a platform
+    /// administrator has a one-time link made (printed, as no mail server is configured), and
+    /// the link is used.
+    pub async fn choose_password(&self, email: &str, password: &str) {
+        let admin_email = format!("links-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.create_user(&admin_email, password, true).await;
+        let admin = self.sign_in(&admin_email, password).await;
+        let made = admin
+            .post(self.url("/api/v1/platform/password-links"))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+        let link: serde_json::Value = made.json().await.unwrap();
+        assert_eq!(link["delivery"], "printed", "{link}");
+        let url = url::Url::parse(link["url"].as_str().unwrap()).unwrap();
+        let token = url
+            .query_pairs()
+            .find(|(key, _)| key == "token")
+            .map(|(_, value)| value.into_owned())
+            .unwrap();
+        let set = self
+            .client
+            .post(self.url("/api/v1/auth/set-password"))
+            .json(&serde_json::json!({ "token": token, "new_password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 204, "{}", set.text().await.unwrap());
+    }
+
     /// A client that keeps cookies and sends our Origin, like the browser on our pages.
     pub fn browser(&self) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();

@@ -1,5 +1,6 @@
 //! HTTP-level tests of the server, each against its own database.
 
+mod accounts;
 mod audit;
 mod auth;
 mod contract;
@@ -15,4 +16,5 @@ mod monitor;
 mod oidc;
 mod pages;
 mod tenancy;
+mod timeouts;
 mod tokens;

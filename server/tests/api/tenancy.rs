@@ -40,9 +40,8 @@ async fn two_tenants(pool: &PgPool) -> (TenantId, TenantId) {
                 email: email.to_owned(),
                 name: None,
                 role: Role::Viewer,
-                password: None,
             };
-            tenants::store::add_member(&mut tx, tenant, member, None, &actor)
+            tenants::store::add_member(&mut tx, tenant, member, &actor)
                 .await
                 .unwrap();
         }
@@ -211,12 +210,12 @@ async fn accounts_of_other_tenants_are_invisible_but_can_be_added_by_email() {
         email: "B1@example.com".to_owned(),
         name: None,
         role: Role::Editor,
-        password: None,
     };
-    let added = tenants::store::add_member(&mut tx, &a, member, None, &Actor::system())
+    let (added, created) = tenants::store::add_member(&mut tx, &a, member, &Actor::system())
         .await
         .unwrap();
     assert_eq!(added.email, "b1@example.com");
+    assert!(created.is_none());
     tx.commit().await.unwrap();
 
     let mut tx = db::begin_platform(&pool).await.unwrap();
