@@ -34,6 +34,7 @@ pub struct Config {
     pub engines: EnginesConfig,
     pub monitor: MonitorConfig,
     pub mail: MailConfig,
+    pub audit: AuditConfig,
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
@@ -57,6 +58,7 @@ impl Default for Config {
             engines: EnginesConfig::default(),
             monitor: MonitorConfig::default(),
             mail: MailConfig::default(),
+            audit: AuditConfig::default(),
             seed_demo: true,
             initial_admin_password: None,
         }
@@ -246,6 +248,30 @@ impl Default for AuthConfig {
             sign_ins_per_minute_per_address: 30,
             sign_ins_per_minute_per_account: 10,
             oidc: None,
+        }
+    }
+}
+
+/// Signed checkpoints of the audit chains' heads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The Ed25519 key that signs checkpoints (64 hex digits), created on first start.
+    /// Default: `<data_dir>/audit-checkpoint.key`. Keep it, and a copy, away from the database.
+    pub checkpoint_key_file: Option<PathBuf>,
+    /// The file every checkpoint this server signs is appended to. Default:
+    /// `<data_dir>/audit-checkpoints.jsonl`.
+    pub checkpoint_log: Option<PathBuf>,
+    /// How often the heads of grown chains are signed.
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_key_file: None,
+            checkpoint_log: None,
+            checkpoint_interval_secs: 300,
         }
     }
 }
@@ -477,6 +503,20 @@ impl Config {
     /// Where the embedded PostgreSQL keeps its files.
     pub fn embedded_postgres_dir(&self) -> PathBuf {
         self.data_dir.join("pg")
+    }
+
+    pub fn audit_checkpoint_key_file(&self) -> PathBuf {
+        self.audit
+            .checkpoint_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoint.key"))
+    }
+
+    pub fn audit_checkpoint_log(&self) -> PathBuf {
+        self.audit
+            .checkpoint_log
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints.jsonl"))
     }
 }
 

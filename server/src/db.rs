@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sha2::Digest;
 use sqlx::{
     PgPool, Postgres, Transaction,
     migrate::Migrator,
@@ -13,6 +14,90 @@ use crate::domain::TenantId;
 
 /// Every migration in `migrations/`, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Makes sure this database's serving login role exists, with the privileges serving needs
+/// and nothing more, and returns `owner`'s connect options logged in as it instead.
+///
+/// The role owns nothing: it reaches data only by `set local role astraflow_app` or
+/// `astraflow_platform` (see [`begin_tenant`], [`begin_platform`]), reads the migration table
+/// and the installation's identity for the status page and `/readyz`, and keeps the session
+/// store's rows. So it can disable no trigger and alter,
+/// drop or truncate no table. `owner` must be allowed to create roles (a superuser, or a role
+/// with CREATEROLE).
+pub async fn serving_login(
+    owner: &PgPool,
+    options: &PgConnectOptions,
+) -> Result<PgConnectOptions, sqlx::Error> {
+    let mut tx = owner.begin().await?;
+    // Two servers starting on one database agree on one password.
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('astraflow_serving_login', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let database: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let role = format!(
+        "astraflow_srv_{}",
+        &hex::encode(sha2::Sha256::digest(database.as_bytes()))[..16]
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("select password from serving_login where role_name = $1")
+            .bind(&role)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let password = match stored {
+        Some(password) => password,
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            let password = hex::encode(bytes);
+            sqlx::query("insert into serving_login (role_name, password) values ($1, $2)")
+                .bind(&role)
+                .bind(&password)
+                .execute(&mut *tx)
+                .await?;
+            password
+        }
+    };
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+            .bind(&role)
+            .fetch_one(&mut *tx)
+            .await?;
+    // DDL takes no parameters; format() quotes the name and the password.
+    let statement: String = sqlx::query_scalar(if exists {
+        "select format('alter role %I login nobypassrls nocreatedb nocreaterole password %L', $1, $2)"
+    } else {
+        "select format('create role %I login nobypassrls nocreatedb nocreaterole password %L', $1, $2)"
+    })
+    .bind(&role)
+    .bind(&password)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(&statement).execute(&mut *tx).await?;
+    for grant in [
+        "grant astraflow_app, astraflow_platform to %I",
+        "grant select on _sqlx_migrations, installation to %I",
+        "grant usage on schema tower_sessions to %I",
+        "grant select, insert, update, delete on tower_sessions.session to %I",
+    ] {
+        let statement: String = sqlx::query_scalar("select format($1, $2)")
+            .bind(grant)
+            .bind(&role)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(&statement).execute(&mut *tx).await?;
+    }
+    let statement: String = sqlx::query_scalar(
+        "select format('grant connect on database %I to %I', current_database(), $1)",
+    )
+    .bind(&role)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(&statement).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(options.clone().username(&role).password(&password))
+}
 
 /// A lazily connecting pool: the server comes up even while the database is down, and
 /// `/readyz` reports it.

@@ -54,6 +54,13 @@ pub enum ApiError {
     /// 408: the request's answer was not ready in time (e.g. its body came in too slowly).
     #[error("the request took longer than {0} seconds")]
     RequestTimeout(u64),
+    /// 404 with code `invalid_link`: a one-time link that never existed, was used, expired or
+    /// was replaced (one answer for all, so a guess learns nothing).
+    #[error(
+        "this link is not valid: it was used already, has expired or was replaced by a newer \
+         one; ask for a new link"
+    )]
+    InvalidLink,
     /// 404
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -95,7 +102,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Forbidden(_) | ApiError::CrossSite => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::InvalidLink => StatusCode::NOT_FOUND,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => StatusCode::CONFLICT,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +122,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CrossSite => "cross_site_request",
             ApiError::NotFound(_) => "not_found",
+            ApiError::InvalidLink => "invalid_link",
             ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::QuotaExceeded(_) => "quota_exceeded",

@@ -23,6 +23,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     api,
+    audit::checkpoint::Checkpoints,
     auth::{
         self, AuthState,
         links::PasswordLinks,
@@ -47,6 +48,8 @@ const SESSION_CLEANUP_PERIOD: Duration = Duration::from_secs(600);
 /// A built application: listening, migrated, not yet serving.
 pub struct Application {
     listener: TcpListener,
+    checkpoints: Arc<Checkpoints>,
+    checkpoint_every: Duration,
     router: Router,
     timeouts: serve::Timeouts,
     pool: PgPool,
@@ -86,22 +89,24 @@ impl Application {
             }
         };
 
-        let pool = db::pool(
-            options,
+        let acquire_timeout = Duration::from_secs(config.database.acquire_timeout_secs);
+        // The owner of the tables migrates and seeds; requests are then served by a login role
+        // that owns nothing (db::serving_login).
+        let owner = db::pool(
+            options.clone(),
             config.database.max_connections,
-            Duration::from_secs(config.database.acquire_timeout_secs),
+            acquire_timeout,
         );
         db::MIGRATOR
-            .run(&pool)
+            .run(&owner)
             .await
             .context("running database migrations")?;
-        let session_store = PostgresStore::new(pool.clone());
-        session_store
+        PostgresStore::new(owner.clone())
             .migrate()
             .await
             .context("creating the session store's table")?;
         if config.seed_demo
-            && let Some(admin) = seed::first_start(&pool, config.initial_admin_password.as_ref())
+            && let Some(admin) = seed::first_start(&owner, config.initial_admin_password.as_ref())
                 .await
                 .context("seeding the demo tenant and administrator")?
         {
@@ -118,6 +123,27 @@ impl Application {
                 ),
             }
         }
+
+        let pool = match db::serving_login(&owner, &options).await {
+            Ok(serving) => {
+                owner.close().await;
+                tracing::info!(
+                    role = serving.get_username(),
+                    "serving as a login role that owns no table"
+                );
+                db::pool(serving, config.database.max_connections, acquire_timeout)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "serving as the owner of the tables, because the serving login role could \
+                     not be set up (the database account needs CREATEROLE): whoever takes over \
+                     the server's connection can then disable the audit trails' triggers"
+                );
+                owner
+            }
+        };
+        let session_store = PostgresStore::new(pool.clone());
 
         let listener = TcpListener::bind(config.http.address())
             .await
@@ -218,6 +244,13 @@ impl Application {
         if !resumed.is_empty() {
             tracing::info!(?resumed, "embedded engines resumed");
         }
+        let checkpoints = Arc::new(
+            Checkpoints::open(
+                &config.audit_checkpoint_key_file(),
+                config.audit_checkpoint_log(),
+            )
+            .context("the audit checkpoint key (audit.checkpoint_key_file)")?,
+        );
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -228,11 +261,13 @@ impl Application {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
                     authority: authority.clone(),
+                    checkpoints: checkpoints.clone(),
                 }),
                 monitor: Arc::new(pages::monitor_plane::MonitorBackend {
                     auth: auth.clone(),
                     pipeline: pipeline.clone(),
                     hub: hub.clone(),
+                    checkpoints: checkpoints.clone(),
                 }),
                 sso_label: sso.as_ref().map(|sso| sso.label().to_owned()),
             },
@@ -242,6 +277,7 @@ impl Application {
             ingest,
             hub: hub.clone(),
             authority: authority.clone(),
+            checkpoints: checkpoints.clone(),
         };
         let state_pipeline = pipeline;
         let sessions = SessionManagerLayer::new(session_store.clone())
@@ -265,6 +301,8 @@ impl Application {
 
         Ok(Self {
             listener,
+            checkpoints,
+            checkpoint_every: Duration::from_secs(config.audit.checkpoint_interval_secs.max(1)),
             router,
             timeouts: serve::Timeouts {
                 header_read: Duration::from_secs(config.http.header_read_timeout_secs.max(1)),
@@ -299,6 +337,11 @@ impl Application {
         self.address().port()
     }
 
+    /// The pool requests are served from (tests check whom it logs in as).
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
+    }
+
     /// The workflow engines the server deploys to (tests run workers against them).
     pub fn engines(&self) -> Arc<Engines> {
         self.engines.clone()
@@ -322,6 +365,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            checkpoints,
+            checkpoint_every,
             router,
             timeouts,
             pool,
@@ -333,6 +378,7 @@ impl Application {
             authority,
         } = self;
         let key_refresh = authority.spawn_refresh();
+        let signing = checkpoints.spawn(pool.clone(), checkpoint_every);
         let cleanup = tokio::spawn(async move {
             let mut interval = tokio::time::interval(SESSION_CLEANUP_PERIOD);
             loop {
@@ -345,6 +391,7 @@ impl Application {
         serve::serve(listener, router, timeouts, shutdown).await;
         cleanup.abort();
         key_refresh.abort();
+        signing.abort();
         engines.shutdown().await;
         pool.close().await;
         if let Some(instance) = embedded_postgres.as_mut() {

@@ -9,6 +9,7 @@ use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 
 use crate::{
+    audit::checkpoint::Checkpoints,
     auth::{AuthState, oidc::Sso},
     engine_access::Authority,
     monitor::{hub::Hub, ingest::Ingest},
@@ -32,4 +33,6 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The OAuth authorisation server of the engines: signing keys and token limits.
     pub authority: Arc<Authority>,
+    /// Signed checkpoints of the audit chains, and where their verification resumes.
+    pub checkpoints: Arc<Checkpoints>,
 }

@@ -167,13 +167,22 @@ pub struct Verification {
     pub events_checked: u64,
     /// The first event that does not hold, if any.
     pub first_broken: Option<BrokenLink>,
+    /// The first event this verification walked: 1, or the event after the head an earlier
+    /// verification of this server found whole (whose hash is checked to be unchanged).
+    pub checked_from: i64,
+    /// The sequence number of the newest signed checkpoint the chain was held against, if
+    /// there is one.
+    pub checkpoint_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     pub seq: i64,
     /// `hash_mismatch`: the event's content no longer matches its hash; `link_mismatch`: its
-    /// `prev_hash` is not the previous event's hash; `sequence_gap`: an event is missing.
+    /// `prev_hash` is not the previous event's hash; `sequence_gap`: an event is missing;
+    /// `cut_before_checkpoint`: the chain ends before the newest signed checkpoint (events were
+    /// deleted); `checkpoint_mismatch`: the event at the checkpoint's sequence number has
+    /// another hash than the signed one (the chain was rewritten).
     pub reason: &'static str,
 }
 
@@ -217,6 +226,7 @@ pub struct ChainWalk {
     expected_seq: i64,
     prev_hash: Vec<u8>,
     checked: u64,
+    started_at: i64,
 }
 
 impl Default for ChainWalk {
@@ -225,11 +235,28 @@ impl Default for ChainWalk {
             expected_seq: 1,
             prev_hash: GENESIS.to_vec(),
             checked: 0,
+            started_at: 1,
         }
     }
 }
 
 impl ChainWalk {
+    /// A walk that goes on after event `seq`, whose hash is `hash`: the head of the chain as an
+    /// earlier walk left it.
+    pub fn resume(seq: i64, hash: Vec<u8>) -> Self {
+        Self {
+            expected_seq: seq + 1,
+            prev_hash: hash,
+            checked: 0,
+            started_at: seq + 1,
+        }
+    }
+
+    /// The last event walked and its hash (`(0, GENESIS)` before the first).
+    pub fn head(&self) -> (i64, &[u8]) {
+        (self.expected_seq - 1, &self.prev_hash)
+    }
+
     /// Events per page.
     pub const PAGE: i64 = 1000;
 
@@ -259,6 +286,8 @@ impl ChainWalk {
                         seq: self.expected_seq.min(event.seq()),
                         reason,
                     }),
+                    checked_from: self.started_at,
+                    checkpoint_seq: None,
                 });
             }
             self.expected_seq += 1;
@@ -268,11 +297,13 @@ impl ChainWalk {
     }
 
     /// The verdict for a chain whose every page held.
-    pub fn finish(self) -> Verification {
+    pub fn finish(&self) -> Verification {
         Verification {
             ok: true,
             events_checked: self.checked,
             first_broken: None,
+            checked_from: self.started_at,
+            checkpoint_seq: None,
         }
     }
 }

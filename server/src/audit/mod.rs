@@ -14,6 +14,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -1,14 +1,19 @@
-//! `GET /api/v1/tenants/{tenant}/audit` and `…/audit/verify`.
+//! `GET /api/v1/tenants/{tenant}/audit`, `…/audit/verify` and `…/audit/checkpoints`, and the
+//! checkpoints' public key.
 
-use axum::{Json, Router, routing::get};
+use std::sync::Arc;
+
+use axum::{Json, Router, extract::State, routing::get};
 use serde::Deserialize;
 
 use super::{
     AuditEvent, Filter, Verification,
+    checkpoint::{Checkpoint, CheckpointKey, Checkpoints, Trail},
     service::{self, Page},
 };
 use crate::{
     context::Ctx,
+    domain::FieldError,
     error::{ApiQuery, ErrorBody, Result},
     extract::TenantPath,
     state::AppState,
@@ -18,6 +23,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/audit", get(list_audit))
         .route("/api/v1/tenants/{tenant}/audit/verify", get(verify_audit))
+        .route(
+            "/api/v1/tenants/{tenant}/audit/checkpoints",
+            get(list_checkpoints),
+        )
+        .route("/api/v1/audit/checkpoint-key", get(checkpoint_key))
+}
+
+/// `?full=true`: walk the chain from its first event.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyQuery {
+    #[serde(default)]
+    pub(crate) full: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,11 +96,69 @@ pub(crate) async fn list_audit(
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit/verify", tag = "audit",
-    params(("tenant" = String, Path, description = "The tenant's id")),
-    responses((status = 200, description = "Whether the chain holds, or its first broken event", body = Verification)))]
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("full" = Option<bool>, Query, description = "Walk the chain from its first event, not from where the last verification found it whole"),
+    ),
+    responses((status = 200, description = "Whether the chain holds, also against its newest signed checkpoint, or its first broken event", body = Verification)))]
 pub(crate) async fn verify_audit(
     ctx: Ctx,
+    State(checkpoints): State<Arc<Checkpoints>>,
     TenantPath(tenant): TenantPath,
+    ApiQuery(query): ApiQuery<VerifyQuery>,
 ) -> Result<Json<Verification>> {
-    Ok(Json(service::verify(&ctx, &tenant).await?))
+    Ok(Json(
+        service::verify(&ctx, &checkpoints, &tenant, query.full).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckpointQuery {
+    #[serde(default = "control")]
+    trail: String,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn control() -> String {
+    "control".to_owned()
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit/checkpoints", tag = "audit",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("trail" = Option<String>, Query, description = "`control` (default) or `execution`"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "How many, newest first (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Signed checkpoints of the chain's head, newest first; keep copies: a chain that later ends before one, or differs at its sequence number, was cut or rewritten", body = Vec<Checkpoint>),
+        (status = 422, description = "An unknown trail or a limit out of range", body = ErrorBody),
+    ))]
+pub(crate) async fn list_checkpoints(
+    ctx: Ctx,
+    TenantPath(tenant): TenantPath,
+    ApiQuery(query): ApiQuery<CheckpointQuery>,
+) -> Result<Json<Vec<Checkpoint>>> {
+    let trail = match query.trail.as_str() {
+        "control" => Trail::Control,
+        "execution" => Trail::Execution,
+        _ => {
+            return Err(FieldError::new("trail", "must be control or execution").into());
+        }
+    };
+    if !(1..=1000).contains(&query.limit) {
+        return Err(FieldError::new("limit", "must be between 1 and 1000").into());
+    }
+    Ok(Json(
+        service::checkpoints(&ctx, &tenant, trail, query.limit).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/checkpoint-key", tag = "audit", security(),
+    responses((status = 200, description = "The public key that signs audit checkpoints (Ed25519 over the lines `astraflow-audit-checkpoint/1`, tenant, trail, seq, head_hash, signed_at in RFC 3339 with microseconds, joined by newlines)", body = CheckpointKey)))]
+pub(crate) async fn checkpoint_key(
+    State(checkpoints): State<Arc<Checkpoints>>,
+) -> Json<CheckpointKey> {
+    Json(checkpoints.public_key())
 }

@@ -1,6 +1,10 @@
 //! Reading and verifying a tenant's trail, for the REST API and the tenant page alike.
 
-use super::{AuditEvent, Filter, Verification, store};
+use super::{
+    AuditEvent, Filter, Verification,
+    checkpoint::{Checkpoint, Checkpoints, Trail},
+    store,
+};
 use crate::{
     auth::policy::Action,
     context::Ctx,
@@ -60,10 +64,29 @@ pub async fn latest(ctx: &Ctx, tenant: &TenantId, limit: i64) -> Result<Vec<Audi
     Ok(events)
 }
 
-/// Whether the tenant's chain holds, or its first broken event.
-pub async fn verify(ctx: &Ctx, tenant: &TenantId) -> Result<Verification> {
+/// Whether the tenant's chain holds (from where the last verification left it, or from the
+/// start when `full`, and against its newest signed checkpoint), or its first broken event.
+pub async fn verify(
+    ctx: &Ctx,
+    checkpoints: &Checkpoints,
+    tenant: &TenantId,
+    full: bool,
+) -> Result<Verification> {
     let mut tx = ctx.tenant_tx(Action::ReadAudit, tenant).await?;
-    let verification = store::verify(&mut tx, tenant).await?;
+    let verification = store::verify(&mut tx, checkpoints, tenant, full).await?;
     tx.commit().await?;
     Ok(verification)
+}
+
+/// The tenant's newest published checkpoints of `trail`, newest first.
+pub async fn checkpoints(
+    ctx: &Ctx,
+    tenant: &TenantId,
+    trail: Trail,
+    limit: i64,
+) -> Result<Vec<Checkpoint>> {
+    let mut tx = ctx.tenant_tx(Action::ReadAudit, tenant).await?;
+    let listed = Checkpoints::published(&mut tx, tenant, trail, limit.clamp(1, 1000)).await?;
+    tx.commit().await?;
+    Ok(listed)
 }

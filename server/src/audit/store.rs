@@ -8,8 +8,9 @@ use super::canonical::HashVersion;
 use super::{
     Actor,
     chain::{AuditEvent, ChainWalk, Change, Filter, GENESIS, Verification},
+    checkpoint::{Checkpoints, Trail},
 };
-use crate::domain::{Result, TenantId};
+use crate::domain::{DomainError, Result, TenantId};
 
 /// Appends an event for `tenant` to its chain, inside the caller's transaction.
 ///
@@ -205,17 +206,26 @@ pub async fn latest(
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
-/// Walks a tenant's control-plane chain from the start and reports the first event that does
-/// not hold.
-pub async fn verify(conn: &mut PgConnection, tenant: &TenantId) -> Result<Verification> {
-    let mut walk = ChainWalk::default();
-    loop {
-        let events = list(conn, tenant, walk.after(), ChainWalk::PAGE).await?;
-        if let Some(broken) = walk.check(&events) {
-            return Ok(broken);
-        }
-        if (events.len() as i64) < ChainWalk::PAGE {
-            return Ok(walk.finish());
-        }
-    }
+/// Verifies a tenant's control-plane chain (from where the last verification left it, or
+/// from the start when `full`) and holds it against its newest signed checkpoint.
+pub async fn verify(
+    conn: &mut PgConnection,
+    checkpoints: &Checkpoints,
+    tenant: &TenantId,
+    full: bool,
+) -> Result<Verification> {
+    let owned = tenant.clone();
+    Ok(checkpoints
+        .verify(conn, tenant, Trail::Control, full, |conn, after| {
+            let tenant = owned.clone();
+            Box::pin(async move {
+                list(conn, &tenant, after, ChainWalk::PAGE)
+                    .await
+                    .map_err(|error| match error {
+                        DomainError::Database(error) => error,
+                        other => sqlx::Error::Protocol(other.to_string()),
+                    })
+            })
+        })
+        .await?)
 }

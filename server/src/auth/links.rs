@@ -214,12 +214,7 @@ pub async fn redeem(pool: &PgPool, request: SetPassword) -> Result<Uuid, ApiErro
 }
 
 fn invalid_link() -> ApiError {
-    FieldError::new(
-        "token",
-        "this link is not valid: it was used already, has expired or was replaced by a newer \
-         one; ask for a new link",
-    )
-    .into()
+    ApiError::InvalidLink
 }
 
 async fn void_links(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {

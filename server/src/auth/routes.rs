@@ -91,7 +91,8 @@ pub(crate) async fn change_password(
     request_body = SetPassword,
     responses(
         (status = 204, description = "The password is set: the link is used up and every session of the account has ended; sign in with the new password"),
-        (status = 422, description = "The link is not valid (used, expired, replaced or unknown: field `token`), or the password is too weak (field `new_password`)", body = ErrorBody),
+        (status = 404, description = "`invalid_link`: the link was used, has expired, was replaced by a newer one or never existed", body = ErrorBody),
+        (status = 422, description = "The password is too weak", body = ErrorBody),
     ))]
 /// Sets an account's password with the secret of a one-time link (sent when a tenant added a
 /// new email, or when a platform administrator sent one).

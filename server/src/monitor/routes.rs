@@ -31,7 +31,7 @@ use super::{
     ws,
 };
 use crate::{
-    audit::Verification,
+    audit::{Verification, checkpoint::Checkpoints},
     auth::policy::{Action, Resource},
     context::Ctx,
     domain::FieldError,
@@ -526,13 +526,20 @@ pub(crate) async fn list_execution_audit(
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/execution-audit/verify", tag = "audit",
-    params(("tenant" = String, Path, description = "The tenant's id")),
-    responses((status = 200, description = "Whether the execution chain holds, or its first broken event", body = Verification)))]
+    params(
+        ("tenant" = String, Path, description = "The tenant's id"),
+        ("full" = Option<bool>, Query, description = "Walk the chain from its first event, not from where the last verification found it whole"),
+    ),
+    responses((status = 200, description = "Whether the execution chain holds, also against its newest signed checkpoint, or its first broken event", body = Verification)))]
 pub(crate) async fn verify_execution_audit(
     ctx: Ctx,
+    State(checkpoints): State<Arc<Checkpoints>>,
     TenantPath(tenant): TenantPath,
+    ApiQuery(query): ApiQuery<crate::audit::routes::VerifyQuery>,
 ) -> Result<Json<Verification>> {
-    Ok(Json(service::verify_execution_trail(&ctx, &tenant).await?))
+    Ok(Json(
+        service::verify_execution_trail(&ctx, &checkpoints, &tenant, query.full).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -568,6 +575,7 @@ pub(crate) struct ExportQuery {
     ))]
 pub(crate) async fn export_audit(
     ctx: Ctx,
+    State(checkpoints): State<Arc<Checkpoints>>,
     TenantPath(tenant): TenantPath,
     ApiQuery(filter): ApiQuery<ExportQuery>,
 ) -> Result<Response> {
@@ -590,7 +598,8 @@ pub(crate) async fn export_audit(
         from: filter.from,
         to: filter.to,
     };
-    let (verification, events) = service::trail_events(&ctx, &tenant, &query, None).await?;
+    let (verification, events) =
+        service::trail_events(&ctx, &checkpoints, &tenant, &query, None).await?;
     let events: Vec<Value> = events.iter().map(service::TrailEvent::to_json).collect();
     let trail = if execution { "execution" } else { "control" };
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");

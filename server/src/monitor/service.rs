@@ -661,9 +661,14 @@ pub async fn execution_trail(
 }
 
 /// Whether the tenant's execution chain holds, or its first broken event.
-pub async fn verify_execution_trail(ctx: &Ctx, tenant: &TenantId) -> Result<Verification> {
+pub async fn verify_execution_trail(
+    ctx: &Ctx,
+    checkpoints: &crate::audit::checkpoint::Checkpoints,
+    tenant: &TenantId,
+    full: bool,
+) -> Result<Verification> {
     let mut tx = ctx.tenant_tx(Action::ReadAudit, tenant).await?;
-    let verification = trail::verify(&mut tx, tenant).await?;
+    let verification = trail::verify(&mut tx, checkpoints, tenant, full).await?;
     tx.commit().await?;
     Ok(verification)
 }
@@ -688,9 +693,10 @@ pub struct TrailQuery {
 pub const MAX_EXPORT: i64 = 100_000;
 
 /// A trail's events, oldest first (or the newest `limit`, newest first), as JSON, with the
-/// trail's verification.
+/// trail's verification: walked from the start for an export (evidence), resumed for a page.
 pub async fn trail_events(
     ctx: &Ctx,
+    checkpoints: &crate::audit::checkpoint::Checkpoints,
     tenant: &TenantId,
     query: &TrailQuery,
     newest: Option<i64>,
@@ -712,7 +718,7 @@ pub async fn trail_events(
             Some(limit) => trail::list_newest(&mut tx, tenant, &filter, limit).await?,
             None => trail::list(&mut tx, tenant, &filter, 0, MAX_EXPORT).await?,
         };
-        let verification = trail::verify(&mut tx, tenant).await?;
+        let verification = trail::verify(&mut tx, checkpoints, tenant, newest.is_none()).await?;
         (
             verification,
             events.into_iter().map(TrailEvent::Execution).collect(),
@@ -733,7 +739,8 @@ pub async fn trail_events(
                 control_audit::store::list_filtered(&mut tx, tenant, &filter, 0, MAX_EXPORT).await?
             }
         };
-        let verification = control_audit::store::verify(&mut tx, tenant).await?;
+        let verification =
+            control_audit::store::verify(&mut tx, checkpoints, tenant, newest.is_none()).await?;
         (
             verification,
             events.into_iter().map(TrailEvent::Control).collect(),

@@ -21,8 +21,9 @@ use crate::{
     audit::{
         canonical::HashVersion,
         chain::{ChainWalk, Chained, GENESIS, Verification, chain_hash, versioned},
+        checkpoint::{Checkpoints, Trail},
     },
-    domain::{Result, TenantId},
+    domain::{DomainError, Result, TenantId},
 };
 
 /// An event before it is chained.
@@ -361,19 +362,28 @@ pub async fn list_latest_of_execution(
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
-/// Walks a tenant's execution chain and reports the first event that does not hold.
-pub async fn verify(conn: &mut PgConnection, tenant: &TenantId) -> Result<Verification> {
-    let everything = Filter::default();
-    let mut walk = ChainWalk::default();
-    loop {
-        let events = list(conn, tenant, &everything, walk.after(), ChainWalk::PAGE).await?;
-        if let Some(broken) = walk.check(&events) {
-            return Ok(broken);
-        }
-        if (events.len() as i64) < ChainWalk::PAGE {
-            return Ok(walk.finish());
-        }
-    }
+/// Verifies a tenant's execution chain (from where the last verification left it, or from the
+/// start when `full`) and holds it against its newest signed checkpoint.
+pub async fn verify(
+    conn: &mut PgConnection,
+    checkpoints: &Checkpoints,
+    tenant: &TenantId,
+    full: bool,
+) -> Result<Verification> {
+    let owned = tenant.clone();
+    Ok(checkpoints
+        .verify(conn, tenant, Trail::Execution, full, |conn, after| {
+            let tenant = owned.clone();
+            Box::pin(async move {
+                list(conn, &tenant, &Filter::default(), after, ChainWalk::PAGE)
+                    .await
+                    .map_err(|error| match error {
+                        DomainError::Database(error) => error,
+                        other => sqlx::Error::Protocol(other.to_string()),
+                    })
+            })
+        })
+        .await?)
 }
 
 /// What the execution trail keeps of variable values: values of variables whose names match a

@@ -42,6 +42,8 @@ pub struct MonitorBackend {
     pub auth: AuthState,
     pub pipeline: Arc<Pipeline>,
     pub hub: Arc<Hub>,
+    /// Signed checkpoints of the audit chains.
+    pub checkpoints: Arc<crate::audit::checkpoint::Checkpoints>,
 }
 
 fn boxed<T: Send + 'static>(
@@ -382,7 +384,8 @@ impl MonitorPlane for MonitorBackend {
                 to,
             };
             let (verification, events) =
-                service::trail_events(&ctx, &tenant, &query, Some(SHOWN)).await?;
+                service::trail_events(&ctx, &backend.checkpoints, &tenant, &query, Some(SHOWN))
+                    .await?;
             let rows = events.iter().map(trail_row).collect::<Vec<_>>();
             let mut query = vec![format!(
                 "trail={}",

@@ -50,9 +50,22 @@ async fn append_one(pool: &PgPool, tenant: &TenantId, n: usize) {
     tx.commit().await.unwrap();
 }
 
+/// A checkpoint key of its own, with no checkpoints yet.
+fn no_checkpoints() -> (audit::checkpoint::Checkpoints, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints =
+        audit::checkpoint::Checkpoints::open(&dir.path().join("key"), dir.path().join("log"))
+            .unwrap();
+    (checkpoints, dir)
+}
+
+/// A full walk of the tenant's chain.
 async fn verify(pool: &PgPool, tenant: &TenantId) -> audit::Verification {
+    let (checkpoints, _dir) = no_checkpoints();
     let mut tx = db::begin_tenant(pool, tenant, None).await.unwrap();
-    audit::store::verify(&mut tx, tenant).await.unwrap()
+    audit::store::verify(&mut tx, &checkpoints, tenant, true)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -258,7 +271,10 @@ async fn a_chain_begun_under_the_first_hash_version_verifies_across_the_change()
     let stored = audit::store::list(&mut tx, &tenant, 0, 100).await.unwrap();
     let versions: Vec<i16> = stored.iter().map(|e| e.hash_version).collect();
     assert_eq!(versions, [1, 1, 1, 1, 2, 2]);
-    let verification = audit::store::verify(&mut tx, &tenant).await.unwrap();
+    let (checkpoints, _dir) = no_checkpoints();
+    let verification = audit::store::verify(&mut tx, &checkpoints, &tenant, true)
+        .await
+        .unwrap();
     assert!(verification.ok, "{verification:?}");
     assert_eq!(verification.events_checked, 6);
 
@@ -281,4 +297,211 @@ async fn a_chain_begun_under_the_first_hash_version_verifies_across_the_change()
     let verification = verify(&pool, &tenant).await;
     let broken = verification.first_broken.unwrap();
     assert_eq!((broken.seq, broken.reason), (2, "hash_mismatch"));
+}
+
+mod checkpoints {
+    //! Signed checkpoints catch what the chain alone cannot: its tail cut off or rewritten by
+    //! someone who can write the table, even when they delete the published checkpoints too.
+
+    use std::time::Duration;
+
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use serde_json::{Value, json};
+
+    use crate::{
+        auth::PASSWORD,
+        helpers::{TestApp, create_database, shared_tempdir, test_config},
+    };
+
+    /// A server that signs new chain heads every second, with a tenant whose trail has a few
+    /// events; returns the server, its admin client and the trail's length.
+    async fn audited(database: String, dir: &std::path::Path) -> (TestApp, reqwest::Client) {
+        let mut config = test_config(Some(database), dir);
+        config.audit.checkpoint_interval_secs = 1;
+        let app = TestApp::spawn(config).await;
+        app.create_user("root@example.com", PASSWORD, true).await;
+        let admin = app.sign_in("root@example.com", PASSWORD).await;
+        (app, admin)
+    }
+
+    async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> Value {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    }
+
+    /// Waits until a checkpoint covers event `seq` and returns the newest.
+    async fn checkpoint_at(client: &reqwest::Client, app: &TestApp, seq: i64) -> Value {
+        for _ in 0..100 {
+            let listed = get(client, app, "/api/v1/tenants/acme/audit/checkpoints").await;
+            if let Some(newest) = listed.as_array().unwrap().first()
+                && newest["seq"] == seq
+            {
+                return newest.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no checkpoint of event {seq}");
+    }
+
+    #[tokio::test]
+    async fn a_cut_or_rewritten_tail_is_found_against_the_signed_checkpoint() {
+        let dir = shared_tempdir();
+        let database = create_database().await;
+        let (app, admin) = audited(database.clone(), dir.path()).await;
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": "acme", "name": "Acme" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        for name in ["Acme 2", "Acme 3", "Acme 4"] {
+            let changed = admin
+                .put(app.url("/api/v1/tenants/acme/config"))
+                .json(
+                    &json!({ "name": name, "status": "active", "plan": "standard",
+                    "quotas": { "max_users": 50, "max_workflows": 100 } }),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
+        }
+        let events = get(&admin, &app, "/api/v1/tenants/acme/audit").await;
+        let head = events.as_array().unwrap().last().unwrap()["seq"]
+            .as_i64()
+            .unwrap();
+        assert!(head >= 4, "{events}");
+        let checkpoint = checkpoint_at(&admin, &app, head).await;
+
+        // Anyone can check the signature with the published key, as an auditor would.
+        let key = get(&admin, &app, "/api/v1/audit/checkpoint-key").await;
+        assert_eq!(key["algorithm"], "Ed25519");
+        assert_eq!(key["key_id"], checkpoint["key_id"]);
+        let signed_at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(checkpoint["signed_at"].clone()).unwrap();
+        let message = format!(
+            "astraflow-audit-checkpoint/1\nacme\ncontrol\n{head}\n{}\n{}",
+            checkpoint["head_hash"].as_str().unwrap(),
+            signed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
+        let public = URL_SAFE_NO_PAD
+            .decode(key["public_key"].as_str().unwrap())
+            .unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(checkpoint["signature"].as_str().unwrap())
+            .unwrap();
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &public)
+            .verify(message.as_bytes(), &signature)
+            .expect("the checkpoint's signature verifies with the published key");
+
+        // A whole chain verifies; the next verification resumes at its head.
+        let first = get(&admin, &app, "/api/v1/tenants/acme/audit/verify").await;
+        assert_eq!(first["ok"], true, "{first}");
+        assert_eq!(first["checkpoint_seq"], head);
+        let again = get(&admin, &app, "/api/v1/tenants/acme/audit/verify").await;
+        assert_eq!(again["ok"], true, "{again}");
+        assert_eq!(again["checked_from"], head + 1, "{again}");
+        assert_eq!(again["events_checked"], 0, "{again}");
+        let full = get(&admin, &app, "/api/v1/tenants/acme/audit/verify?full=true").await;
+        assert_eq!(full["checked_from"], 1, "{full}");
+        assert_eq!(full["events_checked"], head, "{full}");
+
+        // The database's owner cuts the newest event and every published checkpoint, with
+        // the triggers off. The chain that is left is consistent in itself.
+        let owner = app.owner_pool().await;
+        let mut conn = owner.acquire().await.unwrap();
+        for statement in [
+            "alter table audit_events disable trigger audit_events_no_update_delete",
+            "delete from audit_events where tenant_id = 'acme' and seq = (select max(seq) from audit_events where tenant_id = 'acme')",
+            "delete from audit_checkpoints",
+            "alter table audit_events enable trigger audit_events_no_update_delete",
+        ] {
+            sqlx::query(statement).execute(&mut *conn).await.unwrap();
+        }
+        for path in [
+            "/api/v1/tenants/acme/audit/verify",
+            "/api/v1/tenants/acme/audit/verify?full=true",
+        ] {
+            let cut = get(&admin, &app, path).await;
+            assert_eq!(cut["ok"], false, "{path}: {cut}");
+            assert_eq!(
+                cut["first_broken"]["reason"], "cut_before_checkpoint",
+                "{cut}"
+            );
+            assert_eq!(cut["first_broken"]["seq"], head, "{cut}");
+        }
+
+        // A server started afresh on the same data directory still knows the checkpoint: it
+        // was kept outside the database.
+        app.stop().await;
+        let (app, admin) = {
+            let mut config = test_config(Some(database), dir.path());
+            config.audit.checkpoint_interval_secs = 3600;
+            let app = TestApp::spawn(config).await;
+            let admin = app.sign_in("root@example.com", PASSWORD).await;
+            (app, admin)
+        };
+        let cut = get(&admin, &app, "/api/v1/tenants/acme/audit/verify").await;
+        assert_eq!(
+            cut["first_broken"]["reason"], "cut_before_checkpoint",
+            "{cut}"
+        );
+        app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_tail_rewritten_with_fresh_hashes_differs_from_the_checkpoint() {
+        let dir = shared_tempdir();
+        let (app, admin) = audited(create_database().await, dir.path()).await;
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": "acme", "name": "Acme" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let events = get(&admin, &app, "/api/v1/tenants/acme/audit").await;
+        let head = events.as_array().unwrap().last().unwrap()["seq"]
+            .as_i64()
+            .unwrap();
+        checkpoint_at(&admin, &app, head).await;
+
+        // The owner rewrites the newest event and gives it the hash it should now have, so
+        // the chain alone cannot tell.
+        let owner = app.owner_pool().await;
+        let tenant = server::domain::TenantId::new("acme").unwrap();
+        let mut tx = server::db::begin_platform(&owner).await.unwrap();
+        let mut event = server::audit::store::list(&mut tx, &tenant, head - 1, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        tx.rollback().await.unwrap();
+        event.actor = "nobody at all".into();
+        let forged = event.expected_hash();
+        let mut conn = owner.acquire().await.unwrap();
+        sqlx::query("alter table audit_events disable trigger audit_events_no_update_delete")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "update audit_events set actor = $1, audit_hash = $2 \
+             where tenant_id = 'acme' and seq = $3",
+        )
+        .bind(&event.actor)
+        .bind(forged.as_slice())
+        .bind(head)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let full = get(&admin, &app, "/api/v1/tenants/acme/audit/verify?full=true").await;
+        assert_eq!(full["ok"], false, "{full}");
+        assert_eq!(
+            full["first_broken"]["reason"], "checkpoint_mismatch",
+            "{full}"
+        );
+        assert_eq!(full["first_broken"]["seq"], head, "{full}");
+        app.stop().await;
+    }
 }

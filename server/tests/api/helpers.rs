@@ -72,6 +72,8 @@ pub struct TestApp {
     pub hub: std::sync::Arc<server::monitor::hub::Hub>,
     /// The engines' authorisation server (its keys).
     pub authority: std::sync::Arc<server::engine_access::Authority>,
+    /// The pool the server serves requests from.
+    pub pool: sqlx::PgPool,
     shutdown: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -91,6 +93,7 @@ impl TestApp {
         let pipeline = application.pipeline();
         let hub = application.hub();
         let authority = application.authority();
+        let pool = application.pool();
         let (shutdown, stop) = oneshot::channel();
         let served = tokio::spawn(application.run_until(async {
             let _ = stop.await;
@@ -101,6 +104,7 @@ impl TestApp {
             pipeline,
             hub,
             authority,
+            pool,
             database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

@@ -225,3 +225,77 @@ async fn accounts_of_other_tenants_are_invisible_but_can_be_added_by_email() {
         .unwrap();
     assert_eq!(accounts, 4);
 }
+
+#[tokio::test]
+async fn the_server_serves_as_a_login_role_that_owns_nothing_and_cannot_unseal_the_trails() {
+    let (app, _dir) = crate::helpers::TestApp::with_fresh_database().await;
+    let (user, owned, superuser, bypass): (String, i64, bool, bool) = sqlx::query_as(
+        "select current_user::text, \
+                (select count(*) from pg_class where relowner = r.oid), \
+                r.rolsuper, r.rolbypassrls \
+         from pg_roles r where r.rolname = current_user",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(user.starts_with("astraflow_srv_"), "{user}");
+    assert_eq!(owned, 0, "{user} owns nothing");
+    assert!(!superuser && !bypass);
+
+    // What the owner of the tables could do to the trails, the serving role cannot, neither
+    // as itself nor as either of the roles it may switch to.
+    for role in [
+        "",
+        "set local role astraflow_platform",
+        "set local role astraflow_app",
+    ] {
+        for statement in [
+            "alter table audit_events disable trigger audit_events_no_update_delete",
+            "alter table execution_audit_events disable trigger all",
+            "alter table audit_checkpoints disable row level security",
+            "drop table audit_events",
+            "truncate audit_events",
+            "delete from audit_events",
+            "update audit_events set actor = 'x'",
+            "delete from audit_checkpoints",
+            "select password from serving_login",
+            "create table intruder (x int)",
+        ] {
+            let mut tx = app.pool.begin().await.unwrap();
+            if !role.is_empty() {
+                sqlx::query(role).execute(&mut *tx).await.unwrap();
+            }
+            let error = sqlx::query(statement).execute(&mut *tx).await.unwrap_err();
+            let message = error.to_string();
+            assert!(
+                message.contains("must be owner")
+                    || message.contains("permission denied")
+                    || message.contains("append-only"),
+                "{role}: {statement}: {message}"
+            );
+            tx.rollback().await.unwrap();
+        }
+    }
+
+    // And it serves: readiness, sign-in (the session store) and the platform's tables.
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.create_user("root@example.com", crate::auth::PASSWORD, true)
+        .await;
+    let admin = app.sign_in("root@example.com", crate::auth::PASSWORD).await;
+    let created = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&serde_json::json!({ "id": "acme", "name": "Acme" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    app.stop().await;
+}
