@@ -84,6 +84,16 @@ ensure_chromium() {
   fi
 }
 
+# Prometheus from Debian: the metrics test scrapes the server with it. Only the binary is used
+# (the package's service is not started); its path goes to the tests in PROMETHEUS_BIN.
+ensure_prometheus() {
+  if [[ ! -x /usr/bin/prometheus ]]; then
+    step "Installing Prometheus from Debian (for the metrics test)"
+    apt_install prometheus
+  fi
+  export PROMETHEUS_BIN=/usr/bin/prometheus
+}
+
 ensure_node() {
   command -v npm >/dev/null || { step "Installing Node.js from Debian"; apt_install nodejs npm; }
 }

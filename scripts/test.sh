@@ -17,6 +17,7 @@ ensure_postgres_binaries
 ensure_chromium
 ensure_e2e_packages
 ensure_test_smtp
+ensure_prometheus
 
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check

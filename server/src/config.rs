@@ -35,6 +35,7 @@ pub struct Config {
     pub monitor: MonitorConfig,
     pub mail: MailConfig,
     pub audit: AuditConfig,
+    pub metrics: MetricsConfig,
     /// At first start (no accounts yet), create a demo tenant and an administrator whose
     /// one-time password is printed once on the console.
     pub seed_demo: bool,
@@ -59,6 +60,7 @@ impl Default for Config {
             monitor: MonitorConfig::default(),
             mail: MailConfig::default(),
             audit: AuditConfig::default(),
+            metrics: MetricsConfig::default(),
             seed_demo: true,
             initial_admin_password: None,
         }
@@ -250,6 +252,14 @@ impl Default for AuthConfig {
             oidc: None,
         }
     }
+}
+
+/// `GET /metrics` for Prometheus.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub bearer_token: Option<SecretString>,
 }
 
 /// Signed checkpoints of the audit chains' heads.

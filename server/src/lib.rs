@@ -20,6 +20,7 @@ pub mod executions;
 pub mod extract;
 pub mod health;
 pub mod mail;
+pub mod metrics;
 pub mod monitor;
 pub mod openapi;
 pub mod pages;

@@ -133,6 +133,7 @@ use crate::{
         audit::Verification,
         audit::checkpoint::Checkpoint,
         audit::checkpoint::CheckpointKey,
+        audit_routes::TrailName,
         audit::chain::BrokenLink,
         wf::Workflow,
         wf::NewWorkflow,

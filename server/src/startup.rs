@@ -4,7 +4,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::api::ssr::{DatabaseMode, ServerContext};
-use axum::{Router, http::Request};
+use axum::{Router, http::Request, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
@@ -35,6 +35,7 @@ use crate::{
     engine_access::Authority,
     engines::Engines,
     error, mail,
+    metrics::{self, Metrics},
     monitor::{self, hub::Hub, ingest::Ingest, slots::Slots, trail::Sanitizer},
     pages,
     pipeline::Pipeline,
@@ -251,6 +252,14 @@ impl Application {
             )
             .context("the audit checkpoint key (audit.checkpoint_key_file)")?,
         );
+        let metrics = Arc::new(Metrics::new(config.metrics.bearer_token.clone()));
+        checkpoints.observe(metrics.clone());
+        let metric_sources = metrics::Sources {
+            metrics,
+            pool: pool.clone(),
+            hub: hub.clone(),
+            ingest: ingest.clone(),
+        };
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -290,6 +299,7 @@ impl Application {
             ));
         let router = router(
             state,
+            metric_sources,
             config.http.body_limit,
             Duration::from_secs(config.http.request_timeout_secs.max(1)),
             security_headers::Transport {
@@ -406,6 +416,7 @@ impl Application {
 
 fn router<S>(
     state: AppState,
+    metric_sources: metrics::Sources,
     body_limit: usize,
     request_timeout: Duration,
     transport: security_headers::Transport,
@@ -415,6 +426,7 @@ where
     S: SessionStore + Clone,
 {
     let transport = Arc::new(transport);
+    let counted = metric_sources.metrics.clone();
     let routes = generate_route_list(app::App);
     let context = state.server_context.clone();
     let options = state.leptos_options.clone();
@@ -430,6 +442,11 @@ where
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        // Inside the router, so each request is counted under the route it matched.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            metrics::track(counted.clone(), request, next)
+        }))
+        .route("/metrics", get(metrics::scrape).with_state(metric_sources))
         .layer(axum::middleware::from_fn(auth::csrf::same_origin_only))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(body_limit))

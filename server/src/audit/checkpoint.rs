@@ -122,6 +122,14 @@ pub struct Checkpoints {
     newest: Mutex<HashMap<Chain, Checkpoint>>,
     /// The head each chain had when a verification last found it whole.
     verified: Mutex<HashMap<Chain, (i64, Vec<u8>)>>,
+    /// Who counts signing and verification (the server's metrics).
+    observer: std::sync::OnceLock<Arc<dyn Observer>>,
+}
+
+/// Told of each checkpoint signed and each verification, e.g. to count them.
+pub trait Observer: Send + Sync {
+    fn signed(&self);
+    fn verified(&self, trail: Trail, seconds: f64);
 }
 
 impl std::fmt::Debug for Checkpoints {
@@ -147,9 +155,15 @@ impl Checkpoints {
             log,
             newest: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
+            observer: std::sync::OnceLock::new(),
         };
         checkpoints.read_log()?;
         Ok(checkpoints)
+    }
+
+    /// Tells `observer` of every checkpoint signed and verification made from now on.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
     }
 
     pub fn public_key(&self) -> CheckpointKey {
@@ -243,6 +257,9 @@ impl Checkpoints {
                 self.append_to_log(&checkpoint)?;
                 lock(&self.newest).insert(chain, checkpoint);
                 made += 1;
+                if let Some(observer) = self.observer.get() {
+                    observer.signed();
+                }
             }
             tx.commit().await?;
         }
@@ -363,6 +380,7 @@ impl Checkpoints {
         E: super::chain::Chained,
         F: for<'c> FnMut(&'c mut PgConnection, i64) -> Page<'c, E>,
     {
+        let started = std::time::Instant::now();
         let chain = (tenant.as_str().to_owned(), trail);
         let resume = if full {
             None
@@ -419,6 +437,9 @@ impl Checkpoints {
             }
         } else {
             lock(&self.verified).remove(&chain);
+        }
+        if let Some(observer) = self.observer.get() {
+            observer.verified(trail, started.elapsed().as_secs_f64());
         }
         Ok(verdict)
     }

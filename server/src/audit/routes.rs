@@ -115,20 +115,25 @@ pub(crate) async fn verify_audit(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CheckpointQuery {
-    #[serde(default = "control")]
-    trail: String,
+    #[serde(default)]
+    trail: TrailName,
     #[serde(default = "default_limit")]
     limit: i64,
 }
 
-fn control() -> String {
-    "control".to_owned()
+/// Which trail's checkpoints.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TrailName {
+    #[default]
+    Control,
+    Execution,
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit/checkpoints", tag = "audit",
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
-        ("trail" = Option<String>, Query, description = "`control` (default) or `execution`"),
+        ("trail" = Option<TrailName>, Query, description = "`control` (default) or `execution`"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "How many, newest first (default 100)"),
     ),
     responses(
@@ -140,12 +145,9 @@ pub(crate) async fn list_checkpoints(
     TenantPath(tenant): TenantPath,
     ApiQuery(query): ApiQuery<CheckpointQuery>,
 ) -> Result<Json<Vec<Checkpoint>>> {
-    let trail = match query.trail.as_str() {
-        "control" => Trail::Control,
-        "execution" => Trail::Execution,
-        _ => {
-            return Err(FieldError::new("trail", "must be control or execution").into());
-        }
+    let trail = match query.trail {
+        TrailName::Control => Trail::Control,
+        TrailName::Execution => Trail::Execution,
     };
     if !(1..=1000).contains(&query.limit) {
         return Err(FieldError::new("limit", "must be between 1 and 1000").into());

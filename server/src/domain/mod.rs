@@ -134,13 +134,18 @@ impl FieldError {
         }
     }
 
-    /// Refuses a text filter longer than the `max` characters the API documents for it.
+    /// Refuses a text filter longer than the `max` characters the API documents for it, or
+    /// holding a NUL character (which PostgreSQL cannot take in text, and no stored value
+    /// holds: ingest stores it escaped).
     pub fn check_length(field: &str, value: Option<&str>, max: usize) -> Result<(), Self> {
         match value {
             Some(text) if text.chars().count() > max => Err(Self::new(
                 field,
                 format!("must be at most {max} characters"),
             )),
+            Some(text) if text.contains('\0') => {
+                Err(Self::new(field, "must not contain the NUL character"))
+            }
             _ => Ok(()),
         }
     }

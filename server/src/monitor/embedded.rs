@@ -89,6 +89,12 @@ pub async fn follow(
                     // Stored: the engine may drop these records once a snapshot covers them.
                     if let Some(position) = outcome.positions.get(&partition) {
                         engine.acknowledge(MONITOR_EXPORTER, *position);
+                        ingest.progressed(
+                            &source,
+                            batch.len(),
+                            *position,
+                            engine.committed_position(),
+                        );
                     }
                     tracing::debug!(
                         environment,

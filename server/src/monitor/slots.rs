@@ -40,6 +40,15 @@ impl Slots {
         }
     }
 
+    /// How many connections are open.
+    pub fn open(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .sum()
+    }
+
     /// A slot for `caller`, if both limits allow one more.
     pub fn take(&self, caller: &str) -> Result<Slot, Full> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);

@@ -505,3 +505,50 @@ mod checkpoints {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_trail_filter_is_refused_with_its_field() {
+    use crate::{auth::PASSWORD, helpers::TestApp};
+    let (app, _dir) = TestApp::with_fresh_database().await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    let created = admin
+        .post(app.url("/api/v1/tenants"))
+        .json(&serde_json::json!({ "id": "acme", "name": "Acme" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for (path, field) in [
+        (
+            "/api/v1/tenants/acme/execution-audit?execution_id=a%00b",
+            "execution_id",
+        ),
+        (
+            "/api/v1/tenants/acme/execution-audit?event_type=%00",
+            "event_type",
+        ),
+        ("/api/v1/tenants/acme/audit?actor=x%00", "actor"),
+        ("/api/v1/tenants/acme/audit/export?action=%00", "action"),
+    ] {
+        let response = admin.get(app.url(path)).send().await.unwrap();
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 422, "{path}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}:")),
+            "{path}: {body}"
+        );
+    }
+    // The server goes on serving.
+    let listed = admin
+        .get(app.url("/api/v1/tenants/acme/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    app.stop().await;
+}

@@ -12,6 +12,7 @@ mod helpers;
 mod ingest;
 mod layout;
 mod matrix;
+mod metrics;
 mod monitor;
 mod oidc;
 mod pages;

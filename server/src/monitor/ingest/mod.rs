@@ -74,6 +74,19 @@ pub struct Ingest {
     sanitizer: Sanitizer,
     names: NameCache,
     health: Health,
+    /// Per followed source: records applied, the position stored and the engine's head.
+    progress: std::sync::Mutex<BTreeMap<String, Progress>>,
+}
+
+/// How far ingest of one source has come, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Records applied since the server started.
+    pub applied: u64,
+    /// The last position stored.
+    pub position: i64,
+    /// The newest position the engine has committed.
+    pub head: i64,
 }
 
 impl Ingest {
@@ -82,6 +95,7 @@ impl Ingest {
             sanitizer,
             names: NameCache::default(),
             health: Health::default(),
+            progress: std::sync::Mutex::default(),
         }
     }
 
@@ -162,6 +176,27 @@ impl Ingest {
     /// Notes that following `source` fails with `error`; it is retried.
     pub fn failing(&self, source: &Source, error: &dyn std::fmt::Display) {
         self.health.failing(source, error);
+    }
+
+    /// Notes that a batch of `applied` records from `source` is stored up to `position`, with
+    /// the engine's head at `head`.
+    pub fn progressed(&self, source: &Source, applied: usize, position: i64, head: i64) {
+        let mut progress = self
+            .progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = progress.entry(source.key.clone()).or_default();
+        entry.applied += applied as u64;
+        entry.position = position;
+        entry.head = head.max(position);
+    }
+
+    /// Every followed source's progress, by its name.
+    pub fn progress(&self) -> BTreeMap<String, Progress> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The sources whose ingest is failing now, for `/readyz`.
