@@ -33,7 +33,10 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::chain::{BrokenLink, ChainWalk, Verification};
-use crate::{db, domain::TenantId};
+use crate::{
+    db,
+    domain::{DomainError, TenantId},
+};
 
 /// Which chain of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,7 +114,7 @@ pub struct CheckpointKey {
 type Chain = (String, Trail);
 
 /// One page of a chain's events after a sequence number, oldest first.
-pub type Page<'c, E> = Pin<Box<dyn Future<Output = Result<Vec<E>, sqlx::Error>> + Send + 'c>>;
+pub type Page<'c, E> = Pin<Box<dyn Future<Output = Result<Vec<E>, DomainError>> + Send + 'c>>;
 
 /// The checkpoint key and what this server knows of the chains.
 pub struct Checkpoints {
@@ -375,7 +378,7 @@ impl Checkpoints {
         trail: Trail,
         full: bool,
         mut page: F,
-    ) -> Result<Verification, sqlx::Error>
+    ) -> Result<Verification, DomainError>
     where
         E: super::chain::Chained,
         F: for<'c> FnMut(&'c mut PgConnection, i64) -> Page<'c, E>,

@@ -10,7 +10,7 @@ use super::{
     chain::{AuditEvent, ChainWalk, Change, Filter, GENESIS, Verification},
     checkpoint::{Checkpoints, Trail},
 };
-use crate::domain::{DomainError, Result, TenantId};
+use crate::domain::{Result, TenantId};
 
 /// Appends an event for `tenant` to its chain, inside the caller's transaction.
 ///
@@ -215,17 +215,10 @@ pub async fn verify(
     full: bool,
 ) -> Result<Verification> {
     let owned = tenant.clone();
-    Ok(checkpoints
+    checkpoints
         .verify(conn, tenant, Trail::Control, full, |conn, after| {
             let tenant = owned.clone();
-            Box::pin(async move {
-                list(conn, &tenant, after, ChainWalk::PAGE)
-                    .await
-                    .map_err(|error| match error {
-                        DomainError::Database(error) => error,
-                        other => sqlx::Error::Protocol(other.to_string()),
-                    })
-            })
+            Box::pin(async move { list(conn, &tenant, after, ChainWalk::PAGE).await })
         })
-        .await?)
+        .await
 }

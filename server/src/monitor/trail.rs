@@ -23,7 +23,7 @@ use crate::{
         chain::{ChainWalk, Chained, GENESIS, Verification, chain_hash, versioned},
         checkpoint::{Checkpoints, Trail},
     },
-    domain::{DomainError, Result, TenantId},
+    domain::{Result, TenantId},
 };
 
 /// An event before it is chained.
@@ -371,19 +371,14 @@ pub async fn verify(
     full: bool,
 ) -> Result<Verification> {
     let owned = tenant.clone();
-    Ok(checkpoints
+    checkpoints
         .verify(conn, tenant, Trail::Execution, full, |conn, after| {
             let tenant = owned.clone();
             Box::pin(async move {
-                list(conn, &tenant, &Filter::default(), after, ChainWalk::PAGE)
-                    .await
-                    .map_err(|error| match error {
-                        DomainError::Database(error) => error,
-                        other => sqlx::Error::Protocol(other.to_string()),
-                    })
+                list(conn, &tenant, &Filter::default(), after, ChainWalk::PAGE).await
             })
         })
-        .await?)
+        .await
 }
 
 /// What the execution trail keeps of variable values: values of variables whose names match a
