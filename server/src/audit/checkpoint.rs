@@ -224,9 +224,11 @@ impl Checkpoints {
         let mut made = 0;
         for trail in [Trail::Control, Trail::Execution] {
             let mut tx = db::begin_platform(pool).await?;
+            // One index lookup per tenant (`unique (tenant_id, seq)`), not a scan of the trail.
             let heads = sqlx::query(&format!(
-                "select distinct on (tenant_id) tenant_id, seq, audit_hash from {} \
-                 order by tenant_id, seq desc",
+                "select t.id as tenant_id, h.seq, h.audit_hash from tenants t \
+                 cross join lateral (select seq, audit_hash from {} where tenant_id = t.id \
+                 order by seq desc limit 1) h",
                 trail.table()
             ))
             .fetch_all(&mut *tx)
