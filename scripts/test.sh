@@ -61,6 +61,11 @@ ENGINE_BIN="$(cargo_target_dir)/debug/astraflow-engine" SERVER_BIN="$server_bin"
 step "REST API against its OpenAPI document (schemathesis)"
 SERVER_BIN="$server_bin" server/schemathesis/run.sh
 
+# promtool comes with Debian's prometheus package (ensure_prometheus above).
+step "Prometheus alert rules (promtool check and unit tests)"
+promtool check rules ops/prometheus/astraflow-alerts.yml
+(cd ops/prometheus && promtool test rules astraflow-alerts.test.yml)
+
 step "BPMN interchange models round-trip (bpmn-roundtrip)"
 cargo run -q -p bpmn --bin bpmn-roundtrip -- testdata/miwg/*.bpmn bpmn/tests/fixtures/*.bpmn
 
