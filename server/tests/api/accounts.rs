@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{PASSWORD, error_body},
-    helpers::{TestApp, create_database, shared_tempdir, test_config},
+    helpers::{TestApp, create_database, free_port, shared_tempdir, test_config},
 };
 
 /// aiosmtpd from PyPI, storing every message it receives in a maildir.
@@ -29,11 +29,7 @@ impl SmtpServer {
             "AIOSMTPD_BIN must name aiosmtpd; scripts/test.sh installs it \
              (server/tests/smtp/requirements.txt)",
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let maildir = dir.join("maildir");
         let child = Command::new(program)
             .args(["-n", "-l", &format!("127.0.0.1:{port}")])

@@ -51,6 +51,15 @@ pub fn test_config(database_url: Option<String>, data_dir: &Path) -> Config {
     config
 }
 
+/// A loopback port nothing listens on now, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A temporary directory PostgreSQL's unprivileged account can traverse when tests run as root.
 pub fn shared_tempdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

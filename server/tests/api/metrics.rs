@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::PASSWORD,
-    helpers::{TestApp, create_database, shared_tempdir, test_config},
+    helpers::{TestApp, create_database, free_port, shared_tempdir, test_config},
 };
 
 struct Prometheus {
@@ -23,14 +23,6 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts Prometheus scraping `target` (`host:port`) every second with `token`.

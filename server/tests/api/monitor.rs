@@ -18,7 +18,7 @@ use crate::{
         PASSWORD, complete_one_payment, create_workflow, declare_payments, deploy, gateway,
         json_of, member, order_bpmn, owner_of_acme, settled,
     },
-    helpers::{TestApp, gateway_with_token, shared_tempdir, test_config},
+    helpers::{TestApp, free_port, gateway_with_token, shared_tempdir, test_config},
 };
 
 /// How long a test waits for something the server does on its own.
@@ -1034,14 +1034,6 @@ fn server_process(database: &str, data_dir: &std::path::Path, port: u16) -> toki
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the server binary starts")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn ready(base: &str) {

@@ -3,7 +3,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
 };
@@ -12,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::config::OidcConfig;
 
-use crate::helpers::{TestApp, create_database, shared_tempdir, test_config};
+use crate::helpers::{TestApp, create_database, free_port, shared_tempdir, test_config};
 
 const CLIENT_ID: &str = "astraflow-test";
 const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
@@ -20,14 +19,6 @@ const PASSWORD: &str = "correct horse battery";
 /// A machine client for the client-credentials grant, as a cluster's OAuth server has.
 const SERVICE_CLIENT_ID: &str = "astraflow-control-plane";
 const SERVICE_CLIENT_SECRET: &str = "a-service-secret-for-tests-only";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The identity provider, stopped when dropped.
 struct Provider {
