@@ -552,3 +552,113 @@ async fn a_nul_character_in_a_trail_filter_is_refused_with_its_field() {
     assert_eq!(listed.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_owner_of_one_tenant_reaches_neither_the_checkpoints_nor_the_verification_of_another() {
+    use crate::{
+        auth::PASSWORD,
+        helpers::{TestApp, create_database, shared_tempdir, test_config},
+    };
+    use serde_json::{Value, json};
+    let dir = shared_tempdir();
+    let mut config = test_config(Some(create_database().await), dir.path());
+    config.audit.checkpoint_interval_secs = 1;
+    let app = TestApp::spawn(config).await;
+    app.create_user("root@example.com", PASSWORD, true).await;
+    let admin = app.sign_in("root@example.com", PASSWORD).await;
+    for (tenant, owner) in [("acme", "a@acme.example"), ("globex", "b@globex.example")] {
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "id": tenant, "name": tenant }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        app.create_user(owner, PASSWORD, false).await;
+        let added = admin
+            .post(app.url(&format!("/api/v1/tenants/{tenant}/users")))
+            .json(&json!({ "email": owner, "role": "owner" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(added.status(), 201);
+    }
+    let alice = app.sign_in("a@acme.example", PASSWORD).await;
+    let bob = app.sign_in("b@globex.example", PASSWORD).await;
+    let globex_checkpoints = || async {
+        bob.get(app.url("/api/v1/tenants/globex/audit/checkpoints"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    // Wait for globex's head to be signed.
+    let before = loop {
+        let listed = globex_checkpoints().await;
+        if !listed.as_array().unwrap().is_empty() {
+            break listed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+
+    // Alice, owner of acme with her own valid session, asks for globex's trail state.
+    for path in [
+        "/api/v1/tenants/globex/audit/checkpoints",
+        "/api/v1/tenants/globex/audit/checkpoints?trail=execution",
+        "/api/v1/tenants/globex/audit/verify",
+        "/api/v1/tenants/globex/audit/verify?full=true",
+        "/api/v1/tenants/globex/execution-audit/verify",
+    ] {
+        let response = alice.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("head_hash") && !body.contains("checked_from"),
+            "{body}"
+        );
+    }
+    // Her own tenant's list holds nothing of globex.
+    let own: Value = alice
+        .get(app.url("/api/v1/tenants/acme/audit/checkpoints"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .all(|checkpoint| checkpoint["tenant_id"] == "acme"),
+        "{own}"
+    );
+    // Row-level security: acme's transaction sees no checkpoint of globex.
+    let acme = TenantId::new("acme").unwrap();
+    let mut tx = db::begin_tenant(&app.pool, &acme, None).await.unwrap();
+    let foreign: i64 =
+        sqlx::query_scalar("select count(*) from audit_checkpoints where tenant_id = 'globex'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(foreign, 0);
+    tx.rollback().await.unwrap();
+    // And globex's checkpoints and chain are as they were.
+    let after = globex_checkpoints().await;
+    assert_eq!(
+        after.as_array().unwrap().last(),
+        before.as_array().unwrap().last()
+    );
+    let verified: Value = bob
+        .get(app.url("/api/v1/tenants/globex/audit/verify?full=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+    app.stop().await;
+}
