@@ -478,9 +478,18 @@ impl Config {
     }
 
     fn figment(file: PathBuf) -> Figment {
-        let mut figment = Figment::new()
-            .merge(Toml::file(file))
-            .merge(Env::prefixed("ASTRAFLOW_").ignore(&["config"]).split("__"));
+        let mut figment = Figment::new().merge(Toml::file(file)).merge(
+            Env::prefixed("ASTRAFLOW_")
+                .ignore(&["config"])
+                // The execution plane's and the stand-alone engine's settings share the
+                // prefix and may share the environment (one container's, one compose
+                // file's); they are theirs, not unknown keys of the server's.
+                .filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    !key.starts_with("plane_") && !key.starts_with("engine_")
+                })
+                .split("__"),
+        );
         if let Ok(url) = std::env::var("DATABASE_URL")
             && !url.is_empty()
         {
@@ -566,6 +575,9 @@ mod tests {
             )?;
             jail.set_env("ASTRAFLOW_HTTP__PORT", "9090");
             jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/astraflow");
+            // Another program's settings in the same environment are not the server's.
+            jail.set_env("ASTRAFLOW_PLANE_TENANT", "acme");
+            jail.set_env("ASTRAFLOW_ENGINE_LISTEN", "0.0.0.0:26500");
             let config: Config = Config::figment("astraflow.toml".into()).extract()?;
             assert_eq!(config.http.address(), "0.0.0.0:9090".parse().unwrap());
             assert_eq!(config.log_format(), LogFormat::Json);
