@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the browser bundle and the server.
+# Builds the browser bundle, the server and the execution plane.
 #
 #   scripts/build.sh             debug build (fast to compile); scripts/run.sh and the tests
 #                                run this one
@@ -40,6 +40,9 @@ if [[ $profile == release ]]; then
 fi
 cp style/main.css "$site/pkg/astraflow.css"
 
-step "Building the server ($profile)"
-cargo build -p server --bin astraflow "${cargo_profile[@]}"
+# One cargo call for both binaries: their shared dependencies resolve to one feature set, the
+# same one `cargo test --workspace` resolves, so the tests run exactly these binaries.
+step "Building the server and the execution plane ($profile)"
+cargo build -p server --bin astraflow -p plane --bin astraflow-plane "${cargo_profile[@]}"
 echo "server binary: $target_dir/$profile/astraflow"
+echo "execution plane binary: $target_dir/$profile/astraflow-plane"
