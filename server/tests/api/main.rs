@@ -16,6 +16,7 @@ mod metrics;
 mod monitor;
 mod oidc;
 mod pages;
+mod plane;
 mod tenancy;
 mod timeouts;
 mod tokens;

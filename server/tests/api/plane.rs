@@ -1,0 +1,735 @@
+//! The execution plane against the server's embedded engine, as a customer runs it: an engine
+//! client of the tenant (OAuth client credentials from `/oauth/token`), a real HTTP target,
+//! secrets from a file. Jobs complete with Camunda's result and error expressions, failures
+//! retry with their back-off and end in an incident the monitor shows, secrets reach the
+//! target and nothing else, the journal verifies, and a plane of one tenant never sees
+//! another tenant's jobs.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+};
+use plane::{Plane, config::Config as PlaneConfig};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use zeebe::gateway as pb;
+
+use crate::{
+    deployments::{json_of, owner_of_acme},
+    helpers::{TestApp, gateway_with_token},
+    monitor::{WAIT, get_json},
+};
+
+const SECRET: &str = "k-5ecr3t-value-91";
+
+/// What the target received, in order.
+#[derive(Debug, Clone)]
+struct Received {
+    path: &'static str,
+    headers: HeaderMap,
+    body: Value,
+    at: Instant,
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+/// A local HTTP service: `POST /orders` creates an order and echoes the API key it was sent,
+/// `GET /orders/missing` answers 404, `GET /flaky` answers 503.
+async fn target() -> (SocketAddr, Log) {
+    async fn orders(
+        State(log): State<Log>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
+        let echo = headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut log = log.lock().unwrap();
+        log.push(Received {
+            path: "/orders",
+            headers,
+            body,
+            at: Instant::now(),
+        });
+        let id = format!("o-{}", log.len());
+        (StatusCode::CREATED, Json(json!({ "id": id, "echo": echo })))
+    }
+    async fn missing(State(log): State<Log>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+        log.lock().unwrap().push(Received {
+            path: "/orders/missing",
+            headers,
+            body: Value::Null,
+            at: Instant::now(),
+        });
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "reason": "no such order" })),
+        )
+    }
+    async fn flaky(State(log): State<Log>, headers: HeaderMap) -> StatusCode {
+        log.lock().unwrap().push(Received {
+            path: "/flaky",
+            headers,
+            body: Value::Null,
+            at: Instant::now(),
+        });
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+    let log = Log::default();
+    let app = Router::new()
+        .route("/orders", post(orders))
+        .route("/orders/missing", get(missing))
+        .route("/flaky", get(flaky))
+        .with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, log)
+}
+
+/// A REST connector task, as Camunda Modeler writes it from the REST connector template;
+/// `inputs` are (source, target) pairs.
+fn rest_task(
+    id: &str,
+    inputs: &[(&str, &str)],
+    headers: &[(&str, &str)],
+    retries: u32,
+    incoming: &str,
+    outgoing: &str,
+) -> String {
+    let inputs: String = inputs
+        .iter()
+        .map(|(source, target)| {
+            format!(
+                r#"<zeebe:input source="{}" target="{target}" />"#,
+                xml_escape(source)
+            )
+        })
+        .collect();
+    let headers: String = headers
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                r#"<zeebe:header key="{key}" value="{}" />"#,
+                xml_escape(value)
+            )
+        })
+        .collect();
+    format!(
+        r#"<bpmn:serviceTask id="{id}">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="io.camunda:http-json:1" retries="{retries}" />
+        <zeebe:ioMapping>{inputs}</zeebe:ioMapping>
+        <zeebe:taskHeaders>{headers}</zeebe:taskHeaders>
+      </bpmn:extensionElements>
+      <bpmn:incoming>{incoming}</bpmn:incoming><bpmn:outgoing>{outgoing}</bpmn:outgoing>
+    </bpmn:serviceTask>"#
+    )
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn definitions(process_id: &str, body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs" targetNamespace="http://astraflow.test">
+  <bpmn:error id="not_found" errorCode="NOT_FOUND" />
+  <bpmn:process id="{process_id}" isExecutable="true">{body}</bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+/// start → create order (POST, secret header, result expression) → look the order up (404
+/// turned into the BPMN error NOT_FOUND by the error expression, caught; as in Zeebe, the
+/// error's variables reach the process only through the catching event's output mapping)
+/// → end.
+fn remediation() -> String {
+    let create = rest_task(
+        "create_order",
+        &[
+            ("=\"POST\"", "method"),
+            ("=baseUrl + \"/orders\"", "url"),
+            ("={\"X-Api-Key\": \"{{secrets.API_KEY}}\"}", "headers"),
+            ("={item: item}", "body"),
+            ("=\"bearer\"", "authentication.type"),
+            ("=\"{{secrets.API_KEY}}\"", "authentication.token"),
+        ],
+        &[
+            ("resultExpression", "={orderId: response.body.id}"),
+            ("resultVariable", "created"),
+        ],
+        3,
+        "f1",
+        "f2",
+    );
+    let lookup = rest_task(
+        "lookup",
+        &[("=baseUrl + \"/orders/missing\"", "url")],
+        &[(
+            "errorExpression",
+            "=if error.code = \"404\" then bpmnError(\"NOT_FOUND\", error.variables.response.body.reason, {notFound: true}) else null",
+        )],
+        3,
+        "f2",
+        "f3",
+    );
+    definitions(
+        "remediate",
+        &format!(
+            r#"<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    {create}
+    {lookup}
+    <bpmn:boundaryEvent id="on_missing" attachedToRef="lookup">
+      <bpmn:extensionElements><zeebe:ioMapping><zeebe:output source="=notFound" target="notFound" /></zeebe:ioMapping></bpmn:extensionElements>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:errorEventDefinition errorRef="not_found" />
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="handled"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="create_order" />
+    <bpmn:sequenceFlow id="f2" sourceRef="create_order" targetRef="lookup" />
+    <bpmn:sequenceFlow id="f3" sourceRef="lookup" targetRef="done" />
+    <bpmn:sequenceFlow id="f4" sourceRef="on_missing" targetRef="handled" />"#
+        ),
+    )
+}
+
+/// start → a call to a target that always answers 503, two attempts one second apart → end.
+fn flaky() -> String {
+    let call = rest_task(
+        "call_flaky",
+        &[("=baseUrl + \"/flaky\"", "url")],
+        &[("retryBackoff", "PT1S")],
+        2,
+        "f1",
+        "f2",
+    );
+    definitions(
+        "flaky",
+        &format!(
+            r#"<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    {call}
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call_flaky" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call_flaky" targetRef="end" />"#
+        ),
+    )
+}
+
+/// An engine client of `tenant` on dev with the `jobs` permission, as the tenant's owner
+/// creates one for a plane.
+async fn plane_client(app: &TestApp, owner: &reqwest::Client, tenant: &str) -> Value {
+    let created = owner
+        .post(app.url(&format!(
+            "/api/v1/tenants/{tenant}/environments/dev/clients"
+        )))
+        .json(&json!({ "name": "execution plane", "permissions": ["jobs"] }))
+        .send()
+        .await
+        .unwrap();
+    json_of(created, 201).await
+}
+
+fn plane_config(tenant: &str, client: &Value, dir: &Path) -> PlaneConfig {
+    let secrets = dir.join("secrets.json");
+    std::fs::write(&secrets, json!({ "API_KEY": SECRET }).to_string()).unwrap();
+    let mut config = PlaneConfig {
+        tenant: tenant.into(),
+        worker_name: format!("plane-{tenant}"),
+        ..Default::default()
+    };
+    config.gateway.address = format!("http://{}", client["gateway_address"].as_str().unwrap());
+    config.oauth.token_url = client["token_url"].as_str().unwrap().into();
+    config.oauth.client_id = client["client_id"].as_str().unwrap().into();
+    config.oauth.client_secret = Some(SecretString::from(
+        client["client_secret"].as_str().unwrap(),
+    ));
+    config.oauth.audience = Some(client["audience"].as_str().unwrap().into());
+    config.journal.dir = dir.join("journal");
+    config.secrets.file = Some(secrets);
+    config.http.port = 0;
+    config.jobs.poll_timeout_secs = 2;
+    config.jobs.shutdown_grace_secs = 5;
+    config
+}
+
+async fn deploy(app: &TestApp, tenant: &str, name: &str, xml: String) {
+    let address = app.engines.embedded("dev").await.unwrap().to_string();
+    let mut gateway = gateway_with_token(&address, Some(&app.engine_token("dev", tenant))).await;
+    gateway
+        .deploy_resource(pb::DeployResourceRequest {
+            resources: vec![pb::Resource {
+                name: name.into(),
+                content: xml.into_bytes(),
+            }],
+            tenant_id: tenant.into(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn run_to_end(app: &TestApp, tenant: &str, process: &str, variables: Value) -> Value {
+    let address = app.engines.embedded("dev").await.unwrap().to_string();
+    let mut gateway = gateway_with_token(&address, Some(&app.engine_token("dev", tenant))).await;
+    let done = gateway
+        .create_process_instance_with_result(pb::CreateProcessInstanceWithResultRequest {
+            request: Some(pb::CreateProcessInstanceRequest {
+                bpmn_process_id: process.into(),
+                variables: variables.to_string(),
+                tenant_id: tenant.into(),
+                ..Default::default()
+            }),
+            request_timeout: 60_000,
+            fetch_variables: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut variables: Value = serde_json::from_str(&done.variables).unwrap();
+    variables["_key"] = done.process_instance_key.into();
+    variables
+}
+
+#[tokio::test]
+async fn connector_jobs_complete_with_camunda_expressions_and_secrets_stay_in_the_plane() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let (target_address, received) = target().await;
+    deploy(&app, "acme", "remediate.bpmn", remediation()).await;
+    let plane = Plane::start(plane_config("acme", &client, dir.path()))
+        .await
+        .unwrap();
+
+    let variables = run_to_end(
+        &app,
+        "acme",
+        "remediate",
+        json!({ "baseUrl": format!("http://{target_address}"), "item": "disk" }),
+    )
+    .await;
+
+    // The result expression and result variable, and the BPMN error path with its variables.
+    assert_eq!(variables["orderId"], "o-1", "{variables}");
+    assert_eq!(variables["created"]["status"], 201);
+    assert_eq!(variables["notFound"], true, "{variables}");
+    // The target echoed the secret; the plane scrubbed it before it became a variable.
+    assert_eq!(variables["created"]["body"]["echo"], "***", "{variables}");
+
+    let calls = received.lock().unwrap().clone();
+    assert_eq!(
+        calls.iter().map(|c| c.path).collect::<Vec<_>>(),
+        ["/orders", "/orders/missing"]
+    );
+    let create = &calls[0];
+    assert_eq!(create.body, json!({ "item": "disk" }));
+    assert_eq!(create.headers["x-api-key"], SECRET);
+    assert_eq!(
+        create.headers["authorization"],
+        format!("Bearer {SECRET}").as_str()
+    );
+    let key = create.headers["idempotency-key"].to_str().unwrap();
+    assert!(key.starts_with("astraflow-job-"), "{key}");
+    assert_ne!(key, calls[1].headers["idempotency-key"].to_str().unwrap());
+
+    // The secret is in no process variable, record or projection the control plane holds…
+    let instance = variables["_key"].as_i64().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let detail = loop {
+        // 404 until the record stream's ingest has reached the instance.
+        let detail: Value = owner
+            .get(app.url(&format!(
+                "/api/v1/tenants/acme/environments/dev/instances/{instance}"
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if detail["instance"]["state"] == "completed" || Instant::now() > deadline {
+            break detail;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(detail["instance"]["state"], "completed", "{detail}");
+    assert!(!detail.to_string().contains(SECRET));
+    let trail = get_json(
+        &app,
+        &owner,
+        "/api/v1/tenants/acme/execution-audit?limit=200",
+    )
+    .await;
+    assert!(!trail.to_string().contains(SECRET));
+
+    // …nor in the plane's journal, which verifies and names what happened.
+    plane.shutdown().await;
+    let journal = dir.path().join("journal");
+    let verified = plane::journal::verify(&journal).unwrap();
+    assert_eq!(verified.events, 4, "activated and completed, twice");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&journal).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(!text.contains(SECRET));
+    for expected in [
+        "TASK_ACTIVATED",
+        "TASK_COMPLETED",
+        "ERROR_THROWN",
+        "\"workflowId\":\"remediate\"",
+        "\"tenantId\":\"acme\"",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_target_is_retried_after_its_backoff_then_the_monitor_shows_the_incident() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let (target_address, received) = target().await;
+    deploy(&app, "acme", "flaky.bpmn", flaky()).await;
+    let plane = Plane::start(plane_config("acme", &client, dir.path()))
+        .await
+        .unwrap();
+
+    let address = app.engines.embedded("dev").await.unwrap().to_string();
+    let mut gateway = gateway_with_token(&address, Some(&app.engine_token("dev", "acme"))).await;
+    let instance = gateway
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "flaky".into(),
+            variables: json!({ "baseUrl": format!("http://{target_address}") }).to_string(),
+            tenant_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .process_instance_key;
+
+    let deadline = Instant::now() + WAIT;
+    let incident = loop {
+        let listed = get_json(&app, &owner, "/api/v1/tenants/acme/incidents").await;
+        let found = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["process_instance_key"] == instance)
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "no incident: {listed}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(incident["error_type"], "JOB_NO_RETRIES", "{incident}");
+    assert!(
+        incident["error_message"].as_str().unwrap().contains("503"),
+        "{incident}"
+    );
+
+    // Two attempts, the second no sooner than the task's one-second back-off.
+    let calls = received.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls[1].at - calls[0].at >= Duration::from_millis(950),
+        "{:?}",
+        calls[1].at - calls[0].at
+    );
+    // One job: the same idempotency key both times.
+    assert_eq!(
+        calls[0].headers["idempotency-key"],
+        calls[1].headers["idempotency-key"]
+    );
+    assert_eq!(plane.metrics.jobs("rest", "failed"), 2);
+
+    // The plane's metrics show the failures and the host's breaker (still closed: two
+    // failures are under the threshold of five).
+    let text = reqwest::get(format!("http://{}/metrics", plane.http_address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"astraflow_plane_jobs_total{connector="rest",outcome="failed"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#"astraflow_plane_breaker_state{{host="{target_address}"}} 0"#
+        )),
+        "{text}"
+    );
+    let health = reqwest::get(format!("http://{}/healthz", plane.http_address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    plane.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plane_takes_only_its_own_tenants_jobs_and_cannot_claim_another_tenant() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let created = owner
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "globex", "name": "Globex" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let acme_client = plane_client(&app, &owner, "acme").await;
+    let globex_client = plane_client(&app, &owner, "globex").await;
+    let (target_address, received) = target().await;
+    deploy(&app, "acme", "remediate.bpmn", remediation()).await;
+
+    // globex's credentials claiming to be acme's plane: refused at start.
+    let globex_dir = dir.path().join("globex");
+    std::fs::create_dir_all(&globex_dir).unwrap();
+    let mut impostor = plane_config("acme", &globex_client, &globex_dir);
+    impostor.journal.dir = globex_dir.join("impostor-journal");
+    let refused = Plane::start(impostor).await.err().expect("refused");
+    assert!(format!("{refused:#}").contains("refused"), "{refused:#}");
+
+    // globex's own plane runs while an acme instance waits at its connector task.
+    let globex = Plane::start(plane_config("globex", &globex_client, &globex_dir))
+        .await
+        .unwrap();
+    let address = app.engines.embedded("dev").await.unwrap().to_string();
+    let mut gateway = gateway_with_token(&address, Some(&app.engine_token("dev", "acme"))).await;
+    gateway
+        .create_process_instance(pb::CreateProcessInstanceRequest {
+            bpmn_process_id: "remediate".into(),
+            variables: json!({ "baseUrl": format!("http://{target_address}"), "item": "cpu" })
+                .to_string(),
+            tenant_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Long enough for several of globex's polls (two seconds each) and its open stream.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "globex's plane called acme's target"
+    );
+    for outcome in ["completed", "failed", "error_thrown", "breaker_open"] {
+        assert_eq!(globex.metrics.jobs("rest", outcome), 0, "{outcome}");
+    }
+
+    // acme's plane takes the waiting job at once.
+    let acme_dir = dir.path().join("acme");
+    std::fs::create_dir_all(&acme_dir).unwrap();
+    let acme = Plane::start(plane_config("acme", &acme_client, &acme_dir))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while received.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "acme's plane did not run acme's jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    acme.shutdown().await;
+    globex.shutdown().await;
+    assert_eq!(
+        plane::journal::verify(&globex_dir.join("journal"))
+            .unwrap()
+            .events,
+        0
+    );
+    assert_eq!(
+        plane::journal::verify(&acme_dir.join("journal"))
+            .unwrap()
+            .events,
+        4
+    );
+}
+
+/// The `astraflow-plane` binary `scripts/build.sh` built, beside this test's own directory.
+fn plane_bin() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("PLANE_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("astraflow-plane");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with scripts/build.sh (or set PLANE_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// A plane process configured through its environment, as a container runs it.
+fn spawn_plane(client: &Value, dir: &Path) -> tokio::process::Child {
+    let secrets = dir.join("secrets.json");
+    std::fs::write(&secrets, json!({ "API_KEY": SECRET }).to_string()).unwrap();
+    tokio::process::Command::new(plane_bin())
+        .env("ASTRAFLOW_PLANE_TENANT", "acme")
+        .env(
+            "ASTRAFLOW_PLANE_GATEWAY__ADDRESS",
+            format!("http://{}", client["gateway_address"].as_str().unwrap()),
+        )
+        .env(
+            "ASTRAFLOW_PLANE_OAUTH__TOKEN_URL",
+            client["token_url"].as_str().unwrap(),
+        )
+        .env(
+            "ASTRAFLOW_PLANE_OAUTH__CLIENT_ID",
+            client["client_id"].as_str().unwrap(),
+        )
+        .env(
+            "ASTRAFLOW_PLANE_OAUTH__CLIENT_SECRET",
+            client["client_secret"].as_str().unwrap(),
+        )
+        .env(
+            "ASTRAFLOW_PLANE_OAUTH__AUDIENCE",
+            client["audience"].as_str().unwrap(),
+        )
+        .env("ASTRAFLOW_PLANE_JOURNAL__DIR", dir.join("journal"))
+        .env("ASTRAFLOW_PLANE_SECRETS__FILE", &secrets)
+        .env("ASTRAFLOW_PLANE_HTTP__PORT", "0")
+        .env("ASTRAFLOW_PLANE_JOBS__TIMEOUT_SECS", "3")
+        .env("ASTRAFLOW_PLANE_JOBS__POLL_TIMEOUT_SECS", "1")
+        .env("ASTRAFLOW_PLANE_CONFIG", dir.join("none.toml"))
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// A payment service that honours `Idempotency-Key`: the first request with a key charges and
+/// answers after two seconds; a repeat answers the stored result without charging again.
+async fn idempotent_target() -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>) {
+    type Seen = Arc<Mutex<Vec<String>>>;
+    #[derive(Clone)]
+    struct Payments {
+        requests: Seen,
+        charges: Seen,
+    }
+    async fn charge(State(payments): State<Payments>, headers: HeaderMap) -> Json<Value> {
+        let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+        payments.requests.lock().unwrap().push(key.clone());
+        let first = {
+            let mut charges = payments.charges.lock().unwrap();
+            let first = !charges.contains(&key);
+            if first {
+                charges.push(key.clone());
+            }
+            first
+        };
+        if first {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        Json(json!({ "charge": format!("ch-{key}") }))
+    }
+    let payments = Payments {
+        requests: Seen::default(),
+        charges: Seen::default(),
+    };
+    let app = Router::new()
+        .route("/charge", post(charge))
+        .with_state(payments.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, payments.requests, payments.charges)
+}
+
+#[tokio::test]
+async fn a_plane_killed_mid_call_loses_nothing_and_the_target_charges_once() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let (target_address, requests, charges) = idempotent_target().await;
+    let call = rest_task(
+        "charge",
+        &[("=\"POST\"", "method"), ("=baseUrl + \"/charge\"", "url")],
+        &[("resultExpression", "={charge: body.charge}")],
+        3,
+        "f1",
+        "f2",
+    );
+    let xml = definitions(
+        "pay",
+        &format!(
+            r#"<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    {call}
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
+    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />"#
+        ),
+    );
+    deploy(&app, "acme", "pay.bpmn", xml).await;
+
+    let mut first = spawn_plane(&client, dir.path());
+    let base = format!("http://{target_address}");
+    let app = Arc::new(app);
+    let finished = {
+        let app = app.clone();
+        tokio::spawn(
+            async move { run_to_end(&app, "acme", "pay", json!({ "baseUrl": base })).await },
+        )
+    };
+    let deadline = Instant::now() + WAIT;
+    while requests.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the plane never called the target"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Mid-call: the target is still working on the first request.
+    first.kill().await.unwrap();
+
+    let mut second = spawn_plane(&client, dir.path());
+    let variables = tokio::time::timeout(WAIT, finished)
+        .await
+        .expect("the instance completed")
+        .unwrap();
+    second.kill().await.unwrap();
+
+    let requests = requests.lock().unwrap().clone();
+    let charges = charges.lock().unwrap().clone();
+    assert!(
+        requests.len() >= 2,
+        "the job ran again after the kill: {requests:?}"
+    );
+    assert!(
+        requests.iter().all(|key| *key == requests[0]),
+        "one idempotency key: {requests:?}"
+    );
+    assert_eq!(charges.len(), 1, "charged once: {charges:?}");
+    assert_eq!(
+        variables["charge"],
+        format!("ch-{}", requests[0]).as_str(),
+        "{variables}"
+    );
+    // The killed plane's journal goes on in the second; the chain is whole.
+    let verified = plane::journal::verify(&dir.path().join("journal")).unwrap();
+    assert!(verified.events >= 3, "{verified:?}");
+}
