@@ -97,6 +97,26 @@ impl Journal {
     /// The directory or the newest segment cannot be read or written.
     pub fn open(dir: &Path, segment_events: u64) -> std::io::Result<(Self, Head)> {
         std::fs::create_dir_all(dir)?;
+        // One writer per journal: two planes appending to one chain would fork it. The lock
+        // is the kernel's, so a killed plane's lock goes with it.
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "another plane is writing the journal in {}; give each plane its own journal.dir",
+                        dir.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
         let mut writer = Writer::open(dir, segment_events.max(1))?;
         let head = Head {
             seq: writer.seq,
@@ -106,6 +126,7 @@ impl Journal {
         std::thread::Builder::new()
             .name("plane-journal".into())
             .spawn(move || {
+                let _lock = lock;
                 while let Some(first) = rx.blocking_recv() {
                     let mut batch = vec![first];
                     while batch.len() < 1024 {
@@ -523,8 +544,23 @@ mod tests {
         }
     }
 
+    /// Opens the journal once the previous writer's thread has let go of the lock (it does so
+    /// a moment after its last handle is dropped).
+    fn open(dir: &Path, per_segment: u64) -> (Journal, Head) {
+        for _ in 0..200 {
+            match Journal::open(dir, per_segment) {
+                Ok(opened) => return opened,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("the journal stayed locked")
+    }
+
     async fn write(dir: &Path, range: std::ops::RangeInclusive<u64>, per_segment: u64) -> Head {
-        let (journal, _) = Journal::open(dir, per_segment).unwrap();
+        let (journal, _) = open(dir, per_segment);
         for n in range {
             journal.append(event(n)).await.unwrap();
         }
@@ -541,8 +577,19 @@ mod tests {
         assert_eq!(verified.events, 7);
         assert_eq!(verified.segments, 4);
         assert_eq!(verified.head, head);
-        let (_, reopened) = Journal::open(dir.path(), 2).unwrap();
+        let (_, reopened) = open(dir.path(), 2);
         assert_eq!(reopened, head);
+    }
+
+    #[tokio::test]
+    async fn a_second_writer_is_refused_until_the_first_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Journal::open(dir.path(), 10).unwrap();
+        let refused = Journal::open(dir.path(), 10).err().expect("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::WouldBlock, "{refused}");
+        first.append(event(1)).await.unwrap();
+        drop(first);
+        assert_eq!(open(dir.path(), 10).1.seq, 1);
     }
 
     #[tokio::test]
