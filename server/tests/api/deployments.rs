@@ -60,6 +60,18 @@ pub(crate) async fn owner_of_acme(app: &TestApp) -> reqwest::Client {
     owner
 }
 
+/// Tenant `globex` beside acme, created by acme's owner (a platform administrator): the
+/// other side of every cross-tenant test.
+pub(crate) async fn add_globex(app: &TestApp, owner: &reqwest::Client) {
+    let created = owner
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({ "id": "globex", "name": "Globex" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+}
+
 /// Adds a member, has them choose a password through a one-time link, and returns them
 /// signed in.
 pub(crate) async fn member(
@@ -639,13 +651,7 @@ async fn another_tenants_workflows_and_deployments_are_not_found() {
     settled(&app, &owner, deployment_id).await;
 
     // Someone of another tenant.
-    let created = owner
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({ "id": "globex", "name": "Globex" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    add_globex(&app, &owner).await;
     let added = owner
         .post(app.url("/api/v1/tenants/globex/users"))
         .json(&json!({ "email": "mallory@example.com", "role": "owner" }))

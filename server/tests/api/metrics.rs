@@ -13,7 +13,7 @@ use crate::{
     helpers::{TestApp, create_database, free_port, shared_tempdir, test_config},
 };
 
-struct Prometheus {
+pub(crate) struct Prometheus {
     child: Child,
     port: u16,
 }
@@ -26,7 +26,7 @@ impl Drop for Prometheus {
 }
 
 /// Starts Prometheus scraping `target` (`host:port`) every second with `token`.
-fn prometheus(dir: &std::path::Path, target: &str, token: &str) -> Prometheus {
+pub(crate) fn prometheus(dir: &std::path::Path, target: &str, token: &str) -> Prometheus {
     let program = std::env::var("PROMETHEUS_BIN")
         .expect("PROMETHEUS_BIN must name Debian's prometheus; scripts/test.sh installs it");
     let config = dir.join("prometheus.yml");
@@ -68,7 +68,11 @@ async fn query(prometheus: &Prometheus, query: &str) -> Option<f64> {
     first["value"][1].as_str()?.parse().ok()
 }
 
-async fn eventually(prometheus: &Prometheus, promql: &str, holds: impl Fn(f64) -> bool) -> f64 {
+pub(crate) async fn eventually(
+    prometheus: &Prometheus,
+    promql: &str,
+    holds: impl Fn(f64) -> bool,
+) -> f64 {
     for _ in 0..300 {
         if let Some(value) = query(prometheus, promql).await
             && holds(value)

@@ -15,8 +15,8 @@ use zeebe::gateway as pb;
 
 use crate::{
     deployments::{
-        PASSWORD, complete_one_payment, create_workflow, declare_payments, deploy, gateway,
-        json_of, member, order_bpmn, owner_of_acme, settled,
+        PASSWORD, add_globex, complete_one_payment, create_workflow, declare_payments, deploy,
+        gateway, json_of, member, order_bpmn, owner_of_acme, settled,
     },
     helpers::{TestApp, free_port, gateway_with_token, shared_tempdir, test_config},
 };
@@ -759,13 +759,7 @@ async fn incidents_appear_live_and_a_retry_says_whether_they_cleared() {
 async fn websocket_subscriptions_stay_inside_the_callers_tenants() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     let (owner, workflow) = acme_with_order(&app).await;
-    let created = owner
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({ "id": "globex", "name": "Globex" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    add_globex(&app, &owner).await;
     app.hub.ready().await;
     let globex_token = token(&app, &owner, "globex", "owner").await;
     let acme_token = token(&app, &owner, "acme", "auditor").await;
@@ -863,13 +857,7 @@ async fn projections_are_confined_by_row_level_security() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let created = owner
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({ "id": "globex", "name": "Globex" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    add_globex(&app, &owner).await;
 
     // Through the API: another tenant's member finds nothing.
     let outsider_token = token(&app, &owner, "globex", "owner").await;
@@ -1293,13 +1281,7 @@ async fn the_gateway_address_of_a_running_embedded_engine_is_listed() {
 async fn operations_with_another_tenants_keys_are_refused_and_change_nothing() {
     let (app, _dir) = TestApp::with_fresh_database().await;
     let (owner, workflow) = acme_with_order(&app).await;
-    let created = owner
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({ "id": "globex", "name": "Globex" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    add_globex(&app, &owner).await;
     let acme_instance = start(&app, &owner, &workflow, json!({})).await;
 
     // globex runs `order` on the same embedded engine through its own engine client, and one

@@ -24,8 +24,9 @@ use serde_json::{Value, json};
 use zeebe::gateway as pb;
 
 use crate::{
-    deployments::{json_of, owner_of_acme},
+    deployments::{add_globex, json_of, owner_of_acme},
     helpers::{TestApp, gateway_with_token},
+    metrics::{eventually, prometheus},
     monitor::{WAIT, get_json},
 };
 
@@ -477,6 +478,21 @@ async fn a_failing_target_is_retried_after_its_backoff_then_the_monitor_shows_th
         )),
         "{text}"
     );
+    // And a real Prometheus scrapes them.
+    let scraper = prometheus(dir.path(), &plane.http_address.to_string(), "unused");
+    let failed = eventually(
+        &scraper,
+        r#"astraflow_plane_jobs_total{connector="rest",outcome="failed"}"#,
+        |v| v >= 2.0,
+    )
+    .await;
+    assert_eq!(failed, 2.0);
+    eventually(
+        &scraper,
+        "astraflow_plane_job_overhead_seconds_count",
+        |v| v >= 2.0,
+    )
+    .await;
     let health = reqwest::get(format!("http://{}/healthz", plane.http_address))
         .await
         .unwrap();
@@ -488,13 +504,7 @@ async fn a_failing_target_is_retried_after_its_backoff_then_the_monitor_shows_th
 async fn a_plane_takes_only_its_own_tenants_jobs_and_cannot_claim_another_tenant() {
     let (app, dir) = TestApp::with_fresh_database().await;
     let owner = owner_of_acme(&app).await;
-    let created = owner
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({ "id": "globex", "name": "Globex" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    add_globex(&app, &owner).await;
     let acme_client = plane_client(&app, &owner, "acme").await;
     let globex_client = plane_client(&app, &owner, "globex").await;
     let (target_address, received) = target().await;
@@ -732,4 +742,179 @@ async fn a_plane_killed_mid_call_loses_nothing_and_the_target_charges_once() {
     // The killed plane's journal goes on in the second; the chain is whole.
     let verified = plane::journal::verify(&dir.path().join("journal")).unwrap();
     assert!(verified.events >= 3, "{verified:?}");
+}
+
+/// A target whose health the test switches: `GET /switch` answers 200 while healthy and 503
+/// otherwise; `GET /slow` answers after five seconds. Both count their calls.
+struct Switchable {
+    address: SocketAddr,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn switchable_target() -> Switchable {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    #[derive(Clone)]
+    struct Shared {
+        healthy: Arc<AtomicBool>,
+        calls: Arc<AtomicUsize>,
+    }
+    async fn switch(State(shared): State<Shared>) -> (StatusCode, Json<Value>) {
+        shared.calls.fetch_add(1, Ordering::SeqCst);
+        if shared.healthy.load(Ordering::SeqCst) {
+            (StatusCode::OK, Json(json!({ "ok": true })))
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "ok": false })),
+            )
+        }
+    }
+    async fn slow(State(shared): State<Shared>) -> Json<Value> {
+        shared.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Json(json!({ "ok": true }))
+    }
+    let shared = Shared {
+        healthy: Arc::new(AtomicBool::new(false)),
+        calls: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/switch", get(switch))
+        .route("/slow", get(slow))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Switchable {
+        address,
+        healthy: shared.healthy,
+        calls: shared.calls,
+    }
+}
+
+/// start → one REST call to `path` → end.
+fn one_call(process_id: &str, path: &str, headers: &[(&str, &str)], retries: u32) -> String {
+    let url = format!("=baseUrl + \"{path}\"");
+    let call = rest_task(
+        "call",
+        &[(url.as_str(), "url")],
+        headers,
+        retries,
+        "f1",
+        "f2",
+    );
+    definitions(
+        process_id,
+        &format!(
+            r#"<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    {call}
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_call_longer_than_the_job_timeout_keeps_its_job_and_runs_once() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let target = switchable_target().await;
+    deploy(&app, "acme", "slow.bpmn", one_call("slow", "/slow", &[], 3)).await;
+    let mut config = plane_config("acme", &client, dir.path());
+    // The call takes five seconds, more than twice the job's timeout: without extensions the
+    // engine would give the job out again while the first call is still running.
+    config.jobs.timeout_secs = 2;
+    let plane = Plane::start(config).await.unwrap();
+
+    let variables = run_to_end(
+        &app,
+        "acme",
+        "slow",
+        json!({ "baseUrl": format!("http://{}", target.address) }),
+    )
+    .await;
+    assert!(variables["_key"].is_i64());
+    assert_eq!(
+        target.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the job was run twice"
+    );
+    assert_eq!(plane.metrics.jobs("rest", "completed"), 1);
+    plane.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_host_opens_its_breaker_which_gives_jobs_back_and_closes_once_the_host_recovers()
+{
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let target = switchable_target().await;
+    let xml = one_call("probe", "/switch", &[("retryBackoff", "PT0.1S")], 10);
+    deploy(&app, "acme", "probe.bpmn", xml).await;
+    let mut config = plane_config("acme", &client, dir.path());
+    config.breaker.failure_threshold = 2;
+    config.breaker.open_secs = 2;
+    let plane = Plane::start(config).await.unwrap();
+    let metrics_url = format!("http://{}/metrics", plane.http_address);
+    let state_line = |state: u8| {
+        format!(
+            r#"astraflow_plane_breaker_state{{host="{}"}} {state}"#,
+            target.address
+        )
+    };
+
+    let finished = {
+        let app = Arc::new(app);
+        let base = format!("http://{}", target.address);
+        let runner = app.clone();
+        (
+            app,
+            tokio::spawn(async move {
+                run_to_end(&runner, "acme", "probe", json!({ "baseUrl": base })).await
+            }),
+        )
+    };
+    // Two failures open the breaker; the job, back after its 0.2 s back-off, finds it open
+    // and is given back with its retries untouched, without a call.
+    let deadline = Instant::now() + WAIT;
+    while plane.metrics.jobs("rest", "breaker_open") == 0 {
+        assert!(Instant::now() < deadline, "the breaker never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(&state_line(1)), "{text}");
+    assert_eq!(
+        target.calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "no call while open"
+    );
+
+    // The host recovers; the next attempt is the probe, which closes the breaker.
+    target
+        .healthy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let variables = tokio::time::timeout(WAIT, finished.1)
+        .await
+        .expect("the instance completed")
+        .unwrap();
+    assert!(variables["_key"].is_i64());
+    let text = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(&state_line(0)), "{text}");
+    assert_eq!(plane.metrics.jobs("rest", "failed"), 2);
+    assert_eq!(plane.metrics.jobs("rest", "completed"), 1);
+    plane.shutdown().await;
 }
