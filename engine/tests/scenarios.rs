@@ -52,6 +52,26 @@ fn deploy_assigns_versions_and_identical_redeploy_returns_existing_version() {
 }
 
 #[test]
+fn the_same_content_under_another_resource_name_is_a_new_version() {
+    let mut h = Harness::new();
+    let xml = service_task_process();
+    let first = h.deploy(&xml);
+    let deployed = |out: Result<Response, engine::Rejection>| match out {
+        Ok(Response::Deployed { processes, .. }) => {
+            (processes[0].process_definition_key, processes[0].version)
+        }
+        other => panic!("{other:?}"),
+    };
+    let (renamed, version) = deployed(h.deploy_as("renamed.bpmn", &xml));
+    assert_ne!(renamed, first);
+    assert_eq!(version, 2);
+    // Now the same name and content as the latest: a duplicate of version 2.
+    assert_eq!(deployed(h.deploy_as("renamed.bpmn", &xml)), (renamed, 2));
+    // The first name again is a change against the latest, so a third version.
+    assert_eq!(deployed(h.deploy_as("p.bpmn", &xml)).1, 3);
+}
+
+#[test]
 fn invalid_or_unsupported_bpmn_is_rejected_with_a_reason() {
     let mut h = Harness::new();
     let err = h

@@ -1,9 +1,10 @@
 //! Deployments: parse and check BPMN, assign versions per (tenant, BPMN process id), and
 //! move the start events (timer, message, signal) to the new latest version.
 //!
-//! A resource identical (by checksum) to the latest version of its process is not
-//! deployed again: the response names the existing version, as Zeebe does. Versions are
-//! never reused, not even after a version was deleted.
+//! A resource identical to the latest version of its process — the same checksum *and* the
+//! same resource name — is not deployed again: the response names the existing version, as
+//! Zeebe does. The same content under another name is a new version with a new key (Zeebe
+//! 8.x compares both). Versions are never reused, not even after a version was deleted.
 //!
 //! Besides the validator's errors, a deployment is refused when an element is one the
 //! engine does not run (see [`behavior_of`]), or when something the engine evaluates at
@@ -177,7 +178,9 @@ pub(crate) fn deploy(
                 .copied()
                 .unwrap_or(0);
             let (key, version, duplicate) = match latest {
-                Some(p) if p.checksum == c.checksum => (p.key, p.version, true),
+                Some(p) if p.checksum == c.checksum && p.resource_name == c.resource.name => {
+                    (p.key, p.version, true)
+                }
                 _ => (ctx.next_key(), max_version + 1, false),
             };
             if !duplicate {
