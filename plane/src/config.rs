@@ -38,6 +38,7 @@ pub struct Config {
     pub journal: JournalConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    pub control_plane: ControlPlaneConfig,
 }
 
 impl Default for Config {
@@ -55,6 +56,7 @@ impl Default for Config {
             journal: JournalConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            control_plane: ControlPlaneConfig::default(),
         }
     }
 }
@@ -238,6 +240,43 @@ impl Default for HttpConfig {
     }
 }
 
+/// The ASTRAflow server the plane reports its heartbeat to (optional: without it the plane
+/// works all the same, it only does not show on the tenant page).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlaneConfig {
+    /// The server's base URL, e.g. `https://astraflow.example.com`.
+    pub url: Option<String>,
+    /// The environment the plane works for; by default the one `oauth.audience`
+    /// (`astraflow-engine:<environment>`) names.
+    pub environment: Option<String>,
+    pub heartbeat_secs: u64,
+}
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            environment: None,
+            heartbeat_secs: 15,
+        }
+    }
+}
+
+impl Config {
+    /// The environment heartbeats name: configured, or taken from the audience.
+    #[must_use]
+    pub fn environment(&self) -> Option<String> {
+        self.control_plane.environment.clone().or_else(|| {
+            self.oauth
+                .audience
+                .as_deref()
+                .and_then(|a| a.strip_prefix("astraflow-engine:"))
+                .map(str::to_owned)
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -314,6 +353,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "connectors.rest",
                 message: "max_concurrent and max_per_host must be at least 1".into(),
+            });
+        }
+        if self.control_plane.url.is_some() && self.environment().is_none() {
+            return Err(ConfigError::Invalid {
+                field: "control_plane.environment",
+                message: "heartbeats name an environment: set it, or an oauth.audience of astraflow-engine:<environment>".into(),
             });
         }
         if self.breaker.failure_threshold == 0 {

@@ -12,14 +12,17 @@
 //! - [`secrets`]: `{{secrets.NAME}}` placeholders;
 //! - [`breaker`]: a circuit breaker per target host;
 //! - [`journal`]: the execution journal and its verification;
-//! - [`metrics`]: `/metrics` and `/healthz`.
+//! - [`metrics`]: `/metrics` and `/healthz`;
+//! - [`heartbeat`]: what the tenant page shows of the plane.
 //!
 //! The plane needs nothing from the control plane while it runs: the gateway and its token
-//! endpoint are all it talks to.
+//! endpoint are all its jobs need. Heartbeats to the control plane are optional and never
+//! hold anything up.
 
 pub mod breaker;
 pub mod config;
 pub mod connectors;
+pub mod heartbeat;
 pub mod journal;
 pub mod metrics;
 pub mod secrets;
@@ -63,6 +66,7 @@ impl Plane {
         let metrics = Arc::new(Metrics::default());
         let tenant = config.tenant.clone();
         let job_types = worker::served_job_types(&config);
+        let heartbeat_to = config.control_plane.url.clone().zip(config.environment());
         let worker = Worker::new(config, journal, metrics.clone()).await?;
 
         let (stop, stop_rx) = watch::channel(false);
@@ -81,6 +85,15 @@ impl Plane {
                     abort_rx.clone(),
                 )));
             }
+        }
+        if let Some((url, environment)) = heartbeat_to {
+            takers.push(tokio::spawn(heartbeat::run(
+                worker.clone(),
+                url,
+                environment,
+                worker::served_job_types(&worker.config),
+                stop_rx.clone(),
+            )));
         }
         let mut http_stop = stop_rx;
         let http = tokio::spawn(metrics::serve(

@@ -14,7 +14,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -50,6 +53,27 @@ pub struct Worker {
     permits: Arc<Semaphore>,
     /// Failed attempts per job key seen by this plane, for the exponential back-off.
     attempts: Mutex<HashMap<i64, u32>>,
+    /// Jobs in hand (the permits say how many more may come, not how many are here: a long
+    /// poll holds permits while it waits).
+    in_hand: AtomicUsize,
+}
+
+/// One job in hand, counted from activation until its handler returns, however it returns.
+struct InHand<'a>(&'a Worker);
+
+impl<'a> InHand<'a> {
+    fn new(worker: &'a Worker) -> Self {
+        worker.in_hand.fetch_add(1, Ordering::Relaxed);
+        worker.metrics.in_flight(REST, 1);
+        Self(worker)
+    }
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        self.0.in_hand.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.in_flight(REST, -1);
+    }
 }
 
 /// Why the worker cannot start.
@@ -113,6 +137,7 @@ impl Worker {
             )),
             permits: Arc::new(Semaphore::new(config.connectors.rest.max_concurrent)),
             attempts: Mutex::default(),
+            in_hand: AtomicUsize::new(0),
             config,
             gateway,
             tokens,
@@ -355,7 +380,7 @@ impl Worker {
         mut abort: watch::Receiver<bool>,
     ) {
         let started = Instant::now();
-        self.metrics.in_flight(REST, 1);
+        let _in_hand = InHand::new(&self);
         let variables: Value = serde_json::from_str(&job.variables).unwrap_or(Value::Null);
         let headers: Map<String, Value> =
             serde_json::from_str(&job.custom_headers).unwrap_or_default();
@@ -401,7 +426,6 @@ impl Worker {
                             started,
                         )
                         .await;
-                        self.metrics.in_flight(REST, -1);
                         return;
                     }
                     Ok(()) => {
@@ -425,7 +449,6 @@ impl Worker {
                                 started,
                             )
                             .await;
-                            self.metrics.in_flight(REST, -1);
                             return;
                         };
                         if let Some(host) = &host {
@@ -445,7 +468,6 @@ impl Worker {
                 job = job.key,
                 "journal append failed; the job is left to time out"
             );
-            self.metrics.in_flight(REST, -1);
             return;
         }
 
@@ -470,7 +492,6 @@ impl Worker {
             .await;
         self.metrics
             .job_done(REST, outcome_label, started.elapsed(), target_time);
-        self.metrics.in_flight(REST, -1);
     }
 
     /// Calls `UpdateJobTimeout` every half timeout; never returns on its own.
@@ -755,6 +776,16 @@ impl Worker {
 
     fn forget(&self, key: i64) {
         self.attempts.lock().expect("attempts lock").remove(&key);
+    }
+
+    /// The `authorization` value the gateway takes, which the control plane takes too.
+    pub(crate) async fn bearer(&self) -> Result<Option<String>, TokenError> {
+        self.tokens.bearer().await
+    }
+
+    /// Jobs in hand now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_hand.load(Ordering::Relaxed)
     }
 
     /// Waits until every job in hand has finished, or `grace` has passed; returns whether
