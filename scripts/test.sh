@@ -86,6 +86,7 @@ chmod 755 "$e2e_data"
 (
   cd end2end
   E2E_DATA_DIR=$e2e_data E2E_SERVER_BIN="$server_bin" \
+    E2E_PLANE_BIN="$(cargo_target_dir)/debug/astraflow-plane" \
     E2E_PORT=$(free_port) E2E_OIDC_PORT=$(free_port) \
     npx playwright test
 )

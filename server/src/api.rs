@@ -7,7 +7,7 @@ use axum::{Router, routing::get};
 
 use crate::{
     audit, auth, deployments, engine_access, environments, error::ApiError, executions, health,
-    monitor, openapi, state::AppState, tenants, workflows,
+    monitor, openapi, planes, state::AppState, tenants, workflows,
 };
 
 pub fn router() -> Router<AppState> {
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(monitor::routes::router())
         .merge(auth::oidc::router())
         .merge(engine_access::routes::router())
+        .merge(planes::routes::router())
         .route("/api/v1/openapi.json", get(openapi::serve))
         .route("/api/v1/{*rest}", axum::routing::any(unknown_endpoint))
 }

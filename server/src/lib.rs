@@ -25,6 +25,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod pages;
 pub mod pipeline;
+pub mod planes;
 pub mod security_headers;
 pub mod seed;
 pub mod serve;

@@ -25,6 +25,7 @@ use crate::{
     error::ErrorBody,
     executions::{self as exe, routes as execution_routes},
     monitor::{query, routes as monitor, trail as execution_audit, ws},
+    planes::routes as planes,
     tenants::{
         Member, NewMember, Plan, Quotas, Tenant, TenantConfig, TenantStatus,
         cloud::{CloudConfig, RoleArn, VpcId},
@@ -104,6 +105,8 @@ use crate::{
         engine_clients::create_client,
         engine_clients::list_clients,
         engine_clients::revoke_client,
+        planes::heartbeat,
+        planes::list_planes,
     ),
     components(schemas(
         ErrorBody,
@@ -174,6 +177,9 @@ use crate::{
         engine_clients::NewEngineClient,
         engine_clients::CreatedEngineClient,
         engine_clients::EngineClient,
+        planes::PlaneHeartbeat,
+        planes::PlaneState,
+        planes::Plane,
     )),
     modifiers(&Conventions),
     security(("bearer" = []), ("session" = [])),
@@ -188,6 +194,7 @@ use crate::{
         (name = "environments", description = "A tenant's environments and the job types its workers serve"),
         (name = "executions", description = "Starting workflow instances"),
         (name = "monitor", description = "Live execution monitoring: instances, incidents, operations, record ingest and the WebSocket feed"),
+        (name = "execution planes", description = "The execution planes (astraflow-plane) customers run: their heartbeats and the tenant's list of them"),
         (name = "engine clients", description = "OAuth clients of an environment's engine: the credentials Zeebe workers exchange at `POST /oauth/token` (client credentials grant) for access tokens to the engine's gateway"),
     ),
 )]
@@ -227,6 +234,15 @@ impl Modify for Conventions {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("astfi_ ingest token of one environment")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "engine_client_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT access token of an engine client, from POST /oauth/token")
                     .build(),
             ),
         );
@@ -352,7 +368,8 @@ mod tests {
             include_str!("deployments/routes.rs"),
             include_str!("executions/routes.rs"),
             include_str!("monitor/routes.rs"),
-            include_str!("engine_access/routes.rs")
+            include_str!("engine_access/routes.rs"),
+            include_str!("planes/routes.rs")
         );
         // Every string literal naming an API path: the router's routes (and the annotations,
         // which are documented by definition).

@@ -102,6 +102,26 @@ pub struct EngineEnvironmentView {
     /// The clients that are not revoked, oldest first; `None` when the caller may not see
     /// them (only owners manage engine clients).
     pub clients: Option<Vec<EngineClientView>>,
+    /// The execution planes that reported for this environment, by name; every member sees
+    /// them.
+    pub planes: Vec<PlaneView>,
+}
+
+/// An execution plane (`astraflow-plane`) as it last reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaneView {
+    pub name: String,
+    /// The engine client it authenticates as.
+    pub client_id: String,
+    pub version: String,
+    pub job_types: Vec<String>,
+    pub capacity: i32,
+    pub in_flight: i32,
+    /// Running and heard from within the last minute.
+    pub live: bool,
+    /// `running` or `stopped`.
+    pub state: String,
+    pub last_heartbeat_at: String,
 }
 
 /// An engine client, without its secret.

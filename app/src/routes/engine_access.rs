@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::access::{
     CreateEngineClient, CreatedEngineClientView, ENGINE_PERMISSIONS, EngineClientView,
-    EngineEnvironmentView, RevokeEngineClient, engine_access,
+    EngineEnvironmentView, PlaneView, RevokeEngineClient, engine_access,
 };
 use crate::routes::access::{action_error, error_view};
 
@@ -197,8 +197,68 @@ fn Environment(
             {clients}
             {form}
             {created}
+            <PlaneTable planes=environment.planes />
         </div>
     }
+}
+
+/// The execution planes that reported for the environment.
+#[component]
+fn PlaneTable(planes: Vec<PlaneView>) -> impl IntoView {
+    if planes.is_empty() {
+        return view! {
+            <p class="muted" data-testid="no-planes">
+                "No execution plane has reported yet. An astraflow-plane with an engine client \
+                 of this environment and control_plane.url set to this server appears here."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <h4>"Execution planes"</h4>
+        <table class="table compact" data-testid="planes">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Health"</th>
+                    <th>"Connectors"</th>
+                    <th>"Jobs in hand"</th>
+                    <th>"Version"</th>
+                    <th>"Engine client"</th>
+                    <th>"Last heartbeat"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {planes
+                    .into_iter()
+                    .map(|plane| {
+                        let health = if plane.live {
+                            "live"
+                        } else if plane.state == "stopped" {
+                            "stopped"
+                        } else {
+                            "silent"
+                        };
+                        let id = plane.name.clone();
+                        view! {
+                            <tr data-plane=id>
+                                <td>{plane.name}</td>
+                                <td data-testid="plane-health">
+                                    <span class=format!("badge plane-{health}")>{health}</span>
+                                </td>
+                                <td data-testid="plane-connectors">{plane.job_types.join(", ")}</td>
+                                <td>{format!("{} of {}", plane.in_flight, plane.capacity)}</td>
+                                <td>{plane.version}</td>
+                                <td><code>{plane.client_id}</code></td>
+                                <td>{plane.last_heartbeat_at}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 #[component]

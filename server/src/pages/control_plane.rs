@@ -21,7 +21,7 @@ use tower_sessions::Session;
 
 use super::views::{
     config_from_form, diagnostic_lines, engine_client_view, environment_row, me_view, parse_role,
-    timestamp, workflow_row,
+    plane_view, timestamp, workflow_row,
 };
 use crate::{
     audit,
@@ -37,6 +37,7 @@ use crate::{
     error::ApiError,
     extract::tenant_id,
     pipeline::Pipeline,
+    planes,
     tenants::{self, NewMember, NewTenant},
     workflows::{self, NewVersion, NewWorkflow},
 };
@@ -352,6 +353,8 @@ impl ControlPlane for Backend {
                 }
             }
             let mut clients = clients.into_iter();
+            // Every member sees the planes.
+            let planes = planes::service::list(&ctx, &tenant).await?;
             let token_url = backend.authority.token_url();
             Ok(EngineAccessView {
                 environments: environments
@@ -361,6 +364,12 @@ impl ControlPlane for Backend {
                             EngineSettings::Embedded => (true, environment.gateway_address),
                             EngineSettings::External { address, .. } => (false, Some(address)),
                         };
+                        let planes_here = planes
+                            .iter()
+                            .filter(|plane| plane.environment == environment.name)
+                            .cloned()
+                            .map(|row| plane_view(planes::routes::Plane::from(row)))
+                            .collect();
                         EngineEnvironmentView {
                             audience: engine_access::audience(&environment.name),
                             name: environment.name,
@@ -368,6 +377,7 @@ impl ControlPlane for Backend {
                             gateway_address,
                             token_url: token_url.clone(),
                             clients: clients.next(),
+                            planes: planes_here,
                         }
                     })
                     .collect(),

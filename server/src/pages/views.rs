@@ -1,7 +1,7 @@
 //! The control plane's answers as the pages' views, and the pages' forms as commands.
 
 use app::api::{
-    access::{ConfigForm, EngineClientView, MeView},
+    access::{ConfigForm, EngineClientView, MeView, PlaneView},
     workflows::{EnvironmentRow, WorkflowRow},
 };
 
@@ -95,6 +95,24 @@ pub(super) fn engine_client_view(row: engine_access::store::ClientRow) -> Engine
         created_by: row.created_by,
         created_at: timestamp(row.created_at),
         last_used_at: row.last_used_at.map(timestamp),
+    }
+}
+
+pub(super) fn plane_view(plane: crate::planes::routes::Plane) -> PlaneView {
+    PlaneView {
+        name: plane.name,
+        client_id: plane.client_id,
+        version: plane.version,
+        job_types: plane.job_types,
+        capacity: plane.capacity,
+        in_flight: plane.in_flight,
+        live: plane.live,
+        state: match plane.state {
+            crate::planes::routes::PlaneState::Running => "running",
+            crate::planes::routes::PlaneState::Stopped => "stopped",
+        }
+        .to_owned(),
+        last_heartbeat_at: timestamp(plane.last_heartbeat_at),
     }
 }
 

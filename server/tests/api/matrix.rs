@@ -85,9 +85,10 @@ enum Endpoint {
     CreateEngineClient,
     ListEngineClients,
     RevokeEngineClient,
+    ListPlanes,
 }
 
-const ENDPOINTS: [(Endpoint, Allowed, u16); 38] = [
+const ENDPOINTS: [(Endpoint, Allowed, u16); 39] = [
     (Endpoint::GetTenant, Allowed::AnyMember, 200),
     (Endpoint::PutConfig, Allowed::OwnerOnly, 200),
     (Endpoint::ListUsers, Allowed::AnyMember, 200),
@@ -126,6 +127,7 @@ const ENDPOINTS: [(Endpoint, Allowed, u16); 38] = [
     (Endpoint::CreateEngineClient, Allowed::OwnerOnly, 201),
     (Endpoint::ListEngineClients, Allowed::OwnerOnly, 200),
     (Endpoint::RevokeEngineClient, Allowed::OwnerOnly, 204),
+    (Endpoint::ListPlanes, Allowed::AnyMember, 200),
 ];
 
 /// A one-task process whose id and name vary, so every call stores something new.
@@ -340,6 +342,7 @@ impl World {
             Endpoint::ListEnvironments => {
                 self.call(caller, Method::GET, &format!("{base}/environments"))
             }
+            Endpoint::ListPlanes => self.call(caller, Method::GET, &format!("{base}/planes")),
             Endpoint::UpdateEnvironment => self
                 .call(caller, Method::PUT, &format!("{base}/environments/staging"))
                 .json(&json!({

@@ -918,3 +918,146 @@ async fn a_failing_host_opens_its_breaker_which_gives_jobs_back_and_closes_once_
     assert_eq!(plane.metrics.jobs("rest", "completed"), 1);
     plane.shutdown().await;
 }
+
+/// An access token of `client` from the server's token endpoint, as a plane gets one.
+async fn client_token(app: &TestApp, client: &Value) -> String {
+    let issued = reqwest::Client::new()
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client["client_id"].as_str().unwrap()),
+            ("client_secret", client["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    json_of(issued, 200).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The tenant's planes once `holds` says so.
+async fn planes_when(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    tenant: &str,
+    holds: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let planes = get_json(app, owner, &format!("/api/v1/tenants/{tenant}/planes")).await;
+        if holds(&planes) {
+            return planes;
+        }
+        assert!(Instant::now() < deadline, "{tenant}'s planes: {planes}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_then_stopped() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    add_globex(&app, &owner).await;
+    let acme_client = plane_client(&app, &owner, "acme").await;
+    let globex_client = plane_client(&app, &owner, "globex").await;
+
+    let acme_dir = dir.path().join("acme");
+    std::fs::create_dir_all(&acme_dir).unwrap();
+    let mut config = plane_config("acme", &acme_client, &acme_dir);
+    config.control_plane.url = Some(app.address.clone());
+    config.control_plane.heartbeat_secs = 1;
+    let acme = Plane::start(config).await.unwrap();
+    let planes = planes_when(&app, &owner, "acme", |p| p[0]["live"] == true).await;
+    assert_eq!(planes.as_array().unwrap().len(), 1, "{planes}");
+    let plane = &planes[0];
+    assert_eq!(plane["environment"], "dev");
+    assert_eq!(plane["client_id"], acme_client["client_id"]);
+    assert_eq!(plane["name"], "plane-acme");
+    assert_eq!(plane["job_types"], json!(["io.camunda:http-json:1"]));
+    assert_eq!(plane["capacity"], 64);
+    assert_eq!(plane["in_flight"], 0, "an idle plane holds no job");
+    assert_eq!(plane["state"], "running");
+
+    // globex's plane calls itself what acme's is called: its token puts it in globex's list,
+    // and acme's list is unchanged.
+    let globex_dir = dir.path().join("globex");
+    std::fs::create_dir_all(&globex_dir).unwrap();
+    let mut config = plane_config("globex", &globex_client, &globex_dir);
+    config.worker_name = "plane-acme".into();
+    config.control_plane.url = Some(app.address.clone());
+    config.control_plane.heartbeat_secs = 1;
+    let globex = Plane::start(config).await.unwrap();
+    let theirs = planes_when(&app, &owner, "globex", |p| p[0]["live"] == true).await;
+    assert_eq!(theirs[0]["client_id"], globex_client["client_id"]);
+    let ours = get_json(&app, &owner, "/api/v1/tenants/acme/planes").await;
+    assert_eq!(ours.as_array().unwrap().len(), 1, "{ours}");
+    assert_eq!(ours[0]["client_id"], acme_client["client_id"]);
+
+    // Heartbeats without a token, with a token for another engine, or from a client that may
+    // not take jobs, are refused.
+    let beat = |environment: &str| {
+        json!({
+            "environment": environment, "name": "intruder", "version": "0", "job_types": [],
+            "capacity": 1, "in_flight": 0, "state": "running",
+            "started_at": "2026-12-08T00:00:00Z"
+        })
+    };
+    let post = |token: Option<String>, body: Value| {
+        let mut request = reqwest::Client::new()
+            .post(app.url("/api/v1/plane/heartbeat"))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(post(None, beat("dev")).await.unwrap().status(), 401);
+    let token = client_token(&app, &acme_client).await;
+    assert_eq!(
+        post(Some(token.clone()), beat("staging"))
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "a dev token for the staging engine"
+    );
+    assert_eq!(
+        post(Some(format!("{token}x")), beat("dev"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let mut bad = beat("dev");
+    bad["job_types"] = json!([""]);
+    assert_eq!(post(Some(token.clone()), bad).await.unwrap().status(), 422);
+    let deployer = owner
+        .post(app.url("/api/v1/tenants/acme/environments/dev/clients"))
+        .json(&json!({ "name": "deployer", "permissions": ["deploy"] }))
+        .send()
+        .await
+        .unwrap();
+    let deployer = json_of(deployer, 201).await;
+    let deployer_token = client_token(&app, &deployer).await;
+    assert_eq!(
+        post(Some(deployer_token), beat("dev"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let ours = get_json(&app, &owner, "/api/v1/tenants/acme/planes").await;
+    assert_eq!(
+        ours.as_array().unwrap().len(),
+        1,
+        "nothing refused was recorded: {ours}"
+    );
+
+    // A plane that stops says so.
+    acme.shutdown().await;
+    let stopped = planes_when(&app, &owner, "acme", |p| p[0]["state"] == "stopped").await;
+    assert_eq!(stopped[0]["live"], false);
+    globex.shutdown().await;
+}
