@@ -368,7 +368,7 @@ impl ControlPlane for Backend {
                             .iter()
                             .filter(|plane| plane.environment == environment.name)
                             .cloned()
-                            .map(|row| plane_view(planes::routes::Plane::from(row)))
+                            .map(plane_view)
                             .collect();
                         EngineEnvironmentView {
                             audience: engine_access::audience(&environment.name),

@@ -98,20 +98,16 @@ pub(super) fn engine_client_view(row: engine_access::store::ClientRow) -> Engine
     }
 }
 
-pub(super) fn plane_view(plane: crate::planes::routes::Plane) -> PlaneView {
+pub(super) fn plane_view(plane: crate::planes::store::PlaneRow) -> PlaneView {
     PlaneView {
+        live: crate::planes::is_live(&plane.state, plane.silent_secs),
         name: plane.name,
         client_id: plane.client_id,
         version: plane.version,
         job_types: plane.job_types,
         capacity: plane.capacity,
         in_flight: plane.in_flight,
-        live: plane.live,
-        state: match plane.state {
-            crate::planes::routes::PlaneState::Running => "running",
-            crate::planes::routes::PlaneState::Stopped => "stopped",
-        }
-        .to_owned(),
+        state: plane.state,
         last_heartbeat_at: timestamp(plane.last_heartbeat_at),
     }
 }

@@ -15,3 +15,10 @@ pub const LIVE_WITHIN_SECS: i64 = 60;
 
 /// At most this many job types per heartbeat, as the table allows.
 pub const MAX_JOB_TYPES: usize = 200;
+
+/// Whether a plane counts as live: in `state` running, and heard from within
+/// [`LIVE_WITHIN_SECS`] (`silent_secs` ago).
+#[must_use]
+pub fn is_live(state: &str, silent_secs: i64) -> bool {
+    state == "running" && silent_secs <= LIVE_WITHIN_SECS
+}

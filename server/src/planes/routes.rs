@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{LIVE_WITHIN_SECS, service, store::PlaneRow};
+use super::{is_live, service, store::PlaneRow};
 use crate::{
     context::Ctx,
     engine_access::Authority,
@@ -88,7 +88,7 @@ impl From<PlaneRow> for Plane {
             PlaneState::Running
         };
         Self {
-            live: state == PlaneState::Running && row.silent_secs <= LIVE_WITHIN_SECS,
+            live: is_live(&row.state, row.silent_secs),
             environment: row.environment,
             client_id: row.client_id,
             name: row.name,
