@@ -23,7 +23,7 @@ use crate::{
     domain::{DomainError, TenantId},
     engines::{EngineError, Engines, OAuth, Target},
     environments::{self, EngineSettings, Environment},
-    workflows,
+    planes, workflows,
 };
 
 /// Tries of a deployment's steps before it waits for the next start (backoff doubles from
@@ -196,10 +196,12 @@ impl Pipeline {
             workflows::store::version(&mut tx, tenant, deployment.workflow_id, deployment.version)
                 .await?;
         let known = workflows::store::job_types(&mut tx, tenant).await?;
+        let served =
+            planes::store::live_job_types(&mut tx, tenant, &deployment.environment).await?;
         let workflow = workflows::store::get(&mut tx, tenant, deployment.workflow_id).await?;
         tx.commit().await?;
 
-        let mut diagnostics = diagnose(&version.bpmn_xml, &known);
+        let mut diagnostics = diagnose(&version.bpmn_xml, &known, &served);
         if let Some(schema) = &workflow.variables_schema
             && let Err(message) = workflows::variables::validate_schema(schema)
         {
@@ -393,8 +395,10 @@ pub fn target(environment: &Environment, secret: Option<String>) -> Target {
     }
 }
 
-/// Everything validation finds, as `{code, severity, message, element_id}` objects.
-pub fn diagnose(xml: &str, known: &[workflows::JobType]) -> Vec<Value> {
+/// Everything validation finds, as `{code, severity, message, element_id}` objects. A job
+/// type is served when the tenant declared it (its own workers) or a live execution plane of
+/// the environment runs a connector for it (`served`).
+pub fn diagnose(xml: &str, known: &[workflows::JobType], served: &[String]) -> Vec<Value> {
     let parsed = match workflows::parse_bpmn(xml) {
         Ok(parsed) => parsed,
         Err(problem) => {
@@ -426,15 +430,15 @@ pub fn diagnose(xml: &str, known: &[workflows::JobType]) -> Vec<Value> {
         })
         .collect();
     for (element, job_type) in workflows::job_types_used(&parsed.definitions) {
-        let declared = workflows::BUILTIN_JOB_TYPES.contains(&job_type.as_str())
-            || known.iter().any(|known| known.job_type == job_type);
-        if !declared {
+        let declared = known.iter().any(|known| known.job_type == job_type);
+        if !declared && !served.contains(&job_type) {
             found.push(json!({
                 "code": "JOB_TYPE_UNKNOWN",
                 "severity": "error",
                 "message": format!(
-                    "no connector or declared worker serves job type {job_type:?}; declare it \
-                     under the tenant's job types or use a connector"
+                    "nothing serves job type {job_type:?}: no live execution plane of the \
+                     environment runs a connector for it, and the tenant has not declared it \
+                     as its own workers' job type"
                 ),
                 "element_id": element,
             }));

@@ -96,3 +96,22 @@ pub async fn list(
         })
         .collect()
 }
+
+/// The job types that the tenant's live planes of `environment` serve: running, and heard
+/// from within [`super::LIVE_WITHIN_SECS`].
+pub async fn live_job_types(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    environment: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select distinct job_type from planes, unnest(job_types) as job_type \
+         where tenant_id = $1 and environment = $2 and state = 'running' \
+         and last_heartbeat_at > now() - make_interval(secs => $3) order by job_type",
+    )
+    .bind(tenant.as_str())
+    .bind(environment)
+    .bind(super::LIVE_WITHIN_SECS as f64)
+    .fetch_all(&mut *conn)
+    .await
+}

@@ -138,19 +138,6 @@ pub struct JobType {
     pub description: String,
 }
 
-/// The connectors every tenant may use without declaring them (job types of the Camunda
-/// connectors our execution plane runs).
-pub const BUILTIN_JOB_TYPES: &[&str] = &[
-    "io.camunda:http-json:1",
-    "io.camunda:aws-lambda:1",
-    "io.camunda:aws-sqs:1",
-    "io.camunda:aws-sns:1",
-    "io.camunda:aws-eventbridge:1",
-    "io.camunda:aws-dynamodb:1",
-    "io.camunda:sendgrid:1",
-    "io.camunda:slack:1",
-];
-
 /// The BPMN document's one executable process, checked and parsed.
 #[derive(Debug)]
 pub struct ParsedBpmn {

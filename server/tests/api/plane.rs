@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 use zeebe::gateway as pb;
 
 use crate::{
-    deployments::{add_globex, json_of, owner_of_acme},
+    deployments::{
+        add_globex, create_workflow, deploy as deploy_workflow, json_of, owner_of_acme, settled,
+    },
     helpers::{TestApp, gateway_with_token},
     metrics::{eventually, prometheus},
     monitor::{WAIT, get_json},
@@ -1060,4 +1062,48 @@ async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_th
     let stopped = planes_when(&app, &owner, "acme", |p| p[0]["state"] == "stopped").await;
     assert_eq!(stopped[0]["live"], false);
     globex.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connector_task_deploys_only_while_a_live_plane_of_the_environment_serves_it() {
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let workflow = create_workflow(&app, &owner, &one_call("check", "/switch", &[], 3)).await;
+    let to_dev = json!({ "workflow_id": workflow["id"], "environment": "dev" });
+
+    // No plane yet: nothing serves io.camunda:http-json:1, and validation says where.
+    let requested = deploy_workflow(&app, &owner, to_dev.clone()).await;
+    let failed = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let unknown = failed["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|diagnostic| diagnostic["code"] == "JOB_TYPE_UNKNOWN")
+        .expect("the unserved job type is reported");
+    assert_eq!(unknown["element_id"], "call");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("io.camunda:http-json:1")
+    );
+
+    // A live plane of dev serves it: the same version deploys.
+    let mut config = plane_config("acme", &client, dir.path());
+    config.control_plane.url = Some(app.address.clone());
+    config.control_plane.heartbeat_secs = 1;
+    let plane = Plane::start(config).await.unwrap();
+    planes_when(&app, &owner, "acme", |p| p[0]["live"] == true).await;
+    let requested = deploy_workflow(&app, &owner, to_dev).await;
+    let deployed = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
+    assert_eq!(deployed["state"], "deployed", "{deployed}");
+
+    // It serves dev only: staging still has nothing for the connector.
+    let to_staging = json!({ "workflow_id": workflow["id"], "environment": "staging" });
+    let requested = deploy_workflow(&app, &owner, to_staging).await;
+    let refused = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
+    assert_eq!(refused["state"], "failed", "{refused}");
+    plane.shutdown().await;
 }
