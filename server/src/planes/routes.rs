@@ -42,24 +42,42 @@ pub enum PlaneState {
 #[serde(deny_unknown_fields)]
 pub struct PlaneHeartbeat {
     /// The environment whose engine the plane works for; the access token must be for it.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00]+$")]
     pub environment: String,
     /// The plane's worker name, unique among the planes of its engine client.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]+$")]
     pub name: String,
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00]+$")]
     pub version: String,
     /// The job types its connectors serve.
-    #[schema(max_items = 200)]
+    #[schema(schema_with = served_job_types)]
     pub job_types: Vec<String>,
     /// Jobs it runs at once at most.
     #[schema(maximum = 2147483647)]
+    #[serde(deserialize_with = "crate::domain::integer::deserialize")]
     pub capacity: u32,
     /// Jobs in hand now.
     #[schema(maximum = 2147483647)]
+    #[serde(deserialize_with = "crate::domain::integer::deserialize")]
     pub in_flight: u32,
     pub state: PlaneState,
     pub started_at: DateTime<Utc>,
+}
+
+/// Up to 200 job types of 1 to 200 characters each, as the service checks them (an unnamed
+/// newtype could not carry these bounds into the schema).
+fn served_job_types() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(200))
+                .pattern(Some(r"^[^\x00]+$")),
+        )
+        .max_items(Some(super::MAX_JOB_TYPES))
+        .build()
 }
 
 /// A plane of the tenant, as last reported.
