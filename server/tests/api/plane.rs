@@ -27,7 +27,7 @@ use crate::{
     deployments::{
         add_globex, create_workflow, deploy as deploy_workflow, json_of, owner_of_acme, settled,
     },
-    helpers::{TestApp, gateway_with_token},
+    helpers::{TestApp, gateway_with_token, test_config},
     metrics::{eventually, prometheus},
     monitor::{WAIT, get_json},
 };
@@ -1106,4 +1106,118 @@ async fn a_connector_task_deploys_only_while_a_live_plane_of_the_environment_ser
     let refused = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
     assert_eq!(refused["state"], "failed", "{refused}");
     plane.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_control_plane_down_the_plane_keeps_running_jobs_and_reports_again_when_it_returns()
+ {
+    use engine::auth::{KeySet, Verifier};
+
+    let (app, dir) = TestApp::with_fresh_database().await;
+    let owner = owner_of_acme(&app).await;
+    let client = plane_client(&app, &owner, "acme").await;
+    let target = switchable_target().await;
+    target
+        .healthy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+
+    // The customer's engine, apart from the control plane: it trusts the server's published
+    // keys (as astraflow-engine does with --jwks-url), and lives on when the server stops.
+    let jwks = app.get("/oauth/jwks.json").await.text().await.unwrap();
+    let verifier = Verifier::new(
+        app.address.clone(),
+        "astraflow-engine:dev",
+        KeySet::from_jwks(&jwks).unwrap(),
+    );
+    let engine_dir = dir.path().join("customer-engine");
+    let engine = engine::Engine::start(engine::EngineConfig::new(&engine_dir)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(engine::gateway::serve_with(
+        engine,
+        listener,
+        engine::gateway::ServeOptions {
+            authentication: engine::gateway::Authentication::Tokens(verifier),
+            tls: None,
+        },
+        std::future::pending(),
+    ));
+    // A token for the test's own calls, taken while the server is up (valid five minutes).
+    let token = app.engine_token("dev", "acme");
+    let mut gateway = gateway_with_token(&gateway_address, Some(&token)).await;
+    gateway
+        .deploy_resource(pb::DeployResourceRequest {
+            resources: vec![pb::Resource {
+                name: "check.bpmn".into(),
+                content: one_call("check", "/switch", &[], 3).into_bytes(),
+            }],
+            tenant_id: "acme".into(),
+        })
+        .await
+        .unwrap();
+    let run = |gateway: zeebe::gateway::GatewayClient<_>| {
+        let base = format!("http://{}", target.address);
+        async move {
+            let mut gateway = gateway;
+            gateway
+                .create_process_instance_with_result(pb::CreateProcessInstanceWithResultRequest {
+                    request: Some(pb::CreateProcessInstanceRequest {
+                        bpmn_process_id: "check".into(),
+                        variables: json!({ "baseUrl": base }).to_string(),
+                        tenant_id: "acme".into(),
+                        ..Default::default()
+                    }),
+                    request_timeout: 60_000,
+                    fetch_variables: Vec::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .process_instance_key
+        }
+    };
+
+    let mut config = plane_config("acme", &client, dir.path());
+    config.gateway.address = format!("http://{gateway_address}");
+    config.control_plane.url = Some(app.address.clone());
+    config.control_plane.heartbeat_secs = 1;
+    let plane = Plane::start(config).await.unwrap();
+    planes_when(&app, &owner, "acme", |p| p[0]["live"] == true).await;
+    run(gateway.clone()).await;
+
+    // The control plane goes away. The plane's token is cached; the engine needs nothing of
+    // the server: jobs keep completing and the journal keeps growing.
+    let seen =
+        get_json(&app, &owner, "/api/v1/tenants/acme/planes").await[0]["last_heartbeat_at"].clone();
+    let port = app
+        .address
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    let database = app.database_url.clone();
+    app.stop().await;
+    run(gateway.clone()).await;
+    run(gateway).await;
+    assert_eq!(plane.metrics.jobs("rest", "completed"), 3);
+    assert_eq!(target.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(
+        plane::journal::verify(&dir.path().join("journal"))
+            .unwrap()
+            .events,
+        6
+    );
+
+    // The control plane returns at the same address: the plane's heartbeats land again.
+    let mut config = test_config(database, dir.path());
+    config.http.port = port;
+    let app = TestApp::spawn(config).await;
+    let back = planes_when(&app, &owner, "acme", |p| {
+        p[0]["live"] == true && p[0]["last_heartbeat_at"] != seen
+    })
+    .await;
+    assert_eq!(back[0]["in_flight"], 0);
+    plane.shutdown().await;
+    app.stop().await;
 }
