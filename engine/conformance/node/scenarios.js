@@ -28,10 +28,13 @@ const POLL_ATTEMPTS = 300 // 15 s at most for any awaited condition
 const jobType = (name) => `node-${name}-${crypto.randomBytes(4).toString('hex')}`
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// The engine appends to the file while it is read: whatever follows the last newline is a
+// line still being written, read on the next poll.
 function records() {
   return fs
     .readFileSync(RECORDS, 'utf8')
     .split('\n')
+    .slice(0, -1)
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line))
 }

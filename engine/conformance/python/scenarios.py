@@ -98,8 +98,12 @@ def job_type(name):
 
 
 def records():
+    # The engine appends to the file while we read it: a last line without its newline is
+    # still being written, and is read on the next poll.
     with open(RECORDS, encoding="utf-8") as f:
         for line in f:
+            if not line.endswith("\n"):
+                break
             line = line.strip()
             if line:
                 yield json.loads(line)
