@@ -711,6 +711,24 @@ impl Worker {
         outcome: &'static str,
         started: Instant,
     ) {
+        // The journal closes what TASK_ACTIVATED opened, as for any other outcome.
+        let event = self.event(
+            job,
+            EventType::TaskFailed,
+            &Value::Null,
+            &Used::default(),
+            serde_json::json!({
+                "worker": self.config.worker_name,
+                "connector": REST,
+                "status": outcome,
+                "errorMessage": message,
+                "retriesLeft": job.retries,
+                "backoffMs": u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            }),
+        );
+        if !self.journaled(event).await {
+            return;
+        }
         let request = pb::FailJobRequest {
             job_key: job.key,
             retries: job.retries,

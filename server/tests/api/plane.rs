@@ -918,7 +918,16 @@ async fn a_failing_host_opens_its_breaker_which_gives_jobs_back_and_closes_once_
     assert!(text.contains(&state_line(0)), "{text}");
     assert_eq!(plane.metrics.jobs("rest", "failed"), 2);
     assert_eq!(plane.metrics.jobs("rest", "completed"), 1);
+    let given_back = plane.metrics.jobs("rest", "breaker_open");
     plane.shutdown().await;
+    // Every activation is closed in the journal, the give-backs included.
+    let journal = plane::journal::verify(&dir.path().join("journal")).unwrap();
+    assert_eq!(journal.events, 2 * (3 + given_back));
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir.path().join("journal")).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(text.contains(r#""status":"breaker_open""#), "{text}");
 }
 
 /// An access token of `client` from the server's token endpoint, as a plane gets one.
