@@ -540,7 +540,10 @@ impl Worker {
     }
 
     /// Journals the decision, then tells the engine; returns the metric outcome.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the job, what it used and how long it took: one call site, in handle"
+    )]
     async fn report(
         &self,
         job: &pb::ActivatedJob,

@@ -57,7 +57,7 @@ async fn token_request(app: &TestApp, form: &[(&str, String)]) -> reqwest::Respo
 }
 
 /// The access token of a successful request.
-async fn access_token(app: &TestApp, client: &Value) -> String {
+pub(crate) async fn access_token(app: &TestApp, client: &Value) -> String {
     let issued = json_of(token_request(app, &form(client)).await, 200).await;
     issued["access_token"].as_str().unwrap().to_owned()
 }

@@ -27,6 +27,7 @@ use crate::{
     deployments::{
         add_globex, create_workflow, deploy as deploy_workflow, json_of, owner_of_acme, settled,
     },
+    engine_access::access_token,
     helpers::{TestApp, gateway_with_token, test_config},
     metrics::{eventually, prometheus},
     monitor::{WAIT, get_json},
@@ -212,28 +213,6 @@ fn remediation() -> String {
     )
 }
 
-/// start → a call to a target that always answers 503, two attempts one second apart → end.
-fn flaky() -> String {
-    let call = rest_task(
-        "call_flaky",
-        &[("=baseUrl + \"/flaky\"", "url")],
-        &[("retryBackoff", "PT1S")],
-        2,
-        "f1",
-        "f2",
-    );
-    definitions(
-        "flaky",
-        &format!(
-            r#"<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    {call}
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call_flaky" />
-    <bpmn:sequenceFlow id="f2" sourceRef="call_flaky" targetRef="end" />"#
-        ),
-    )
-}
-
 /// An engine client of `tenant` on dev with the `jobs` permission, as the tenant's owner
 /// creates one for a plane.
 async fn plane_client(app: &TestApp, owner: &reqwest::Client, tenant: &str) -> Value {
@@ -407,7 +386,9 @@ async fn a_failing_target_is_retried_after_its_backoff_then_the_monitor_shows_th
     let owner = owner_of_acme(&app).await;
     let client = plane_client(&app, &owner, "acme").await;
     let (target_address, received) = target().await;
-    deploy(&app, "acme", "flaky.bpmn", flaky()).await;
+    // Two attempts, one second apart.
+    let xml = one_call("flaky", "/flaky", &[("retryBackoff", "PT1S")], 2);
+    deploy(&app, "acme", "flaky.bpmn", xml).await;
     let plane = Plane::start(plane_config("acme", &client, dir.path()))
         .await
         .unwrap();
@@ -930,24 +911,6 @@ async fn a_failing_host_opens_its_breaker_which_gives_jobs_back_and_closes_once_
     assert!(text.contains(r#""status":"breaker_open""#), "{text}");
 }
 
-/// An access token of `client` from the server's token endpoint, as a plane gets one.
-async fn client_token(app: &TestApp, client: &Value) -> String {
-    let issued = reqwest::Client::new()
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client["client_id"].as_str().unwrap()),
-            ("client_secret", client["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    json_of(issued, 200).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The tenant's planes once `holds` says so.
 async fn planes_when(
     app: &TestApp,
@@ -997,6 +960,7 @@ async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_th
     std::fs::create_dir_all(&globex_dir).unwrap();
     let mut config = plane_config("globex", &globex_client, &globex_dir);
     config.worker_name = "plane-acme".into();
+    config.connectors.rest.max_concurrent = 7;
     config.control_plane.url = Some(app.address.clone());
     config.control_plane.heartbeat_secs = 1;
     let globex = Plane::start(config).await.unwrap();
@@ -1005,6 +969,11 @@ async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_th
     let ours = get_json(&app, &owner, "/api/v1/tenants/acme/planes").await;
     assert_eq!(ours.as_array().unwrap().len(), 1, "{ours}");
     assert_eq!(ours[0]["client_id"], acme_client["client_id"]);
+    assert_eq!(
+        ours[0]["capacity"], 64,
+        "acme's row is not overwritten: {ours}"
+    );
+    assert_eq!(theirs[0]["capacity"], 7);
 
     // Heartbeats without a token, with a token for another engine, or from a client that may
     // not take jobs, are refused.
@@ -1025,7 +994,7 @@ async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_th
         request.send()
     };
     assert_eq!(post(None, beat("dev")).await.unwrap().status(), 401);
-    let token = client_token(&app, &acme_client).await;
+    let token = access_token(&app, &acme_client).await;
     assert_eq!(
         post(Some(token.clone()), beat("staging"))
             .await
@@ -1051,7 +1020,7 @@ async fn planes_report_to_the_tenant_of_their_token_and_members_see_them_live_th
         .await
         .unwrap();
     let deployer = json_of(deployer, 201).await;
-    let deployer_token = client_token(&app, &deployer).await;
+    let deployer_token = access_token(&app, &deployer).await;
     assert_eq!(
         post(Some(deployer_token), beat("dev"))
             .await
@@ -1081,7 +1050,17 @@ async fn a_connector_task_deploys_only_while_a_live_plane_of_the_environment_ser
     let workflow = create_workflow(&app, &owner, &one_call("check", "/switch", &[], 3)).await;
     let to_dev = json!({ "workflow_id": workflow["id"], "environment": "dev" });
 
-    // No plane yet: nothing serves io.camunda:http-json:1, and validation says where.
+    // No plane of acme's yet; globex's live dev plane serves the job type, but not for acme:
+    // nothing serves io.camunda:http-json:1, and validation says where.
+    add_globex(&app, &owner).await;
+    let globex_client = plane_client(&app, &owner, "globex").await;
+    let globex_dir = dir.path().join("globex");
+    std::fs::create_dir_all(&globex_dir).unwrap();
+    let mut config = plane_config("globex", &globex_client, &globex_dir);
+    config.control_plane.url = Some(app.address.clone());
+    config.control_plane.heartbeat_secs = 1;
+    let globex = Plane::start(config).await.unwrap();
+    planes_when(&app, &owner, "globex", |p| p[0]["live"] == true).await;
     let requested = deploy_workflow(&app, &owner, to_dev.clone()).await;
     let failed = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
     assert_eq!(failed["state"], "failed", "{failed}");
@@ -1115,6 +1094,7 @@ async fn a_connector_task_deploys_only_while_a_live_plane_of_the_environment_ser
     let refused = settled(&app, &owner, requested["id"].as_str().unwrap()).await;
     assert_eq!(refused["state"], "failed", "{refused}");
     plane.shutdown().await;
+    globex.shutdown().await;
 }
 
 #[tokio::test]
